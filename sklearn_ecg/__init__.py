@@ -1,0 +1,3 @@
+"""Self-supervised ECG representation learning as scikit-learn transformers."""
+
+__version__ = "0.1.0"
