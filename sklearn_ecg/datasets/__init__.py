@@ -1,5 +1,6 @@
 """Loaders for ECG databases and the embedded PTB-XL sample."""
 
 from ._ptbxl import load_ptbxl
+from ._sample import load_ptbxl_sample
 
-__all__ = ["load_ptbxl"]
+__all__ = ["load_ptbxl", "load_ptbxl_sample"]
