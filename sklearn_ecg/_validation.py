@@ -1,0 +1,126 @@
+"""Checks of ECG arrays shared by every estimator of the package."""
+
+import warnings
+
+import numpy as np
+from sklearn.utils.validation import validate_data
+
+# Above this many elements the finiteness check walks the records in chunks,
+# so that a memory-mapped database is never loaded whole.
+_CHUNK_ELEMENTS = 2**24
+
+
+def _describe_records(indices, limit=10):
+    shown = ", ".join(str(i) for i in indices[:limit])
+    more = f" and {len(indices) - limit} more" if len(indices) > limit else ""
+    return f"{len(indices)} record(s) (index {shown}{more})"
+
+
+def nonfinite_records(X):
+    """Indices of the records of ``X`` that hold a NaN or an infinity."""
+    n = X.shape[0]
+    per_record = int(np.prod(X.shape[1:])) or 1
+    step = max(1, _CHUNK_ELEMENTS // per_record)
+    bad = []
+    for start in range(0, n, step):
+        chunk = np.asarray(X[start : start + step]).reshape(min(step, n - start), -1)
+        rows = np.flatnonzero(~np.isfinite(chunk).all(axis=1))
+        bad.extend((rows + start).tolist())
+    return bad
+
+
+def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, warn_below=None):
+    """Validate an ECG array and return it as float32.
+
+    ``X`` is ``(n_records, n_leads, n_timepoints)``; 2-D input is taken as
+    single-lead records ``(n_records, n_timepoints)``. Sets or checks
+    ``n_features_in_`` through scikit-learn (the lead count for 3-D input, the
+    record length for 2-D input).
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        The estimator whose ``n_features_in_`` is set or checked.
+    X : array-like
+        The ECG records.
+    reset : bool
+        True in ``fit``, False in ``transform``.
+    min_records : int, default=2
+        Fewest records accepted.
+    min_timepoints : int, default=1
+        Shortest record accepted.
+    warn_below : int or None, default=None
+        Warn when records are shorter than this (e.g. an encoder's receptive
+        field).
+
+    Returns
+    -------
+    X : ndarray of float32
+        The validated records (not copied when already float32 and C-ordered).
+    """
+    name = type(estimator).__name__
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None and dtype.kind in "OUSVMm" or dtype is None and not hasattr(X, "__array__"):
+        # Object arrays of numbers are fine; strings, dates, bytes are not.
+        try:
+            X = np.asarray(X, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(
+                f"{name} expects numeric ECG samples (mV) in X, but X holds values of dtype "
+                f"{getattr(dtype, 'name', type(X).__name__)} that cannot be converted to float: "
+                f"{exc}. Convert X to a float array first."
+            ) from exc
+    ndim = np.ndim(X) if not hasattr(X, "ndim") else X.ndim
+    if ndim not in (2, 3):
+        shape = getattr(X, "shape", np.shape(X))
+        raise ValueError(
+            f"{name} expects X of shape (n_records, n_leads, n_timepoints), or "
+            f"(n_records, n_timepoints) for single-lead records; got a {ndim}-D array of shape "
+            f"{shape}. Reshape X, e.g. X[:, None, :] for one lead or stack records along axis 0."
+        )
+    X = validate_data(
+        estimator,
+        X,
+        reset=reset,
+        allow_nd=True,
+        dtype=np.float32,
+        ensure_all_finite=False,
+        ensure_min_samples=min_records,
+    )
+    if X.ndim == 3:
+        n_leads, n_timepoints = X.shape[1:]
+        if n_leads == 0 or n_timepoints < min_timepoints:
+            raise ValueError(
+                f"{name} needs records of at least {min_timepoints} sample(s) and one lead; "
+                f"got X of shape {X.shape}."
+            )
+        if n_leads > n_timepoints:
+            raise ValueError(
+                f"X of shape {X.shape} has more leads ({n_leads}) than samples per record "
+                f"({n_timepoints}); {name} expects (n_records, n_leads, n_timepoints). If your "
+                "array is (n_records, n_timepoints, n_leads) (as wfdb returns), pass "
+                "X.transpose(0, 2, 1)."
+            )
+    else:
+        n_timepoints = X.shape[1]
+        if n_timepoints < min_timepoints:
+            raise ValueError(
+                f"{name} needs records of at least {min_timepoints} sample(s); got X with "
+                f"{n_timepoints} feature(s) (samples per record)."
+            )
+    if warn_below is not None and n_timepoints < warn_below:
+        warnings.warn(
+            f"Records have {n_timepoints} samples, fewer than the {warn_below} that {name}'s "
+            "encoder needs to use its full depth; the embeddings of such short records carry "
+            "little information. Check that the last axis of X is time.",
+            UserWarning,
+            stacklevel=3,
+        )
+    bad = nonfinite_records(X)
+    if bad:
+        raise ValueError(
+            f"X contains NaN or infinity in {_describe_records(bad)}. {name} cannot learn from "
+            "or embed missing samples: drop those records, or fill the gaps (the loaders of "
+            "sklearn_ecg.datasets do so with nan_policy='interpolate')."
+        )
+    return X

@@ -1,0 +1,360 @@
+"""LCD: Lead Correlation and Decorrelation pretraining of a single-lead encoder."""
+
+import copy
+
+import torch
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ._base import BasePretrainer
+from .nn.heads import mlp_head
+from .nn.losses import lcd_loss
+from .nn.vgg1d import VGG1d
+from .nn.views import lcd_view
+
+_STANDARDIZE = (None, "record", "lead")
+
+
+def _standardize(x, per, eps=1e-6):
+    """z-score each record (over all its leads) or each lead, on the device."""
+    if per is None:
+        return x
+    dims = (1, 2) if per == "record" else (2,)
+    mean = x.mean(dim=dims, keepdim=True)
+    std = x.std(dim=dims, keepdim=True, unbiased=False)
+    return (x - mean) / (std + eps)
+
+
+class LCDModule(nn.Module):
+    """The LCD networks: online encoder, projector and predictor, EMA target.
+
+    Parameters
+    ----------
+    width : float, default=0.125
+        Width multiplier of the VGG16 encoder (0.125 → 64-d embeddings).
+    projector_dim : int, default=512
+        Hidden and output size of the projector.
+    predictor_dim : int, default=512
+        Hidden size of the predictor.
+    momentum : float, default=0.996
+        EMA momentum of the target network.
+    crop_scale, mask_ratio : tuple of float
+        Ranges of the random resized crop and of the zeroed span, as fractions
+        of the record length.
+    gamma, lambd : float
+        Weight of the decorrelation term and of its off-diagonal part.
+    standardize : {"record", "lead"} or None
+        z-scoring applied to every record before the encoder, in training and
+        in embedding alike.
+    """
+
+    def __init__(
+        self,
+        width=0.125,
+        projector_dim=512,
+        predictor_dim=512,
+        momentum=0.996,
+        crop_scale=(0.5, 1.0),
+        mask_ratio=(0.0, 0.5),
+        gamma=0.005,
+        lambd=0.0051,
+        standardize="record",
+    ):
+        super().__init__()
+        self.encoder = VGG1d(in_channels=1, width=width)
+        self.projector = mlp_head(self.encoder.out_features, projector_dim, projector_dim)
+        self.predictor = mlp_head(projector_dim, predictor_dim, projector_dim)
+        self.target_encoder = copy.deepcopy(self.encoder)
+        self.target_projector = copy.deepcopy(self.projector)
+        for p in self._target_parameters():
+            p.requires_grad_(False)
+        self.momentum = momentum
+        self.crop_scale = tuple(crop_scale)
+        self.mask_ratio = tuple(mask_ratio)
+        self.gamma = gamma
+        self.lambd = lambd
+        self.standardize = standardize
+
+    def _target_parameters(self):
+        return list(self.target_encoder.parameters()) + list(self.target_projector.parameters())
+
+    def _online_parameters(self):
+        return list(self.encoder.parameters()) + list(self.projector.parameters())
+
+    def forward(self, x):
+        """Per-lead embeddings of ``x`` (batch, leads, time), concatenated lead after lead."""
+        batch, n_leads, length = x.shape
+        x = _standardize(x, self.standardize)
+        emb = self.encoder(x.reshape(batch * n_leads, 1, length))
+        return emb.reshape(batch, n_leads * emb.shape[1])
+
+    def _view(self, x, lead):
+        # Views of one lead only: every lead of a view shares its crop and
+        # mask, so cropping the lead alone gives the same values at 1/n_leads
+        # of the cost.
+        return lcd_view(x[:, lead : lead + 1], self.crop_scale, self.mask_ratio)
+
+    def training_loss(self, x, y=None):
+        """LCD loss of one batch of records ``x`` (batch, leads, time)."""
+        x = _standardize(x, self.standardize)
+        n_leads = x.shape[1]
+        if n_leads > 1:
+            # One random pair of distinct leads for the whole batch.
+            pair = torch.randperm(n_leads)[:2].tolist()
+            lead_a, lead_b = pair
+        else:
+            lead_a = lead_b = 0
+        h1 = self.projector(self.encoder(self._view(x, lead_a)))
+        q1 = self.predictor(h1)
+        with torch.no_grad():
+            z3 = self.target_projector(self.target_encoder(self._view(x, lead_a)))
+        if n_leads > 1:
+            h2 = self.projector(self.encoder(self._view(x, lead_b)))
+            q2 = self.predictor(h2)
+            loss, terms = lcd_loss(
+                q1.float(), z3.float(), h1.float(), q2.float(), h2.float(), self.gamma, self.lambd
+            )
+        else:
+            # A single lead has no inter-lead pair: the intra-lead terms only.
+            loss, terms = lcd_loss(q1.float(), z3.float(), h1.float(), gamma=self.gamma, lambd=self.lambd)
+        return loss, terms
+
+    @torch.no_grad()
+    def after_optimizer_step(self):
+        """EMA update of the target's parameters (not its BatchNorm buffers)."""
+        torch._foreach_lerp_(self._target_parameters(), self._online_parameters(), 1.0 - self.momentum)
+
+
+class LCDPretrainer(BasePretrainer):
+    """Self-supervised ECG embeddings by Lead Correlation and Decorrelation (LCD).
+
+    One generic single-lead 1-D VGG16 encoder (width 0.125, 64-d output) is
+    pretrained on unlabelled multi-lead ECGs with BYOL-style objectives that
+    tie views of one lead together (intra-lead correlation), let another lead
+    of the same beat predict it (inter-lead correlation) and decorrelate the
+    projected features within and between leads (Liu et al., Applied Soft
+    Computing 2025). :meth:`transform` embeds every lead with the pretrained
+    encoder and concatenates the per-lead embeddings, ready for any
+    scikit-learn estimator.
+
+    Each training step draws three views of every record (random resized
+    crop of 50–100 % of the length stretched back, then a zeroed span of
+    0–50 %; the same crop and mask on every lead of a view), computed in
+    batched torch on the training device, and one random pair of distinct
+    leads ``a ≠ b`` for the batch; the loss is
+    ``byol(q1[a], z3[a]) + byol(q2[b], z3[a]) + gamma·decorrelation``. The
+    decorrelation matrix is divided by the actual number of records in the
+    batch (the reference implementation divides a last, partial batch by the
+    configured batch size, inflating its loss). Single-lead input (2-D ``X``)
+    trains with the intra-lead terms only.
+
+    Parameters
+    ----------
+    width : float, default=0.125
+        Width multiplier of VGG16; the embedding of one lead has
+        ``512 * width`` features (64 by default).
+    projector_dim : int, default=512
+        Hidden and output size of the projector.
+    predictor_dim : int, default=512
+        Hidden size of the predictor.
+    momentum : float, default=0.996
+        EMA momentum of the target network.
+    crop_scale : tuple of (float, float), default=(0.5, 1.0)
+        Range of the kept fraction of the record in the random resized crop.
+    mask_ratio : tuple of (float, float), default=(0.0, 0.5)
+        Range of the zeroed fraction of the record.
+    gamma : float, default=0.005
+        Weight of the decorrelation term.
+    lambd : float, default=0.0051
+        Weight of the off-diagonal part of the decorrelation term.
+    standardize : {"record", "lead"} or None, default="record"
+        z-score each record over all its leads, each lead separately, or
+        not at all, before the encoder (in ``fit`` and ``transform``).
+        Per-record scaling keeps the relative amplitude of the leads.
+    max_epochs : int, default=100
+        Number of passes over the records.
+    batch_size : int, default=256
+        Records per training step (and per batch in ``transform``).
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        Optimizer of the online networks.
+    weight_decay : float, default=0.0
+        Weight decay passed to the optimizer.
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available, else the CPU.
+    amp : bool, default=True
+        Mixed precision (autocast and gradient scaling) when training on
+        CUDA; ignored on the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation, the batches, the views and the lead pairs.
+        The same seed on the same device gives the same embeddings on the CPU;
+        the caller's global torch random state is left untouched.
+    verbose : int, default=0
+        0 is silent, 1 shows a progress bar over epochs, 2 also prints
+        skorch's per-epoch table.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks, e.g. ``skorch.callbacks.Checkpoint`` or
+        ``EarlyStopping(monitor="train_loss")``.
+    warm_start : bool, default=False
+        Continue training the fitted networks on a new call to ``fit``
+        instead of starting from scratch.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.module_`` is an :class:`LCDModule`.
+    history_ : skorch.History
+        Per-epoch training loss and its terms (``intra_loss``,
+        ``inter_loss``, ``decorrelation_loss``).
+    n_leads_ : int
+        Leads per record seen in ``fit``.
+    n_timepoints_ : int
+        Samples per record seen in ``fit``.
+    n_features_in_ : int
+        As scikit-learn defines it for X: the lead count for 3-D ``X``, the
+        record length for 2-D (single-lead) ``X``.
+
+    See Also
+    --------
+    METSPretrainer : ECG–text contrastive pretraining with zero-shot use.
+
+    Notes
+    -----
+    The encoder ends in global average pooling and works for any record
+    length; its five max-poolings and 212-sample receptive field need at
+    least 32 samples to be used to their full depth (a warning says so for
+    shorter records). Records must be ``(n_records, n_leads, n_timepoints)``
+    with more samples than leads; an array with more leads than samples is
+    refused as probably transposed.
+
+    References
+    ----------
+    W. Liu, S. Pan, S. Chang, Q. Huang, N. Jiang, "Self-supervised learning
+    for Electrocardiogram classification using Lead Correlation and
+    Decorrelation", Applied Soft Computing 172 (2025) 112871.
+
+    Examples
+    --------
+    >>> from sklearn_ecg import LCDPretrainer
+    >>> from sklearn_ecg.datasets import load_ptbxl_sample
+    >>> data = load_ptbxl_sample()
+    >>> X = data.X[:64, :, :500]
+    >>> lcd = LCDPretrainer(max_epochs=2, batch_size=32, random_state=0)
+    >>> embeddings = lcd.fit_transform(X)
+    >>> embeddings.shape
+    (64, 768)
+    >>> lcd.get_feature_names_out()[:2]
+    array(['lcdpretrainer_lead0_0', 'lcdpretrainer_lead0_1'], dtype=object)
+    """
+
+    _loss_terms = ("intra", "inter", "decorrelation")
+    _warn_below = 32
+    _optimizer_kwargs = ("weight_decay",)
+
+    def __init__(
+        self,
+        width=0.125,
+        projector_dim=512,
+        predictor_dim=512,
+        momentum=0.996,
+        crop_scale=(0.5, 1.0),
+        mask_ratio=(0.0, 0.5),
+        gamma=0.005,
+        lambd=0.0051,
+        standardize="record",
+        max_epochs=100,
+        batch_size=256,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        weight_decay=0.0,
+        device="auto",
+        amp=True,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+    ):
+        self.width = width
+        self.projector_dim = projector_dim
+        self.predictor_dim = predictor_dim
+        self.momentum = momentum
+        self.crop_scale = crop_scale
+        self.mask_ratio = mask_ratio
+        self.gamma = gamma
+        self.lambd = lambd
+        self.standardize = standardize
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.device = device
+        self.amp = amp
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+
+    def _check_params(self):
+        super()._check_params()
+        if self.standardize not in _STANDARDIZE:
+            raise ValueError(f"standardize must be one of {_STANDARDIZE}; got {self.standardize!r}.")
+        if not 0.0 <= self.momentum <= 1.0:
+            raise ValueError(f"momentum must be in [0, 1]; got {self.momentum!r}.")
+        for name, (low, high), lowest in (
+            ("crop_scale", self.crop_scale, 0.0),
+            ("mask_ratio", self.mask_ratio, -1e-12),
+        ):
+            if not lowest < low <= high <= 1.0:
+                raise ValueError(
+                    f"{name} must be a range (low, high) of fractions with low <= high <= 1; "
+                    f"got {(low, high)!r}."
+                )
+        if not self.width > 0 or int(round(512 * self.width)) < 1:
+            raise ValueError(f"width must be a positive multiplier (e.g. 0.125); got {self.width!r}.")
+
+    def fit(self, X, y=None):
+        """Pretrain the encoder on unlabelled ECG records.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or (n_records, n_timepoints)
+            ECG records in mV (2-D: single-lead records). A ``numpy.memmap``
+            is read a batch at a time.
+        y : None
+            Ignored; accepted for pipeline compatibility. Labels are never used.
+
+        Returns
+        -------
+        self : LCDPretrainer
+            The fitted pretrainer.
+        """
+        return self._fit(X)
+
+    def _build_module(self, n_leads, n_timepoints):
+        return LCDModule(
+            width=self.width,
+            projector_dim=self.projector_dim,
+            predictor_dim=self.predictor_dim,
+            momentum=self.momentum,
+            crop_scale=self.crop_scale,
+            mask_ratio=self.mask_ratio,
+            gamma=self.gamma,
+            lambd=self.lambd,
+            standardize=self.standardize,
+        )
+
+    def _embed_batch(self, module, x):
+        return module(x)
+
+    def _feature_names_out(self):
+        prefix = type(self).__name__.lower()
+        dim = self.net_.module_.encoder.out_features
+        return [f"{prefix}_lead{lead}_{k}" for lead in range(self.n_leads_) for k in range(dim)]
+
+    @property
+    def encoder_(self):
+        """The pretrained single-lead encoder (a :class:`torch.nn.Module`)."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_.encoder

@@ -1,0 +1,47 @@
+"""Batched ECG augmentations that run on the training device.
+
+Every function takes ``x`` of shape (batch, leads, time) and draws one set of
+random parameters per record, applied identically to all of that record's
+leads (LCD's views keep the leads of one record aligned in time).
+"""
+
+import torch
+
+
+def random_resized_crop(x, scale=(0.5, 1.0), generator=None):
+    """Keep a random contiguous span of ``U(scale)·T`` samples, stretched back to ``T``.
+
+    The stretch is linear interpolation, computed for the whole batch with two
+    gathers; the reference resamples each record with an FFT on the CPU.
+    """
+    batch, n_leads, length = x.shape
+    device = x.device
+    frac = torch.empty(batch, device=device).uniform_(scale[0], scale[1], generator=generator)
+    crop_len = (frac * length).floor().clamp_(min=1)
+    start = (torch.rand(batch, device=device, generator=generator) * (length - crop_len + 1)).floor()
+    # Sample positions within the crop, spanning its first to its last sample.
+    grid = torch.linspace(0.0, 1.0, length, device=device)
+    pos = start[:, None] + grid[None, :] * (crop_len[:, None] - 1)
+    left = pos.floor().long().clamp_(0, length - 1)
+    right = (left + 1).clamp_(max=length - 1)
+    weight = (pos - left).to(x.dtype)[:, None, :]
+    left = left[:, None, :].expand(batch, n_leads, length)
+    right = right[:, None, :].expand(batch, n_leads, length)
+    x_left = torch.gather(x, 2, left)
+    return x_left + (torch.gather(x, 2, right) - x_left) * weight
+
+
+def time_out(x, ratio=(0.0, 0.5), generator=None):
+    """Zero a random contiguous span of ``U(ratio)·T`` samples."""
+    batch, _, length = x.shape
+    device = x.device
+    span = (torch.empty(batch, device=device).uniform_(ratio[0], ratio[1], generator=generator) * length).floor()
+    start = (torch.rand(batch, device=device, generator=generator) * (length - span + 1)).floor()
+    t = torch.arange(length, device=device)[None, :]
+    keep = (t < start[:, None]) | (t >= (start + span)[:, None])
+    return x * keep[:, None, :].to(x.dtype)
+
+
+def lcd_view(x, crop_scale=(0.5, 1.0), mask_ratio=(0.0, 0.5), generator=None):
+    """One LCD view: random resized crop, then time-out."""
+    return time_out(random_resized_crop(x, crop_scale, generator), mask_ratio, generator)
