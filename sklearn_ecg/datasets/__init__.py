@@ -2,5 +2,6 @@
 
 from ._ptbxl import load_ptbxl
 from ._sample import load_ptbxl_sample
+from ._wfdb import load_wfdb
 
-__all__ = ["load_ptbxl", "load_ptbxl_sample"]
+__all__ = ["load_ptbxl", "load_ptbxl_sample", "load_wfdb"]

@@ -1,0 +1,118 @@
+"""Loader for any WFDB records."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch
+
+from ._common import check_options, find_headers, load_signals
+from ._io import read_header
+
+
+def record_paths(paths_or_folder):
+    """Record paths (without extension) and their display names.
+
+    A folder is searched recursively for ``.hea`` files and each record is
+    named by its path relative to the folder; listed records by their path as
+    given, without extension.
+    """
+    if isinstance(paths_or_folder, (str, Path)):
+        folder = Path(paths_or_folder)
+        if folder.is_dir():
+            paths = find_headers(folder)
+            return paths, [p.relative_to(folder).as_posix() for p in paths]
+        record = folder.with_suffix("") if folder.suffix == ".hea" else folder
+        if not record.with_name(record.name + ".hea").is_file():
+            raise FileNotFoundError(
+                f"{folder} is neither a folder nor a WFDB record (no {record}.hea found)"
+            )
+        return [record], [record.name]
+    paths = [Path(p) for p in paths_or_folder]
+    if not paths:
+        raise ValueError("the list of records is empty")
+    paths = [p.with_suffix("") if p.suffix == ".hea" else p for p in paths]
+    return paths, [str(p) for p in paths]
+
+
+def read_headers(paths):
+    """Read every header first, so a missing or corrupt one fails before any signal."""
+    return [read_header(p) for p in paths]
+
+
+def load_wfdb(paths_or_folder, *, fs=None, length=None, leads=None, crop="start",
+              pad_mode="constant", nan_policy="interpolate", memmap_path=None, verbose=1):
+    """Load WFDB records into one array.
+
+    Parameters
+    ----------
+    paths_or_folder : str, path-like or list of them
+        A folder, searched recursively for records (``.hea`` files), or a
+        list of record paths without extension (``"data/100"`` for
+        ``data/100.hea`` and its signal file).
+    fs : float or None, default=None
+        Resample every record to this rate (Hz) with
+        :func:`scipy.signal.resample_poly`. None keeps the records' rate and
+        requires them all to share it.
+    length : int or None, default=None
+        Crop or pad every record to this many samples (after resampling).
+        None requires all records to have the same length.
+    leads : list of str or None, default=None
+        Lead names to load, in this order (the standard 12 leads are matched
+        case-insensitively). None loads the standard order I, II, III, aVR,
+        aVL, aVF, V1-V6 when every record has those leads, otherwise the
+        leads of the records when they all have the same ones.
+    crop : {"start", "center"}, default="start"
+        Keep the first ``length`` samples of a longer record, or the centred
+        ones.
+    pad_mode : {"constant", "edge"}, default="constant"
+        Pad a shorter record at the end with zeros, or with its last sample.
+    nan_policy : {"interpolate", "zero", "raise"}, default="interpolate"
+        What to do with missing (NaN) samples: linear interpolation per lead
+        (runs at the edges take the nearest valid sample, a lead with no valid
+        sample becomes zeros) with one ``UserWarning`` naming the records and
+        leads, zeros with the same warning, or a ``ValueError``.
+    memmap_path : str, path-like or None, default=None
+        When given, ``X`` is written to this ``.npy`` file and returned
+        memory-mapped. A failed load leaves no file there.
+    verbose : int, default=1
+        Show a progress bar for loads of 200 records or more when positive.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``X`` float32 ``(n_records, n_leads, n_timepoints)`` in mV;
+        ``metadata`` with ``record``, ``fs_original``, ``n_samples_original``
+        and ``comments`` (the header's comment lines, joined by newlines);
+        ``lead_names``; ``fs``; ``DESCR``.
+
+    Examples
+    --------
+    >>> import numpy as np, wfdb, tempfile
+    >>> from sklearn_ecg.datasets import load_wfdb
+    >>> folder = tempfile.mkdtemp()
+    >>> t = np.arange(500) / 250
+    >>> signal = np.column_stack([np.sin(2 * np.pi * t), np.cos(2 * np.pi * t)])
+    >>> wfdb.wrsamp("rec1", fs=250, units=["mV", "mV"], sig_name=["II", "V1"],
+    ...             p_signal=signal, fmt=["16", "16"], write_dir=folder)
+    >>> data = load_wfdb(folder, fs=500)
+    >>> data.X.shape, data.lead_names, data.fs
+    ((1, 2, 1000), ['II', 'V1'], 500.0)
+    """
+    check_options(nan_policy=nan_policy, verbose=verbose, fs=fs, length=length, crop=crop,
+                  pad_mode=pad_mode)
+    paths, names = record_paths(paths_or_folder)
+    headers = read_headers(paths)
+    X, lead_names, fs_out = load_signals(
+        headers, leads=leads, fs=fs, length=length, crop=crop, pad_mode=pad_mode,
+        nan_policy=nan_policy, memmap_path=memmap_path, verbose=verbose,
+        desc="Loading WFDB records",
+    )
+    metadata = pd.DataFrame({
+        "record": names,
+        "fs_original": np.array([h.fs for h in headers], dtype=float),
+        "n_samples_original": np.array([h.n_samples for h in headers], dtype=np.int64),
+        "comments": ["\n".join(h.comments) for h in headers],
+    })
+    return Bunch(X=X, metadata=metadata, lead_names=lead_names, fs=fs_out,
+                 DESCR=f"{len(headers)} WFDB record(s) read from {paths_or_folder}.")
