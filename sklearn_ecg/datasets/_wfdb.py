@@ -36,8 +36,16 @@ def record_paths(paths_or_folder):
 
 
 def read_headers(paths):
-    """Read every header first, so a missing or corrupt one fails before any signal."""
-    return [read_header(p) for p in paths]
+    """Read every header and check its signal files exist, before any signal is read."""
+    headers = [read_header(p) for p in paths]
+    for h in headers:
+        for fname in dict.fromkeys(h.file_name):
+            if not h.path.with_name(fname).is_file():
+                raise FileNotFoundError(
+                    f"record {h.name!r}: signal file {h.path.with_name(fname)} not found "
+                    f"(named in {h.hea})"
+                )
+    return headers
 
 
 def load_wfdb(paths_or_folder, *, fs=None, length=None, leads=None, crop="start",

@@ -1,0 +1,142 @@
+"""Loader for the PhysioNet/Computing in Cardiology Challenge 2020/2021 format."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.utils import Bunch
+
+from ._common import check_options, find_headers, load_signals
+from ._wfdb import read_headers
+
+DESCR_CINC = """\
+PhysioNet/Computing in Cardiology Challenge 2020/2021 records.
+
+12-lead ECGs from several sources (CPSC, INCART, PTB, PTB-XL, Georgia,
+Chapman-Shaoxing, Ningbo), each a ``.mat`` file holding the int16 array
+``val`` and a ``.hea`` header with gains, lead names and the comment lines
+``# Age:``, ``# Sex:`` and ``# Dx:`` (SNOMED-CT codes). Reyna et al. (2021),
+Will Two Do? Varying Dimensions in Electrocardiography: the PhysioNet/Computing
+in Cardiology Challenge 2021. Licence: CC BY 4.0.
+"""
+
+
+def _comment(comments, key):
+    for line in comments:
+        name, sep, value = line.partition(":")
+        if sep and name.strip().lower() == key:
+            return value.strip()
+    return ""
+
+
+def _age(text):
+    try:
+        age = float(text)
+    except ValueError:
+        return np.nan
+    return age if np.isfinite(age) else np.nan
+
+
+def _source(path, root):
+    rel = path.relative_to(root)
+    if len(rel.parts) > 1:
+        return rel.parts[0]
+    match = re.match(r"[A-Za-z]+", path.name)
+    return match.group(0) if match else ""
+
+
+def _code_key(code):
+    return (0, int(code), code) if code.isdigit() else (1, 0, code)
+
+
+def load_cinc(path, *, fs=None, length=None, leads=None, classes=None, crop="start",
+              pad_mode="constant", nan_policy="interpolate", memmap_path=None, verbose=1):
+    """Load records in the PhysioNet/CinC Challenge 2020/2021 format.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A folder of ``.hea``/``.mat`` records, or the nested tree of the
+        official release (one subfolder per source, possibly deeper): it is
+        searched recursively.
+    fs : float or None, default=None
+        Resample every record to this rate (Hz). Required when the records
+        have different rates (the release mixes 257, 500 and 1000 Hz).
+    length : int or None, default=None
+        Crop or pad every record to this many samples (after resampling).
+        Required when the records have different lengths.
+    leads : list of str or None, default=None
+        Lead names to load, in this order; None gives the standard order I,
+        II, III, aVR, aVL, aVF, V1-V6.
+    classes : list of str or int, or None, default=None
+        SNOMED-CT codes that make the columns of ``y``, in this order; codes
+        of a record not in the list are ignored. None uses every code present
+        in the loaded records, sorted numerically.
+    crop : {"start", "center"}, default="start"
+        Keep the first ``length`` samples of a longer record, or the centred
+        ones.
+    pad_mode : {"constant", "edge"}, default="constant"
+        Pad a shorter record at the end with zeros, or with its last sample.
+    nan_policy : {"interpolate", "zero", "raise"}, default="interpolate"
+        What to do with missing (NaN) samples; see :func:`load_wfdb`.
+    memmap_path : str, path-like or None, default=None
+        When given, ``X`` is written to this ``.npy`` file and returned
+        memory-mapped. A failed load leaves no file there.
+    verbose : int, default=1
+        Show a progress bar for loads of 200 records or more when positive.
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        ``X`` float32 ``(n_records, n_leads, n_timepoints)`` in mV; ``y`` int
+        ``(n_records, n_classes)`` multi-label indicator over
+        ``target_names`` (SNOMED-CT codes as str); ``metadata`` with
+        ``record``, ``source`` (the first subfolder under ``path``, or the
+        letters that start the record name for records directly in ``path``),
+        ``age`` (NaN when unknown), ``sex``, ``dx`` (list of codes),
+        ``fs_original`` and ``n_samples_original``; ``lead_names``; ``fs``;
+        ``DESCR``.
+
+    Examples
+    --------
+    >>> from sklearn_ecg.datasets import load_cinc
+    >>> data = load_cinc("cinc2021/training", fs=500, length=5000)  # doctest: +SKIP
+    >>> data.X.shape[1:]  # doctest: +SKIP
+    (12, 5000)
+    """
+    check_options(nan_policy=nan_policy, verbose=verbose, fs=fs, length=length, crop=crop,
+                  pad_mode=pad_mode)
+    root = Path(path)
+    paths = find_headers(root)
+    headers = read_headers(paths)
+    dx = [[c.strip() for c in _comment(h.comments, "dx").split(",") if c.strip()]
+          for h in headers]
+    if classes is None:
+        target_names = sorted({c for codes in dx for c in codes}, key=_code_key)
+    else:
+        target_names = [str(c) for c in ([classes] if np.isscalar(classes) else classes)]
+        if len(set(target_names)) != len(target_names):
+            raise ValueError(f"classes contains duplicates: {target_names}")
+    X, lead_names, fs_out = load_signals(
+        headers, leads=leads, fs=fs, length=length, crop=crop, pad_mode=pad_mode,
+        nan_policy=nan_policy, memmap_path=memmap_path, verbose=verbose,
+        desc="Loading CinC records",
+    )
+    column = {c: j for j, c in enumerate(target_names)}
+    y = np.zeros((len(headers), len(target_names)), dtype=np.int64)
+    for i, codes in enumerate(dx):
+        for code in codes:
+            if code in column:
+                y[i, column[code]] = 1
+    metadata = pd.DataFrame({
+        "record": [p.relative_to(root).as_posix() for p in paths],
+        "source": [_source(p, root) for p in paths],
+        "age": [_age(_comment(h.comments, "age")) for h in headers],
+        "sex": [_comment(h.comments, "sex") for h in headers],
+        "dx": dx,
+        "fs_original": np.array([h.fs for h in headers], dtype=float),
+        "n_samples_original": np.array([h.n_samples for h in headers], dtype=np.int64),
+    })
+    return Bunch(X=X, y=y, target_names=target_names, metadata=metadata,
+                 lead_names=lead_names, fs=fs_out, DESCR=DESCR_CINC)
