@@ -232,11 +232,11 @@ class OutputArray:
         return False
 
 
-def progress(iterable, total, verbose, desc):
+def progress(iterable, total, verbose, desc, min_records=_PROGRESS_MIN_RECORDS):
     from tqdm.auto import tqdm
 
     return tqdm(iterable, total=total, desc=desc, unit="record",
-                disable=not verbose or total < _PROGRESS_MIN_RECORDS)
+                disable=not verbose or total < min_records)
 
 
 def load_signals(headers, *, leads=None, fs=None, length=None, crop="start",
