@@ -1,0 +1,1 @@
+"""Implementation of :mod:`sklearn_ecg.preprocessing`; import from there."""

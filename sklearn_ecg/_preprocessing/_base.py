@@ -1,0 +1,371 @@
+"""What every ECG preprocessing transformer shares.
+
+Input validation, the chunked loop over records, tags and feature names live
+here; each transformer only says how one chunk of records is transformed and
+what shape comes out.
+"""
+
+import numbers
+
+import numpy as np
+from scipy import signal
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import _check_feature_names_in, check_array, validate_data
+
+# Records are processed in chunks of at most this many input elements, so that
+# the float64 temporaries of scipy's filters stay near 32 MiB whatever the size
+# of X, and a memory-mapped X is read piece by piece.
+_CHUNK_ELEMENTS = 2**22
+
+# Numeric dtypes are kept as they are by validation (no whole-array copy, a
+# memmap stays a memmap); each chunk is cast to float32 on its own. Anything
+# else (object, bool) is converted to the first entry.
+_ACCEPTED_DTYPES = (
+    np.float32,
+    np.float64,
+    np.float16,
+    np.int8,
+    np.int16,
+    np.int32,
+    np.int64,
+    np.uint8,
+    np.uint16,
+    np.uint32,
+    np.uint64,
+)
+
+
+def _describe_records(indices, limit=10):
+    shown = ", ".join(str(i) for i in indices[:limit])
+    more = f" and {len(indices) - limit} more" if len(indices) > limit else ""
+    return f"{len(indices)} record(s) (index {shown}{more})"
+
+
+def _nonfinite_error(name, indices):
+    return ValueError(
+        f"X contains NaN or infinity in {_describe_records(indices)}. "
+        f"{name} refuses them because filtering would spread a single NaN over the "
+        "whole lead. Drop or repair these records first, e.g. with the dataset "
+        "loader's nan_policy option or numpy.nan_to_num."
+    )
+
+
+def _chunk_starts(n_records, elements_per_record):
+    step = max(1, _CHUNK_ELEMENTS // max(1, elements_per_record))
+    for start in range(0, n_records, step):
+        yield start, min(start + step, n_records)
+
+
+def _nonfinite_rows(chunk):
+    if not np.issubdtype(chunk.dtype, np.floating):
+        return np.empty(0, dtype=np.intp)
+    return np.flatnonzero(~np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1))
+
+
+def _check_real(owner, name, value, *, positive=True, allow_none=False):
+    """Return ``value`` as a float, or raise naming the parameter."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        none = " or None" if allow_none else ""
+        raise ValueError(
+            f"{owner} parameter {name} must be a number{none}, got {value!r}."
+        )
+    value = float(value)
+    if not np.isfinite(value) or (positive and value <= 0):
+        kind = "a positive finite number" if positive else "a finite number"
+        raise ValueError(f"{owner} parameter {name} must be {kind}, got {value!r}.")
+    return value
+
+
+def _check_int(owner, name, value, *, minimum=1):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{owner} parameter {name} must be an integer, got {value!r}.")
+    if value < minimum:
+        raise ValueError(f"{owner} parameter {name} must be >= {minimum}, got {value}.")
+    return int(value)
+
+
+def _check_choice(owner, name, value, choices):
+    if not isinstance(value, str) or value not in choices:
+        options = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{owner} parameter {name} must be one of {options}, got {value!r}.")
+    return value
+
+
+def _check_fs(owner, fs):
+    """Validate a sampling rate; ``None`` is refused rather than guessed."""
+    if fs is None:
+        raise ValueError(
+            f"{owner} needs the sampling rate of X: pass fs=... in Hz "
+            "(e.g. fs=100 for PTB-XL records100, fs=500 for records500)."
+        )
+    return _check_real(owner, "fs", fs)
+
+
+def _check_below_nyquist(owner, name, freq, fs):
+    nyquist = fs / 2
+    if freq >= nyquist:
+        raise ValueError(
+            f"{owner} parameter {name}={freq:g} Hz is at or above the Nyquist "
+            f"frequency {nyquist:g} Hz of fs={fs:g} Hz; choose {name} below "
+            f"{nyquist:g} Hz or check fs."
+        )
+
+
+def _sosfiltfilt(sos, x):
+    """Zero-phase ``sosfiltfilt`` along the last axis that accepts short signals.
+
+    scipy pads each end with ``3 * (2 * n_sections + 1)`` reflected samples and
+    refuses signals not longer than that; such signals get the longest padding
+    that fits (``n_timepoints - 1``), at the price of stronger edge effects.
+    """
+    n_zeros = min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    padlen = 3 * (2 * len(sos) + 1 - n_zeros)
+    padlen = min(padlen, x.shape[-1] - 1)
+    return signal.sosfiltfilt(sos, x, axis=-1, padlen=padlen)
+
+
+def _filtfilt(b, a, x):
+    """Zero-phase ``filtfilt`` along the last axis that accepts short signals."""
+    padlen = min(3 * max(len(a), len(b)), x.shape[-1] - 1)
+    return signal.filtfilt(b, a, x, axis=-1, padlen=padlen)
+
+
+class _ECGTransformer(TransformerMixin, BaseEstimator):
+    """Base class of the stateless ECG transformers.
+
+    Subclasses implement ``_resolve_params()`` (validate the parameters, return
+    whatever ``_transform_chunk`` needs), ``_transform_chunk(chunk, params)``
+    (float32 ``(n, n_leads, n_timepoints)`` in, any float out, never modifying
+    ``chunk``, which may be a view of the caller's data) and, when the shape
+    changes, ``_output_shape(n_leads, n_timepoints, params)``.
+    """
+
+    # Whether output column k of 2-D data still corresponds to input column k;
+    # if not, feature names are generated from the class name.
+    _one_to_one_features = True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = True
+        tags.input_tags.three_d_array = True
+        tags.requires_fit = False
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
+
+    # -- hooks ---------------------------------------------------------------
+    def _resolve_params(self):
+        return None
+
+    def _output_shape(self, n_leads, n_timepoints, params):
+        return n_leads, n_timepoints
+
+    def _transform_chunk(self, chunk, params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- validation ----------------------------------------------------------
+    def _check_layout(self, X):
+        """Compare X's layout with the one seen in fit, in words about leads."""
+        if not hasattr(self, "n_features_in_"):
+            return
+        shape = X.shape
+        name = type(self).__name__
+        fitted_3d = hasattr(self, "n_leads_")
+        if len(shape) == 3 and not fitted_3d:
+            raise ValueError(
+                f"X is 3-D {tuple(shape)} but {name} was fitted on 2-D single-lead "
+                "records (n_records, n_timepoints); fit it again on 3-D data."
+            )
+        if len(shape) == 2 and fitted_3d:
+            raise ValueError(
+                f"X is 2-D {tuple(shape)} but {name} was fitted on 3-D records with "
+                f"{self.n_leads_} lead(s); pass X of shape (n_records, "
+                f"{self.n_leads_}, n_timepoints)."
+            )
+        if len(shape) == 3 and shape[1] != self.n_leads_:
+            raise ValueError(
+                f"X has {shape[1]} leads, but {name} was fitted on {self.n_leads_} "
+                "leads; pass records with the same leads in the same order."
+            )
+
+    def _validate_X(self, X, *, reset):
+        check_params = dict(allow_nd=True, dtype=_ACCEPTED_DTYPES, ensure_all_finite=False)
+        if not hasattr(X, "shape"):
+            # Lists and other array-likes: convert first so the layout can be
+            # compared in terms of leads (DataFrames keep their column names).
+            X = check_array(X, **check_params)
+        if not reset:
+            self._check_layout(X)
+        X = validate_data(self, X, reset=reset, copy=False, **check_params)
+        if X.ndim > 3:
+            raise ValueError(
+                f"{type(self).__name__} expects X of shape (n_records, n_leads, "
+                f"n_timepoints) or (n_records, n_timepoints), got {X.ndim}-D "
+                f"shape {X.shape}."
+            )
+        if X.shape[-1] == 0 or (X.ndim == 3 and X.shape[1] == 0):
+            raise ValueError(
+                f"X of shape {X.shape} has no leads or no timepoints; "
+                f"{type(self).__name__} needs at least one of each."
+            )
+        return X
+
+    def _fit(self, X, *, check_finite):
+        params = self._resolve_params()
+        X = self._validate_X(X, reset=True)
+        for attr in ("n_leads_", "n_timepoints_"):
+            self.__dict__.pop(attr, None)
+        if X.ndim == 3:
+            self.n_leads_, self.n_timepoints_ = int(X.shape[1]), int(X.shape[2])
+        n_leads = X.shape[1] if X.ndim == 3 else 1
+        self._output_shape(n_leads, X.shape[-1], params)
+        if check_finite:
+            bad = []
+            per_record = int(np.prod(X.shape[1:]))
+            for start, stop in _chunk_starts(len(X), per_record):
+                bad.extend((_nonfinite_rows(np.asarray(X[start:stop])) + start).tolist())
+            if bad:
+                raise _nonfinite_error(type(self).__name__, bad)
+        return self
+
+    # -- public API ----------------------------------------------------------
+    def fit(self, X, y=None):
+        """Check the parameters and X and record its layout; nothing is learned.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or \
+                (n_records, n_timepoints)
+            ECG records; 2-D input means single-lead records.
+        y : None
+            Ignored; present for Pipeline compatibility.
+
+        Returns
+        -------
+        self : object
+            The transformer, with ``n_features_in_`` set (and ``n_leads_``,
+            ``n_timepoints_`` for 3-D input).
+        """
+        return self._fit(X, check_finite=True)
+
+    def fit_transform(self, X, y=None):
+        """Fit to X, then transform it, reading X only once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or \
+                (n_records, n_timepoints)
+            ECG records; 2-D input means single-lead records.
+        y : None
+            Ignored; present for Pipeline compatibility.
+
+        Returns
+        -------
+        X_out : ndarray of float32
+            The transformed records, 2-D for 2-D input.
+        """
+        # transform checks finiteness chunk by chunk; no need to read X twice.
+        self._fit(X, check_finite=False)
+        return self.transform(X)
+
+    def transform(self, X):
+        """Transform the records, chunk by chunk.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or \
+                (n_records, n_timepoints)
+            ECG records (any number of them); 2-D input means single-lead
+            records. Any numeric dtype; a ``numpy.memmap`` is read in chunks.
+
+        Returns
+        -------
+        X_out : ndarray of float32
+            The transformed records, 2-D for 2-D input.
+        """
+        params = self._resolve_params()
+        X = self._validate_X(X, reset=False)
+        two_d = X.ndim == 2
+        X3 = X[:, np.newaxis, :] if two_d else X
+        n_records, n_leads, n_timepoints = X3.shape
+        out_leads, out_timepoints = self._output_shape(n_leads, n_timepoints, params)
+        self._check_pandas_output(two_d and out_leads == 1)
+        out = np.empty((n_records, out_leads, out_timepoints), dtype=np.float32)
+        bad = []
+        for start, stop in _chunk_starts(n_records, n_leads * n_timepoints):
+            raw = np.asarray(X3[start:stop])
+            rows = _nonfinite_rows(raw)
+            if rows.size or bad:
+                # Keep scanning so the error names every bad record.
+                bad.extend((rows + start).tolist())
+                continue
+            chunk = raw.astype(np.float32, copy=False)
+            # Values beyond the float32 range turn into inf on the cast.
+            rows = _nonfinite_rows(chunk)
+            if rows.size:
+                bad.extend((rows + start).tolist())
+                continue
+            out[start:stop] = self._transform_chunk(chunk, params)
+        if bad:
+            raise _nonfinite_error(type(self).__name__, bad)
+        if two_d and out_leads == 1:
+            return out[:, 0, :]
+        return out
+
+    def _check_pandas_output(self, output_is_2d):
+        if output_is_2d:
+            return
+        try:
+            from sklearn.utils._set_output import _get_output_config
+
+            dense = _get_output_config("transform", self)["dense"]
+        except Exception:  # private helper moved: let the container report
+            return
+        if dense != "default":
+            raise ValueError(
+                f"{type(self).__name__} returns 3-D records (n_records, n_leads, "
+                f"n_timepoints), which cannot be a {dense} DataFrame; use "
+                "set_output(transform='default') or 2-D single-lead input."
+            )
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns, for 2-D (single-lead) data only.
+
+        Filters and scalers keep the input names (one column per timepoint);
+        transformers that change the length name their columns
+        ``"<classname>0"``, ``"<classname>1"``, .... 3-D output has no columns,
+        so pandas output (``set_output(transform="pandas")``) is only meaningful
+        for 2-D data.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input column names; by default ``feature_names_in_`` if fitted on
+            a DataFrame, else ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            Output column names.
+        """
+        name = type(self).__name__
+        if not hasattr(self, "n_features_in_"):
+            raise NotFittedError(
+                f"This {name} instance is not fitted yet; call fit on 2-D data "
+                "before get_feature_names_out."
+            )
+        if hasattr(self, "n_leads_"):
+            raise ValueError(
+                f"{name} was fitted on 3-D records (n_records, n_leads, "
+                "n_timepoints); its output has no column names. Feature names and "
+                "pandas output exist for 2-D single-lead data only."
+            )
+        input_features = _check_feature_names_in(self, input_features)
+        params = self._resolve_params()
+        out_leads, out_timepoints = self._output_shape(1, self.n_features_in_, params)
+        if self._one_to_one_features and out_timepoints == self.n_features_in_:
+            return input_features
+        prefix = name.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(out_timepoints)], dtype=object)

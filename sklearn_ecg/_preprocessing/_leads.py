@@ -1,0 +1,144 @@
+"""Selecting and reordering leads by name."""
+
+import numpy as np
+
+from ._base import _ECGTransformer
+
+#: The standard 12-lead order (PTB-XL, CinC 2021, most WFDB databases).
+STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+# Other spellings of the standard leads, after case folding: the Roman
+# numerals written with a "D" (European notation) and with "lead" in front.
+_ALIASES = {
+    "di": "i",
+    "dii": "ii",
+    "diii": "iii",
+    "d1": "i",
+    "d2": "ii",
+    "d3": "iii",
+    "lead i": "i",
+    "lead ii": "ii",
+    "lead iii": "iii",
+}
+
+
+def _normalise_lead(name):
+    key = " ".join(str(name).split()).casefold()
+    return _ALIASES.get(key, key)
+
+
+def _as_names(owner, param, value):
+    if isinstance(value, str):
+        return [value]
+    try:
+        names = list(value)
+    except TypeError:
+        names = None
+    if not names or not all(isinstance(n, str) for n in names):
+        raise ValueError(
+            f"{owner} parameter {param} must be a non-empty sequence of lead names "
+            f"(str), got {value!r}."
+        )
+    return names
+
+
+class SelectLeads(_ECGTransformer):
+    """Select and reorder leads by name.
+
+    Parameters
+    ----------
+    leads : str or sequence of str, default=("II", "III", "V1", "V2", "V3", \
+"V4", "V5", "V6")
+        Leads to keep, in the output order. The default is the 8 independent
+        leads used by LCD (I, aVR, aVL and aVF are linear combinations of II
+        and III). Names are matched case-insensitively (``"AVR"`` is
+        ``"aVR"``), and ``"DI"``/``"DII"``/``"DIII"`` or ``"lead II"`` are
+        understood as I, II, III.
+    lead_names : sequence of str or None, default=None
+        Names of the leads of X, in the order of axis 1. ``None`` means the
+        standard 12-lead order I, II, III, aVR, aVL, aVF, V1–V6.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        ``X.shape[1]`` seen in ``fit``: the lead count for 3-D input, the
+        record length for 2-D input.
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a DataFrame.
+    n_leads_ : int
+        Number of leads seen in ``fit`` (3-D input only).
+    n_timepoints_ : int
+        Record length seen in ``fit`` (3-D input only).
+    indices_ : ndarray of int
+        Positions in X's leads of the selected leads, set by ``fit``.
+
+    Notes
+    -----
+    3-D input gives 3-D output ``(n_records, len(leads), n_timepoints)``,
+    even for a single selected lead. 2-D input is one lead per record, so
+    ``lead_names`` must name exactly one lead; the output stays 2-D when one
+    lead is selected.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ecg.preprocessing import SelectLeads
+    >>> X = np.arange(12, dtype=np.float32).reshape(1, 12, 1)  # lead k holds k
+    >>> SelectLeads(leads=["V1", "avr", "II"]).fit_transform(X).ravel()
+    array([6., 3., 1.], dtype=float32)
+    >>> SelectLeads(leads="MLII", lead_names=["MLII", "V5"]).fit_transform(
+    ...     np.ones((4, 2, 10))).shape
+    (4, 1, 10)
+    """
+
+    def __init__(
+        self,
+        leads=("II", "III", "V1", "V2", "V3", "V4", "V5", "V6"),
+        lead_names=None,
+    ):
+        self.leads = leads
+        self.lead_names = lead_names
+
+    def _resolve_params(self):
+        name = type(self).__name__
+        available = (
+            list(STANDARD_LEADS)
+            if self.lead_names is None
+            else _as_names(name, "lead_names", self.lead_names)
+        )
+        keys = [_normalise_lead(n) for n in available]
+        if len(set(keys)) != len(keys):
+            dupes = sorted({n for n, k in zip(available, keys) if keys.count(k) > 1})
+            raise ValueError(
+                f"{name} parameter lead_names names a lead more than once "
+                f"({', '.join(dupes)}); each lead of X needs its own name."
+            )
+        wanted = _as_names(name, "leads", self.leads)
+        unknown = [w for w in wanted if _normalise_lead(w) not in keys]
+        if unknown:
+            raise ValueError(
+                f"{name}: unknown lead(s) {', '.join(map(repr, unknown))}; the leads "
+                f"of X are {', '.join(available)}. Pass lead_names=... if X has "
+                "other leads or another order."
+            )
+        indices = np.asarray([keys.index(_normalise_lead(w)) for w in wanted], dtype=np.intp)
+        return available, indices
+
+    def _output_shape(self, n_leads, n_timepoints, params):
+        available, indices = params
+        if n_leads != len(available):
+            source = "the standard 12 leads" if self.lead_names is None else "lead_names"
+            raise ValueError(
+                f"{type(self).__name__}: X has {n_leads} lead(s) but {source} "
+                f"list(s) {len(available)} ({', '.join(available)}); pass "
+                "lead_names=... with one name per lead of X, in order."
+            )
+        return len(indices), n_timepoints
+
+    def _fit(self, X, *, check_finite):
+        super()._fit(X, check_finite=check_finite)
+        self.indices_ = self._resolve_params()[1]
+        return self
+
+    def _transform_chunk(self, chunk, params):
+        return chunk[:, params[1], :]

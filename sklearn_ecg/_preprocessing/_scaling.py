@@ -1,0 +1,79 @@
+"""Per-record z-score normalisation."""
+
+import numpy as np
+
+from ._base import _check_choice, _check_real, _ECGTransformer
+
+
+class Standardize(_ECGTransformer):
+    """Z-score each record, per lead or over all its leads.
+
+    Unlike :class:`sklearn.preprocessing.StandardScaler`, which learns one
+    mean and scale per column from the training set, this subtracts each
+    record's own mean and divides by its own standard deviation: nothing is
+    learned, and records with different gains or offsets become comparable.
+
+    Parameters
+    ----------
+    per : {"lead", "record"}, default="lead"
+        ``"lead"``: every lead of every record gets mean 0 and standard
+        deviation 1. ``"record"``: one mean and standard deviation over all
+        leads of a record, which keeps the leads' relative amplitudes. For
+        2-D (single-lead) input both are the same.
+    eps : float, default=1e-8
+        Leads (or records) whose standard deviation is at most ``eps`` are
+        flat: they become zeros instead of being divided by (almost) zero.
+        In the units of X (mV for PTB-XL).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        ``X.shape[1]`` seen in ``fit``: the lead count for 3-D input, the
+        record length for 2-D input.
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a DataFrame.
+    n_leads_ : int
+        Number of leads seen in ``fit`` (3-D input only).
+    n_timepoints_ : int
+        Record length seen in ``fit`` (3-D input only).
+
+    See Also
+    --------
+    sklearn.preprocessing.StandardScaler : Per-column scaling learned in fit.
+
+    Notes
+    -----
+    Input is 3-D ``(n_records, n_leads, n_timepoints)`` or 2-D
+    ``(n_records, n_timepoints)`` (single-lead records, returned 2-D). Means
+    and deviations are computed in float64; the output is float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ecg.preprocessing import Standardize
+    >>> X = np.array([[[1., 2., 3.], [5., 5., 5.]]])  # 1 record, 2 leads
+    >>> Standardize().fit_transform(X).round(3)
+    array([[[-1.225,  0.   ,  1.225],
+            [ 0.   ,  0.   ,  0.   ]]], dtype=float32)
+    """
+
+    def __init__(self, per="lead", eps=1e-8):
+        self.per = per
+        self.eps = eps
+
+    def _resolve_params(self):
+        name = type(self).__name__
+        per = _check_choice(name, "per", self.per, ("lead", "record"))
+        eps = _check_real(name, "eps", self.eps, positive=False)
+        if eps < 0:
+            raise ValueError(f"{name} parameter eps must be >= 0, got {eps!r}.")
+        return per, eps
+
+    def _transform_chunk(self, chunk, params):
+        per, eps = params
+        axis = -1 if per == "lead" else (-2, -1)
+        mean = chunk.mean(axis=axis, dtype=np.float64, keepdims=True)
+        std = chunk.std(axis=axis, dtype=np.float64, keepdims=True)
+        # Dividing by inf maps a flat lead to exact zeros, never NaN.
+        scale = np.where(std > eps, std, np.inf)
+        return (chunk - mean) / scale
