@@ -76,7 +76,7 @@ def resolve_leads(headers, leads):
             odd = [h.name for h, n in zip(headers, names) if n != names[0]]
             raise ValueError(
                 f"the records do not all have the same leads (record {headers[0].name!r} "
-                f"has {names[0]}, records {_list_str(odd)} differ): pass leads=[...] "
+                f"has {names[0]}, records {_list_str(map(repr, odd))} differ): pass leads=[...] "
                 f"to choose the leads to load"
             )
     else:
@@ -130,7 +130,7 @@ def output_length(headers, fs_out, length):
         odd = [h.name for h, n in zip(headers, lengths) if n != lengths[0]]
         raise ValueError(
             f"the records have different lengths (record {headers[0].name!r}: "
-            f"{lengths[0]} samples at {fs_out:g} Hz; records {_list_str(odd)} differ): "
+            f"{lengths[0]} samples at {fs_out:g} Hz; records {_list_str(map(repr, odd))} differ): "
             f"pass length=<n_samples> to pad or crop them all to one length"
         )
     return lengths[0]
