@@ -244,9 +244,8 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         callbacks = []
         if self.verbose:
             callbacks.append(("progress_bar", _EpochProgressBar()))
-        if self.callbacks:
-            for i, cb in enumerate(self.callbacks):
-                callbacks.append(cb if isinstance(cb, tuple) else (f"user_{i}_{type(cb).__name__}", cb))
+        # skorch names the user's callbacks (and makes duplicate names unique).
+        callbacks.extend(self.callbacks or [])
         return callbacks
 
     def _make_net(self, X, device, n_records):
@@ -308,7 +307,10 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         try:
             with torch.inference_mode():
                 for start in range(0, len(X), batch_size):
-                    xb = torch.from_numpy(np.ascontiguousarray(X[start : start + batch_size]))
+                    chunk = np.ascontiguousarray(X[start : start + batch_size])
+                    if not chunk.flags.writeable:  # a read-only memmap
+                        chunk = chunk.copy()
+                    xb = torch.from_numpy(chunk)
                     emb = self._embed_batch(module, xb.to(device)).float().cpu().numpy()
                     if out is None:
                         out = np.empty((len(X), emb.shape[1]), dtype=np.float32)

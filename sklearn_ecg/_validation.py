@@ -59,34 +59,42 @@ def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, war
         The validated records (not copied when already float32 and C-ordered).
     """
     name = type(estimator).__name__
-    dtype = getattr(X, "dtype", None)
-    if dtype is not None and dtype.kind in "OUSVMm" or dtype is None and not hasattr(X, "__array__"):
-        # Object arrays of numbers are fine; strings, dates, bytes are not.
+    if not hasattr(X, "ndim"):
         try:
-            X = np.asarray(X, dtype=np.float32)
-        except (TypeError, ValueError) as exc:
-            raise type(exc)(
-                f"{name} expects numeric ECG samples (mV) in X, but X holds values of dtype "
-                f"{getattr(dtype, 'name', type(X).__name__)} that cannot be converted to float: "
-                f"{exc}. Convert X to a float array first."
+            X = np.asarray(X)
+        except ValueError as exc:
+            raise ValueError(
+                f"{name} could not make one array of X ({exc}); records of different lengths "
+                "must be brought to one length first, e.g. with sklearn_ecg.preprocessing.PadOrCrop "
+                "or the loaders' length= option."
             ) from exc
-    ndim = np.ndim(X) if not hasattr(X, "ndim") else X.ndim
-    if ndim not in (2, 3):
-        shape = getattr(X, "shape", np.shape(X))
+    if X.ndim not in (2, 3):
         raise ValueError(
             f"{name} expects X of shape (n_records, n_leads, n_timepoints), or "
-            f"(n_records, n_timepoints) for single-lead records; got a {ndim}-D array of shape "
-            f"{shape}. Reshape X, e.g. X[:, None, :] for one lead or stack records along axis 0."
+            f"(n_records, n_timepoints) for single-lead records; got a {X.ndim}-D array of shape "
+            f"{X.shape}. Reshape your data, e.g. X[None, :] for one single-lead record or "
+            "X[:, None, :] for single-lead records, or stack records along axis 0."
         )
-    X = validate_data(
-        estimator,
-        X,
-        reset=reset,
-        allow_nd=True,
-        dtype=np.float32,
-        ensure_all_finite=False,
-        ensure_min_samples=min_records,
-    )
+    try:
+        X = validate_data(
+            estimator,
+            X,
+            reset=reset,
+            allow_nd=True,
+            dtype=np.float32,
+            ensure_all_finite=False,
+            ensure_min_samples=min_records,
+        )
+    except (TypeError, ValueError) as exc:
+        dtype = getattr(X, "dtype", None)
+        if dtype is None or dtype.kind not in "OUSVMm" or "convert" not in str(exc) and "argument" not in str(exc):
+            raise
+        # Object arrays of numbers pass; strings, dicts, dates do not.
+        raise type(exc)(
+            f"{name} expects numeric ECG samples (mV) in X, but X holds values of dtype "
+            f"{dtype.name} that cannot be converted to float: {exc}. Convert X to a float "
+            "array first."
+        ) from exc
     if X.ndim == 3:
         n_leads, n_timepoints = X.shape[1:]
         if n_leads == 0 or n_timepoints < min_timepoints:
