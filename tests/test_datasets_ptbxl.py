@@ -266,3 +266,12 @@ def test_download_offline_fails_clearly(tmp_path, monkeypatch):
     monkeypatch.setattr(wfdb, "dl_database", offline)
     with pytest.raises(OSError, match="could not download PTB-XL.*internet"):
         load_ptbxl(tmp_path / "ptbxl", download=True)
+
+
+@needs_data
+def test_progress_bar_only_for_long_loads(capsys):
+    load_ptbxl(PTBXL500, ecg_ids=range(1, 201), verbose=1)
+    assert "Loading PTB-XL" in capsys.readouterr().err
+    load_ptbxl(PTBXL500, ecg_ids=range(1, 201), verbose=0)
+    load_ptbxl(PTBXL500, ecg_ids=range(1, 20), verbose=1)
+    assert "Loading PTB-XL" not in capsys.readouterr().err

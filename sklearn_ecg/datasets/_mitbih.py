@@ -1,7 +1,6 @@
 """Loader for the MIT-BIH Arrhythmia Database, segmented into beats or windows."""
 
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
