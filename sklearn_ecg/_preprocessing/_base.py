@@ -301,7 +301,8 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
                 # Keep scanning so the error names every bad record.
                 bad.extend((rows + start).tolist())
                 continue
-            chunk = raw.astype(np.float32, copy=False)
+            with np.errstate(over="ignore"):
+                chunk = raw.astype(np.float32, copy=False)
             # Values beyond the float32 range turn into inf on the cast.
             rows = _nonfinite_rows(chunk)
             if rows.size:
