@@ -9,7 +9,12 @@ in chunks, so a :class:`numpy.memmap` is never loaded whole, and NaN or
 infinite values raise an error that names the records.
 
 Filters need the sampling rate ``fs``, which has no default: a wrong guess
-would silently filter the wrong band.
+would silently filter the wrong band. In a pipeline, a step after
+:class:`Resample` sees ``target_fs``, not the original ``fs``.
+
+For 2-D (single-lead) input, ``get_feature_names_out`` and
+``set_output(transform="pandas")`` work; 3-D output has no columns, so pandas
+output is refused for it with a clear error.
 
 Examples
 --------

@@ -363,9 +363,15 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
                 "n_timepoints); its output has no column names. Feature names and "
                 "pandas output exist for 2-D single-lead data only."
             )
+        out_leads, out_timepoints = self._output_shape(
+            1, self.n_features_in_, self._resolve_params()
+        )
+        if out_leads != 1:
+            raise ValueError(
+                f"{name} turns 2-D single-lead records into {out_leads} leads; "
+                "3-D output has no column names."
+            )
         input_features = _check_feature_names_in(self, input_features)
-        params = self._resolve_params()
-        out_leads, out_timepoints = self._output_shape(1, self.n_features_in_, params)
         if self._one_to_one_features and out_timepoints == self.n_features_in_:
             return input_features
         prefix = name.lower()
