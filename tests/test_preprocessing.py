@@ -472,7 +472,7 @@ def test_bad_fs(fs):
         (BandpassFilter(fs=100, order=0), "order must be >= 1"),
         (BandpassFilter(fs=100, order=2.5), "order must be an integer"),
         (NotchFilter(fs=500, quality=-1), "quality must be a positive"),
-        (BaselineWanderRemoval(fs=100, method="wave"), "method must be one of 'median', 'highpass'"),
+        (BaselineWanderRemoval(fs=100, method="wave"), "method must be one of 'median', 'high"),
         (BaselineWanderRemoval(fs=100, median_windows=0.2), "median_windows must be two window"),
         (BaselineWanderRemoval(fs=100, median_windows=(0.2, -1)), "median_windows must be a pos"),
         (Resample(fs=100, target_fs=0), "target_fs must be a positive"),
