@@ -307,6 +307,11 @@ class SentenceTransformerEncoder(TextEncoder):
         self.normalize = normalize
         self.local_files_only = local_files_only
 
+    def _cache_key(self):
+        # Normalisation happens after the model, so it does not need a second copy.
+        return ("st", repr(self.model_name_or_path), repr(self.device),
+                bool(self.local_files_only))
+
     def _load(self):
         name = os.fspath(self.model_name_or_path)
         st = _import_or_raise("sentence_transformers", "SentenceTransformerEncoder")
@@ -406,7 +411,12 @@ class HFTextEncoder(TextEncoder):
         self.normalize = normalize
         self.local_files_only = local_files_only
 
-    def _load(self):
+    def _cache_key(self):
+        # Pooling, length and normalisation act on the outputs: one model serves all.
+        return ("hf", repr(self.model_name_or_path), repr(self.device),
+                bool(self.local_files_only))
+
+    def _check_params(self):
         if self.pooling not in ("mean", "cls"):
             raise ValueError(
                 f"pooling must be 'mean' or 'cls', got {self.pooling!r}."
@@ -419,6 +429,12 @@ class HFTextEncoder(TextEncoder):
             raise ValueError(
                 f"max_length must be an integer >= 2, got {self.max_length!r}."
             )
+
+    def _get_model(self):
+        self._check_params()
+        return super()._get_model()
+
+    def _load(self):
         name = os.fspath(self.model_name_or_path)
         transformers = _import_or_raise("transformers", "HFTextEncoder")
         bundled = _bundled_model_path(name)
