@@ -288,8 +288,9 @@ class METSPretrainer(BasePretrainer):
     The paper's plain InfoNCE is used. Records with identical reports in one
     batch (common in PTB-XL) look like false negatives, but since the frozen
     model and the linear head give identical reports identical embeddings,
-    treating them as extra positives would only shift the loss by a constant
-    and leave every gradient unchanged (see :func:`sklearn_ecg.nn.clip.clip_loss`).
+    treating them as extra positives (multi-positive InfoNCE) gives exactly
+    the same loss and gradients, so no option is needed (see
+    :func:`sklearn_ecg.nn.clip.clip_loss`, which offers both).
 
     Training text and the encoder's input are unspecified in the paper: here
     the reports are translated (above) and records are fed at the sampling

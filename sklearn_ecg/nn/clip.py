@@ -65,9 +65,9 @@ def clip_loss(ecg, text, logit_scale, groups=None):
     -----
     When rows with the same id also have identical text embeddings (exactly
     repeated reports through a frozen language model and a deterministic
-    head), both forms give the same gradients: the extra positives only shift
-    the loss by a constant (plain InfoNCE cannot go below ``log k`` for a
-    report repeated ``k`` times in the batch).
+    head), both forms give the same loss and the same gradients: identical
+    rows have identical logits, so spreading the target over them averages
+    terms that plain InfoNCE already averages over the rows.
     """
     ecg = F.normalize(ecg.float(), dim=-1)
     text = F.normalize(text.float(), dim=-1)

@@ -1,0 +1,297 @@
+"""Zero-shot ECG classification with a fitted METS model."""
+
+import string
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_is_fitted
+
+from ._validation import check_ecg_array
+
+#: Descriptions of the PTB-XL diagnostic superclasses, several per class; the
+#: prompts of a class are averaged in the joint space.
+PTBXL_SUPERCLASS_DESCRIPTIONS = {
+    "NORM": ["normal ECG", "sinus rhythm, normal ECG", "no abnormality"],
+    "MI": ["myocardial infarction", "infarction", "old myocardial infarction", "Q waves of infarction"],
+    "STTC": ["ST/T change", "ST-T wave abnormality", "ischemic ST depression", "T wave inversion"],
+    "CD": ["conduction disturbance", "bundle branch block", "atrioventricular block",
+           "left anterior fascicular block"],
+    "HYP": ["hypertrophy", "left ventricular hypertrophy", "right ventricular hypertrophy",
+            "ventricular hypertrophy"],
+}
+
+_FIELDS = ("", "0", "name")
+
+
+def _render(template, description):
+    """Fill a class-prompt template; ``{}``, ``{0}`` and ``{name}`` are the description."""
+    if not isinstance(template, str):
+        raise TypeError(f"template must be a string or a list of strings; got {template!r}.")
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise ValueError(f"template={template!r} is not a valid format string ({exc}).") from exc
+    unknown = sorted({f for f in fields if f not in _FIELDS})
+    if unknown or not fields:
+        raise ValueError(
+            f"template={template!r} must name the class with the placeholder {{}} (or {{name}}) "
+            f"and use no other; found {', '.join('{' + f + '}' for f in fields) or 'none'}. "
+            "E.g. 'The ECG of {}, a type of diagnostic.'"
+        )
+    return template.format(*[description] * fields.count(""), name=description)
+
+
+def _as_list(value):
+    return [value] if isinstance(value, str) else list(value)
+
+
+class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
+    """Classify ECG records from the names of the classes alone, with a fitted METS model.
+
+    Each class is described in words; the prompts ``template.format(description)``
+    are embedded into the joint ECG–text space by the pretrainer's frozen
+    language model and trained text head, and a record is scored by the
+    cosine similarity of its joint-space embedding to each class. Nothing is
+    trained: ``fit`` only learns the classes, so labels serve to name
+    classes, never to tune.
+
+    Parameters
+    ----------
+    pretrainer : METSPretrainer or FrozenEstimator of one
+        A *fitted* :class:`~sklearn_ecg.METSPretrainer`. It is never refitted
+        or modified, and :func:`sklearn.base.clone` shares it between the
+        clones instead of copying (or unfitting) it.
+    template : str or list of str, default="The ECG of {}, a type of diagnostic."
+        Prompt(s); ``{}`` (or ``{name}``) is replaced by a class description.
+        Any other placeholder is an error.
+    class_descriptions : dict or None, default=None
+        Maps a class label to a description or a list of descriptions. A
+        class without an entry is described by its label as a string. None
+        uses ``PTBXL_SUPERCLASS_DESCRIPTIONS`` (NORM, MI, STTC, CD, HYP,
+        several synonyms each). Every description × template pair is one
+        prompt; a class's prompts are averaged (mean of the normalised
+        embeddings, normalised again).
+    class_names : list of str or None, default=None
+        Names of the columns of a multi-label indicator ``y``. None takes the
+        keys of ``class_descriptions`` (of the default descriptions: NORM,
+        MI, STTC, CD, HYP, the order of ``load_ptbxl``'s superclasses) when
+        their number matches the columns.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels (single-label) or class names (multi-label).
+    class_embeddings_ : ndarray of shape (n_classes, embedding_dim)
+        Normalised joint-space embedding of each class.
+    prompts_ : list of list of str
+        The prompts of each class.
+    multilabel_ : bool
+        Whether ``y`` was a multi-label indicator.
+    logit_scale_ : float
+        The pretrainer's learnt ``1/τ``, the scale of the similarities in
+        ``predict_proba``.
+    n_features_in_ : int
+        As for the pretrainer.
+
+    Notes
+    -----
+    ``decision_function`` is the raw cosine similarity, the score to rank
+    records by (e.g. per-class ROC-AUC). ``predict_proba`` is, for
+    single-label ``y``, the softmax over classes of the similarities scaled
+    by ``1/τ`` (the paper's zero-shot rule); for a multi-label indicator, the
+    sigmoid of ``(similarity − mean similarity over the classes) / τ`` per
+    class, so that ``predict`` marks the classes a record is closer to than
+    to the average class. No threshold is learnt from labels.
+
+    Examples
+    --------
+    >>> from sklearn_ecg import METSPretrainer, ZeroShotECGClassifier
+    >>> from sklearn_ecg.datasets import load_ptbxl_sample
+    >>> data = load_ptbxl_sample()
+    >>> X, reports = data.X[:64, :, :500], data.report[:64]
+    >>> mets = METSPretrainer(width=8, max_epochs=1, random_state=0).fit(X, reports=reports)
+    >>> clf = ZeroShotECGClassifier(mets).fit(X, data.y[:64])
+    >>> list(clf.classes_)
+    ['NORM', 'MI', 'STTC', 'CD', 'HYP']
+    >>> clf.decision_function(X[:2]).shape
+    (2, 5)
+    """
+
+    def __init__(self, pretrainer, template="The ECG of {}, a type of diagnostic.",
+                 class_descriptions=None, class_names=None):
+        self.pretrainer = pretrainer
+        self.template = template
+        self.class_descriptions = class_descriptions
+        self.class_names = class_names
+
+    def __sklearn_clone__(self):
+        # The fitted pretrainer is read-only here: share it, since clone would
+        # otherwise return it unfitted.
+        params = self.get_params(deep=False)
+        pretrainer = params.pop("pretrainer")
+        return type(self)(pretrainer=pretrainer, **{k: clone(v, safe=False) for k, v in params.items()})
+
+    def _pretrainer(self):
+        pretrainer = getattr(self.pretrainer, "estimator", None) if hasattr(
+            self.pretrainer, "frozen_") else None
+        pretrainer = pretrainer if pretrainer is not None else self.pretrainer
+        if not (hasattr(pretrainer, "encode_text") and hasattr(pretrainer, "encode_ecg")):
+            raise TypeError(
+                "pretrainer must be a fitted METSPretrainer (or a FrozenEstimator of one); got "
+                f"{type(pretrainer).__name__}."
+            )
+        try:
+            check_is_fitted(pretrainer, "net_")
+        except Exception as exc:
+            raise ValueError(
+                "pretrainer must already be fitted: call METSPretrainer(...).fit(X, reports=...) "
+                "first; ZeroShotECGClassifier never trains it."
+            ) from exc
+        return pretrainer
+
+    def _descriptions(self, label):
+        table = PTBXL_SUPERCLASS_DESCRIPTIONS if self.class_descriptions is None else self.class_descriptions
+        if not isinstance(table, dict):
+            raise TypeError(
+                f"class_descriptions must be a dict mapping class labels to descriptions; got "
+                f"{type(table).__name__}."
+            )
+        for key in (label, str(label)):
+            if key in table:
+                descriptions = _as_list(table[key])
+                break
+        else:
+            descriptions = [str(label)]
+        if not descriptions or not all(isinstance(d, str) and d.strip() for d in descriptions):
+            raise ValueError(f"The descriptions of class {label!r} must be non-empty strings; got {descriptions!r}.")
+        return descriptions
+
+    def fit(self, X, y):
+        """Learn the classes; nothing is trained.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or (n_records, n_timepoints)
+            Records; only checked against the pretrainer.
+        y : array-like of shape (n_records,) or (n_records, n_classes)
+            Class labels (str or int), or a multi-label indicator whose
+            columns are named by ``class_names`` or the keys of
+            ``class_descriptions``.
+
+        Returns
+        -------
+        self : ZeroShotECGClassifier
+        """
+        pretrainer = self._pretrainer()
+        check_ecg_array(self, X, reset=True, min_records=1)
+        y = np.asarray(y) if not hasattr(y, "to_numpy") else y.to_numpy()
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.ravel()
+        kind = type_of_target(y)
+        if kind == "multilabel-indicator":
+            names = self.class_names
+            if names is None:
+                table = PTBXL_SUPERCLASS_DESCRIPTIONS if self.class_descriptions is None else self.class_descriptions
+                names = list(table)
+            names = list(names)
+            if len(names) != y.shape[1]:
+                raise ValueError(
+                    f"y is a multi-label indicator with {y.shape[1]} columns but {len(names)} "
+                    "class names are known; pass class_names=[...] (one per column, in order) "
+                    "or class_descriptions with one key per column."
+                )
+            self.classes_ = np.asarray(names, dtype=object)
+            self.multilabel_ = True
+        elif kind in ("binary", "multiclass"):
+            self.classes_ = np.unique(y)
+            self.multilabel_ = False
+        else:
+            raise ValueError(
+                f"y must hold class labels or a multi-label indicator; got target type {kind!r}."
+            )
+        templates = _as_list(self.template)
+        if not templates:
+            raise ValueError("template must be a string or a non-empty list of strings.")
+        self.prompts_ = [
+            [_render(t, d) for d in self._descriptions(label) for t in templates] for label in self.classes_
+        ]
+        flat = [p for prompts in self.prompts_ for p in prompts]
+        emb = pretrainer.encode_text(flat)
+        out, start = [], 0
+        for prompts in self.prompts_:
+            mean = emb[start : start + len(prompts)].mean(axis=0)
+            out.append(mean / max(np.linalg.norm(mean), 1e-12))
+            start += len(prompts)
+        self.class_embeddings_ = np.asarray(out, dtype=np.float32)
+        self.logit_scale_ = pretrainer.logit_scale_
+        return self
+
+    def decision_function(self, X):
+        """Cosine similarity of every record to every class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or (n_records, n_timepoints)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_records, n_classes)
+            In [-1, 1]. For two single-label classes, the similarity to the
+            second class minus that to the first, shape (n_records,), as
+            scikit-learn expects of a binary classifier.
+        """
+        check_is_fitted(self, "class_embeddings_")
+        check_ecg_array(self, X, reset=False, min_records=1)
+        scores = self._pretrainer().encode_ecg(X) @ self.class_embeddings_.T
+        if not self.multilabel_ and len(self.classes_) == 2:
+            return scores[:, 1] - scores[:, 0]
+        return scores
+
+    def _similarities(self, X):
+        check_is_fitted(self, "class_embeddings_")
+        check_ecg_array(self, X, reset=False, min_records=1)
+        return self._pretrainer().encode_ecg(X) @ self.class_embeddings_.T
+
+    def predict_proba(self, X):
+        """Class probabilities (single-label) or per-class scores (multi-label).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or (n_records, n_timepoints)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_records, n_classes)
+            Softmax over classes of the similarities scaled by ``1/τ``; for a
+            multi-label ``y``, ``sigmoid((s − mean_c s) / τ)`` per class.
+        """
+        logits = self.logit_scale_ * self._similarities(X).astype(np.float64)
+        if self.multilabel_:
+            return 1.0 / (1.0 + np.exp(-(logits - logits.mean(axis=1, keepdims=True))))
+        logits -= logits.max(axis=1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """The most similar class, or for multi-label ``y`` the indicator of ``predict_proba > 0.5``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or (n_records, n_timepoints)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_records,) or (n_records, n_classes)
+        """
+        sims = self._similarities(X)
+        if self.multilabel_:
+            return (sims > sims.mean(axis=1, keepdims=True)).astype(int)
+        return self.classes_[np.argmax(sims, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = True
+        tags.classifier_tags.multi_label = True
+        return tags
