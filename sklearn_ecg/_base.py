@@ -225,10 +225,11 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
     # -- fitting ----------------------------------------------------------
 
     def _check_params(self):
-        for name in ("max_epochs", "batch_size"):
+        # max_epochs=0 gives the untrained (randomly initialised) encoder, a baseline.
+        for name, lowest in (("max_epochs", 0), ("batch_size", 1)):
             value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+            if not isinstance(value, numbers.Integral) or value < lowest:
+                raise ValueError(f"{name} must be an integer >= {lowest}; got {value!r}.")
         if not isinstance(self.lr, numbers.Real) or not self.lr > 0:
             raise ValueError(f"lr must be a positive number; got {self.lr!r}.")
 

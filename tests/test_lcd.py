@@ -85,6 +85,15 @@ def test_transform_is_batched_and_does_not_touch_batchnorm(small):
     assert lcd.net_.module_.training  # left in the mode it was in
 
 
+def test_zero_epochs_gives_the_untrained_encoder(small):
+    X, _, _ = small
+    untrained = LCDPretrainer(**{**TINY, "max_epochs": 0}).fit(X)
+    assert len(untrained.history_) == 0
+    trained = LCDPretrainer(**TINY).fit(X)
+    assert untrained.transform(X).shape == trained.transform(X).shape
+    assert not np.allclose(untrained.transform(X), trained.transform(X))
+
+
 def test_single_lead_input_trains_intra_lead_terms_only(small):
     X, _, _ = small
     lcd = LCDPretrainer(**{**TINY, "max_epochs": 2}).fit(X[:, 0, :])
@@ -312,8 +321,10 @@ def test_bad_hyper_parameters_are_refused_in_fit(small):
         LCDPretrainer(**{**TINY, "standardize": "zscore"}).fit(X)
     with pytest.raises(ValueError, match="crop_scale"):
         LCDPretrainer(**{**TINY, "crop_scale": (0.9, 0.5)}).fit(X)
-    with pytest.raises(ValueError, match="max_epochs must be a positive integer"):
-        LCDPretrainer(**{**TINY, "max_epochs": 0}).fit(X)
+    with pytest.raises(ValueError, match="max_epochs must be an integer >= 0"):
+        LCDPretrainer(**{**TINY, "max_epochs": -1}).fit(X)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        LCDPretrainer(**{**TINY, "batch_size": 0}).fit(X)
     with pytest.raises(ValueError, match="CUDA is not available|not a torch device"):
         if torch.cuda.is_available():
             raise ValueError("not a torch device")  # nothing to refuse on a GPU machine
