@@ -5,7 +5,7 @@ import string
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._validation import check_ecg_array
 
@@ -184,8 +184,14 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
         self : ZeroShotECGClassifier
         """
         pretrainer = self._pretrainer()
-        check_ecg_array(self, X, reset=True, min_records=1)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                "y names the classes (labels, or a multi-label indicator)."
+            )
+        X = check_ecg_array(self, X, reset=True, min_records=1)
         y = np.asarray(y) if not hasattr(y, "to_numpy") else y.to_numpy()
+        check_consistent_length(X, y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = y.ravel()
         kind = type_of_target(y)
@@ -266,6 +272,7 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
             Softmax over classes of the similarities scaled by ``1/τ``; for a
             multi-label ``y``, ``sigmoid((s − mean_c s) / τ)`` per class.
         """
+        check_is_fitted(self, "class_embeddings_")
         logits = self.logit_scale_ * self._similarities(X).astype(np.float64)
         if self.multilabel_:
             return 1.0 / (1.0 + np.exp(-(logits - logits.mean(axis=1, keepdims=True))))

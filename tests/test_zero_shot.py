@@ -1,0 +1,178 @@
+"""Tests of ZeroShotECGClassifier on a tiny METS model."""
+
+import zlib
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sklearn_ecg import METSPretrainer, ZeroShotECGClassifier
+from sklearn_ecg.datasets import load_ptbxl_sample
+from sklearn_ecg.zero_shot import PTBXL_SUPERCLASS_DESCRIPTIONS
+
+
+def bag_of_words(texts, dim=64):
+    """A fast deterministic text encoder: hashed word counts."""
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, text in enumerate(texts):
+        for word in text.lower().replace(",", " ").replace(".", " ").split():
+            out[i, zlib.crc32(word.encode()) % dim] += 1.0
+    return out
+
+
+def _fit_tiny(X, reports):
+    return METSPretrainer(width=4, embedding_dim=8, max_epochs=1, batch_size=16,
+                          text_encoder=bag_of_words, translate_reports=False,
+                          random_state=0).fit(X, reports=reports)
+
+
+@pytest.fixture(scope="module")
+def data():
+    d = load_ptbxl_sample()
+    return d.X[:48, :, :128].copy(), d.y[:48], np.asarray(d.report[:48], dtype=object)
+
+
+@pytest.fixture(scope="module")
+def mets(data):
+    X, _, reports = data
+    return _fit_tiny(X, reports)
+
+
+def test_multilabel_indicator_uses_the_superclass_descriptions(data, mets):
+    X, Y, _ = data
+    clf = ZeroShotECGClassifier(mets).fit(X, Y)
+    assert list(clf.classes_) == ["NORM", "MI", "STTC", "CD", "HYP"] and clf.multilabel_
+    scores = clf.decision_function(X)
+    assert scores.shape == (48, 5) and np.all(np.abs(scores) <= 1 + 1e-5)
+    proba = clf.predict_proba(X)
+    assert proba.shape == (48, 5) and np.all((proba > 0) & (proba < 1))
+    pred = clf.predict(X)
+    np.testing.assert_array_equal(pred, (proba > 0.5).astype(int))
+    # Works with sklearn metrics on the raw similarities.
+    assert 0.0 <= roc_auc_score(Y, scores, average="macro") <= 1.0
+    assert len(clf.prompts_[0]) == len(PTBXL_SUPERCLASS_DESCRIPTIONS["NORM"])
+
+
+def test_scores_are_cosine_to_averaged_prompts(data, mets):
+    X, Y, _ = data
+    descriptions = {"a": ["left bundle branch block", "LBBB"], "b": "normal"}
+    templates = ["The ECG of {}.", "{name}, a type of diagnostic"]
+    clf = ZeroShotECGClassifier(mets, template=templates, class_descriptions=descriptions)
+    y = np.where(Y[:, 0] == 1, "b", "a")
+    clf.fit(X, y)
+    prompts_a = [t.replace("{}", d).replace("{name}", d) for d in descriptions["a"] for t in templates]
+    assert clf.prompts_[0] == prompts_a
+    emb = mets.encode_text(prompts_a).mean(axis=0)
+    emb /= np.linalg.norm(emb)
+    np.testing.assert_allclose(clf.class_embeddings_[0], emb, rtol=1e-5, atol=1e-6)
+    sims = mets.encode_ecg(X) @ clf.class_embeddings_.T
+    np.testing.assert_allclose(clf.decision_function(X), sims[:, 1] - sims[:, 0], atol=1e-6)
+    proba = clf.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    expected = np.exp(mets.logit_scale_ * sims)
+    np.testing.assert_allclose(proba, expected / expected.sum(1, keepdims=True), rtol=1e-4)
+    np.testing.assert_array_equal(clf.predict(X), np.array(["a", "b"])[sims.argmax(1)])
+
+
+def test_int_labels_use_descriptions_or_their_string(data, mets):
+    X, Y, _ = data
+    y = Y.argmax(axis=1)
+    clf = ZeroShotECGClassifier(mets, class_descriptions={0: "normal ECG"}).fit(X, y)
+    assert clf.prompts_[0] == ["The ECG of normal ECG, a type of diagnostic."]
+    assert clf.prompts_[1] == [f"The ECG of {clf.classes_[1]}, a type of diagnostic."]
+    assert set(clf.predict(X)) <= set(clf.classes_)
+
+
+@pytest.mark.parametrize(
+    "template, match",
+    [("The ECG of {label}.", r"\{label\}"), ("No placeholder", "placeholder"),
+     (["ok {}", "bad {0} {x}"], r"\{x\}"), ("{", "not a valid format string")],
+)
+def test_bad_templates(data, mets, template, match):
+    X, Y, _ = data
+    with pytest.raises(ValueError, match=match):
+        ZeroShotECGClassifier(mets, template=template).fit(X, Y)
+
+
+def test_other_errors(data, mets):
+    X, Y, _ = data
+    with pytest.raises(ValueError, match="already be fitted"):
+        ZeroShotECGClassifier(METSPretrainer()).fit(X, Y)
+    with pytest.raises(TypeError, match="fitted METSPretrainer"):
+        ZeroShotECGClassifier("not a model").fit(X, Y)
+    with pytest.raises(ValueError, match="class_names"):
+        ZeroShotECGClassifier(mets).fit(X, Y[:, :3])
+    with pytest.raises(ValueError, match="non-empty strings"):
+        ZeroShotECGClassifier(mets, class_descriptions={"NORM": ""}).fit(X, np.array(["NORM", "MI"] * 24))
+    clf = ZeroShotECGClassifier(mets).fit(X, Y)
+    with pytest.raises(ValueError, match="features"):
+        clf.decision_function(X[:, :3])
+
+
+def test_clone_shares_the_fitted_pretrainer(data, mets):
+    X, Y, _ = data
+    clf = ZeroShotECGClassifier(mets, template="An ECG showing {}.")
+    copy = clone(clf)
+    assert copy.pretrainer is mets and copy.template == clf.template
+    frozen = ZeroShotECGClassifier(FrozenEstimator(mets)).fit(X, Y)
+    np.testing.assert_array_equal(frozen.decision_function(X), ZeroShotECGClassifier(mets).fit(X, Y).decision_function(X))
+
+
+def test_cross_val_and_grid_search_over_template(data, mets):
+    X, Y, _ = data
+    y = np.where(Y[:, 0] == 1, "NORM", "MI")
+    scores = cross_val_score(ZeroShotECGClassifier(mets), X, y, cv=3)
+    assert scores.shape == (3,) and np.all((scores >= 0) & (scores <= 1))
+    clf = ZeroShotECGClassifier(mets).fit(X, y)
+    assert clf.score(X, y) == accuracy_score(y, clf.predict(X))
+    grid = GridSearchCV(ZeroShotECGClassifier(mets),
+                        {"template": ["The ECG of {}, a type of diagnostic.", "An ECG showing {}."]},
+                        cv=3, scoring="roc_auc").fit(X, y)
+    assert grid.best_params_["template"] in grid.param_grid["template"]
+    assert grid.best_estimator_.pretrainer is mets
+
+
+def _checks_classifier():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20, 1, 40)).astype(np.float32)
+    reports = np.array(["normal ecg", "infarction", "left bundle branch block", "hypertrophy"] * 5, dtype=object)
+    return ZeroShotECGClassifier(_fit_tiny(X, reports))
+
+
+# The common checks draw tabular X with a few features; the classifier embeds
+# X with a pretrainer fitted on records of a given length, so any other
+# number of "features" (samples per record) is refused, as the pretrainer
+# requires. A zero-shot model is not trained on y, so it also cannot reach the
+# accuracy the checks demand on separable toy data.
+_WRONG_LENGTH = "the pretrainer is fitted on 40-sample records; the checks pass other lengths"
+_NOT_TRAINED = "zero-shot: y only names the classes, so toy data cannot be fitted"
+_COPY_HASH = ("the check compares joblib.hash of a deep copy of the fitted pretrainer, and a "
+              "deep-copied torch model hashes differently although nothing changed")
+_ZS_LENGTH_CHECKS = (
+    "check_fit_score_takes_y", "check_estimators_dtypes", "check_dtype_object",
+    "check_pipeline_consistency", "check_estimators_pickle", "check_f_contiguous_array_estimator",
+    "check_classifier_data_not_an_array", "check_classifiers_one_label",
+    "check_classifiers_classes", "check_classifiers_multilabel_representation_invariance",
+    "check_classifiers_multilabel_output_format_predict",
+    "check_classifiers_multilabel_output_format_predict_proba",
+    "check_classifiers_multilabel_output_format_decision_function", "check_supervised_y_2d",
+    "check_decision_proba_consistency", "check_methods_sample_order_invariance",
+    "check_methods_subset_invariance", "check_dict_unchanged", "check_fit_idempotent",
+)
+_ZS_ACCURACY_CHECKS = ("check_classifiers_train",)
+
+
+@parametrize_with_checks(
+    [_checks_classifier()],
+    expected_failed_checks=lambda est: {
+        **dict.fromkeys(_ZS_LENGTH_CHECKS, _WRONG_LENGTH),
+        **dict.fromkeys(_ZS_ACCURACY_CHECKS, _NOT_TRAINED),
+        "check_estimators_overwrite_params": _COPY_HASH,
+    },
+)
+def test_sklearn_checks(estimator, check):
+    check(estimator)
