@@ -918,10 +918,10 @@ def translate_ptbxl_report(text):
     >>> from sklearn_ecg.reports import translate_ptbxl_report
     >>> translate_ptbxl_report("sinusrhythmus normales ekg")
     'sinus rhythm normal ecg'
-    >>> translate_ptbxl_report("vorhofflimmern/-flattern ueberdrehter linkstyp "
-    ...                        "qrs(t) abnorm    inferiorer infarkt     wahrscheinlich alt "
+    >>> translate_ptbxl_report("vorhofflimmern ueberdrehter linkstyp qrs(t) abnorm    "
+    ...                        "inferiorer infarkt     wahrscheinlich alt "
     ...                        "4.46       unbestÄtigter bericht")
-    'atrial fibrillation/flutter left axis deviation abnormal qrs(t) inferior infarction probably old'
+    'atrial fibrillation left axis deviation abnormal qrs(t) inferior infarction probably old'
     >>> translate_ptbxl_report("sinus rhythm. left axis deviation.")
     'sinus rhythm. left axis deviation.'
     """

@@ -665,8 +665,9 @@ def get_text_encoder(spec=None):
     Examples
     --------
     >>> from sklearn_ecg.text import get_text_encoder
-    >>> get_text_encoder()
-    SentenceTransformerEncoder(model_name_or_path='sentence-transformers/all-MiniLM-L6-v2', device='cpu', normalize=False, local_files_only=True)
+    >>> encoder = get_text_encoder()
+    >>> type(encoder).__name__, encoder.model_name_or_path
+    ('SentenceTransformerEncoder', 'sentence-transformers/all-MiniLM-L6-v2')
     >>> get_text_encoder(str.split)
     CallableTextEncoder(func=<method 'split' of 'str' objects>)
     """
