@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, PassthroughScoring, PrintLog
+from skorch.callbacks import Callback, PassthroughScoring
 from skorch.utils import TeeGenerator
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state

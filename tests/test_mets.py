@@ -1,8 +1,6 @@
 """Tests of METSPretrainer, its ResNet1d encoder and the CLIP loss."""
 
 import pickle
-import warnings
-import zlib
 from pathlib import Path
 
 import joblib
@@ -18,23 +16,15 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ecg import METSPretrainer
 from sklearn_ecg.datasets import load_ptbxl_sample
+from _text_encoders import BagOfWords
 from sklearn_ecg.nn.clip import LogitScale, clip_loss
 from sklearn_ecg.nn.resnet1d import ResNet1d
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
-def bag_of_words(texts, dim=64):
-    """A fast deterministic text encoder: hashed word counts."""
-    out = np.zeros((len(texts), dim), dtype=np.float32)
-    for i, text in enumerate(texts):
-        for word in text.lower().split():
-            out[i, zlib.crc32(word.encode()) % dim] += 1.0
-    return out
-
-
-def wide_bag_of_words(texts):
-    return bag_of_words(texts, dim=4096)
+bag_of_words = BagOfWords()
+wide_bag_of_words = BagOfWords(dim=4096)
 
 
 # What the recording encoder saw, per call; module-level so that clones

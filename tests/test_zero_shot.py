@@ -1,6 +1,5 @@
 """Tests of ZeroShotECGClassifier on a tiny METS model."""
 
-import zlib
 
 import numpy as np
 import pytest
@@ -12,16 +11,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_ecg import METSPretrainer, ZeroShotECGClassifier
 from sklearn_ecg.datasets import load_ptbxl_sample
+from _text_encoders import BagOfWords
 from sklearn_ecg.zero_shot import PTBXL_SUPERCLASS_DESCRIPTIONS
 
 
-def bag_of_words(texts, dim=64):
-    """A fast deterministic text encoder: hashed word counts."""
-    out = np.zeros((len(texts), dim), dtype=np.float32)
-    for i, text in enumerate(texts):
-        for word in text.lower().replace(",", " ").replace(".", " ").split():
-            out[i, zlib.crc32(word.encode()) % dim] += 1.0
-    return out
+bag_of_words = BagOfWords()
 
 
 def _fit_tiny(X, reports):

@@ -1,6 +1,5 @@
 """One-dimensional VGG16 encoder: LCD's generic single-lead encoder."""
 
-import torch
 from torch import nn
 from torch.nn import functional as F
 
