@@ -279,9 +279,19 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
 
     def _fit(self, X, targets=None):
         """Validate, then (continue to) train the net on ``X``; returns self."""
+        return self._train(self._validate_for_fit(X), targets)
+
+    def _continuing(self):
+        return bool(self.warm_start) and hasattr(self, "net_")
+
+    def _validate_for_fit(self, X):
+        """Check the parameters and ``X``; the records as float32 ``(n, leads, T)``."""
         self._check_params()
-        continuing = bool(self.warm_start) and hasattr(self, "net_")
-        X = self._validate_X(X, reset=not continuing)
+        return self._validate_X(X, reset=not self._continuing())
+
+    def _train(self, X, targets=None):
+        """(Continue to) train the net on validated records ``X``; returns self."""
+        continuing = self._continuing()
         device = resolve_device(self.device)
         with torch_seed(self.random_state, device):
             if continuing:
@@ -298,7 +308,13 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
 
     # -- transforming -----------------------------------------------------
 
-    def _embed(self, X):
+    def _embed(self, X, embed_batch=None):
+        """Embed validated records ``(n, leads, T)`` batch by batch.
+
+        ``embed_batch(module, x)`` maps a batch on the device to embeddings;
+        it defaults to the pretrainer's ``_embed_batch``.
+        """
+        embed_batch = embed_batch or self._embed_batch
         module = self.net_.module_
         device = self.net_.device
         batch_size = self.batch_size
@@ -312,7 +328,7 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
                     if not chunk.flags.writeable:  # a read-only memmap
                         chunk = chunk.copy()
                     xb = torch.from_numpy(chunk)
-                    emb = self._embed_batch(module, xb.to(device)).float().cpu().numpy()
+                    emb = embed_batch(module, xb.to(device)).float().cpu().numpy()
                     if out is None:
                         out = np.empty((len(X), emb.shape[1]), dtype=np.float32)
                     out[start : start + len(emb)] = emb

@@ -7,7 +7,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
@@ -417,16 +416,14 @@ class METSPretrainer(BasePretrainer):
         self : METSPretrainer
             The fitted pretrainer.
         """
-        self._check_params()
-        continuing = bool(self.warm_start) and hasattr(self, "net_")
-        n_records = len(check_ecg_array(self, X, reset=not continuing, warn_below=None))
-        texts, keep = _check_reports(reports, n_records)
-        if len(keep) < n_records:
-            X = _safe_indexing(X, keep)
+        X = self._validate_for_fit(X)
+        texts, keep = _check_reports(reports, len(X))
+        if len(keep) < len(X):
+            X = X[keep]
         encoder = get_text_encoder(self.text_encoder)
         table, inverse = encode_unique(encoder, self._training_texts(texts))
         table = torch.from_numpy(table)
-        if continuing:
+        if self._continuing():
             expected = self.net_.module_.text_head.in_features
             if table.shape[1] != expected:
                 raise ValueError(
@@ -436,7 +433,7 @@ class METSPretrainer(BasePretrainer):
             self.net_.module_.set_report_table(table)
         self._fit_report_table = table
         try:
-            self._fit(X, inverse)
+            self._train(X, inverse)
         finally:
             del self._fit_report_table
             if hasattr(self, "net_") and hasattr(self.net_, "module_"):
@@ -479,20 +476,7 @@ class METSPretrainer(BasePretrainer):
         """
         check_is_fitted(self, "net_")
         X = check_ecg_array(self, X, reset=False, min_records=1, warn_below=self._warn_below)
-        X = self._as_records(X)
-        module = self.net_.module_
-        was_training = module.training
-        module.eval()
-        out = np.empty((len(X), self.net_.module_.ecg_head.out_features), dtype=np.float32)
-        try:
-            with torch.inference_mode():
-                for start in range(0, len(X), self.batch_size):
-                    xb = torch.from_numpy(np.ascontiguousarray(X[start : start + self.batch_size]))
-                    emb = module.embed_ecg(xb.to(self.net_.device))
-                    out[start : start + len(emb)] = emb.cpu().numpy()
-        finally:
-            module.train(was_training)
-        return out
+        return self._embed(self._as_records(X), lambda module, x: module.embed_ecg(x))
 
     def encode_text(self, texts):
         """Embed sentences into the joint ECG–text space.
