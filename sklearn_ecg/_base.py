@@ -215,11 +215,11 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
     module with the interface of :class:`PretrainingNet`, and
     ``_embed_batch(module, X)`` mapping a float32 batch ``(B, leads, T)`` on the
     device to embeddings ``(B, n_features)``; they set ``_loss_terms`` and
-    ``_warn_below`` (the shortest record the encoder uses to its full depth).
+    ``_min_length`` (the shortest record the encoder accepts).
     """
 
     _loss_terms = ()
-    _warn_below = None
+    _min_length = None
     _optimizer_kwargs = ()
 
     # -- fitting ----------------------------------------------------------
@@ -238,7 +238,7 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         return X[:, None, :] if X.ndim == 2 else X
 
     def _validate_X(self, X, *, reset):
-        X = check_ecg_array(self, X, reset=reset, warn_below=self._warn_below)
+        X = check_ecg_array(self, X, reset=reset, min_length=self._min_length)
         return self._as_records(X)
 
     def _callbacks(self):
@@ -350,7 +350,7 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
             The embeddings, float32.
         """
         check_is_fitted(self, "net_")
-        X = check_ecg_array(self, X, reset=False, min_records=1, warn_below=self._warn_below)
+        X = check_ecg_array(self, X, reset=False, min_records=1, min_length=self._min_length)
         return self._embed(self._as_records(X))
 
     # -- feature names and tags -------------------------------------------

@@ -29,7 +29,7 @@ def nonfinite_records(X):
     return bad
 
 
-def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, warn_below=None):
+def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, min_length=None):
     """Validate an ECG array and return it as float32.
 
     ``X`` is ``(n_records, n_leads, n_timepoints)``; 2-D input is taken as
@@ -49,9 +49,9 @@ def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, war
         Fewest records accepted.
     min_timepoints : int, default=1
         Shortest record accepted.
-    warn_below : int or None, default=None
-        Warn when records are shorter than this (e.g. an encoder's receptive
-        field).
+    min_length : int or None, default=None
+        The encoder's minimum record length: shorter multi-lead (3-D) records
+        are refused, shorter single-lead (2-D) records only warned about.
 
     Returns
     -------
@@ -109,6 +109,14 @@ def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, war
                 "array is (n_records, n_timepoints, n_leads) (as wfdb returns), pass "
                 "X.transpose(0, 2, 1)."
             )
+        if min_length is not None and n_timepoints < min_length:
+            raise ValueError(
+                f"Records of {n_timepoints} samples are shorter than the {min_length} samples "
+                f"that {name}'s encoder needs (its poolings halve the time axis five times). "
+                "Pass longer records (at 100 Hz, 0.32 s is the minimum; 10 s records are "
+                "usual), or resample them to a higher rate with "
+                "sklearn_ecg.preprocessing.Resample."
+            )
     else:
         n_timepoints = X.shape[1]
         if n_timepoints < min_timepoints:
@@ -116,14 +124,17 @@ def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, war
                 f"{name} needs records of at least {min_timepoints} sample(s); got X with "
                 f"{n_timepoints} feature(s) (samples per record)."
             )
-    if warn_below is not None and n_timepoints < warn_below:
-        warnings.warn(
-            f"Records have {n_timepoints} samples, fewer than the {warn_below} that {name}'s "
-            "encoder needs to use its full depth; the embeddings of such short records carry "
-            "little information. Check that the last axis of X is time.",
-            UserWarning,
-            stacklevel=3,
-        )
+        if min_length is not None and n_timepoints < min_length:
+            # 2-D input follows scikit-learn's convention that any number of
+            # columns is accepted: warn rather than refuse.
+            warnings.warn(
+                f"Single-lead records of {n_timepoints} samples are shorter than the "
+                f"{min_length} samples that {name}'s encoder needs to use its full depth; "
+                "their embeddings carry little information. Check that the columns of X are "
+                "time points.",
+                UserWarning,
+                stacklevel=3,
+            )
     bad = nonfinite_records(X)
     if bad:
         raise ValueError(

@@ -221,11 +221,13 @@ class LCDPretrainer(BasePretrainer):
 
     Notes
     -----
-    The encoder ends in global average pooling and works for any record
-    length; its five max-poolings and 212-sample receptive field need at
-    least 32 samples to be used to their full depth (a warning says so for
-    shorter records). Records must be ``(n_records, n_leads, n_timepoints)``
-    with more samples than leads; an array with more leads than samples is
+    The encoder ends in global average pooling; its five max-poolings need
+    records of at least 32 samples (its receptive field is 212 samples).
+    Shorter multi-lead records are refused with an error; 2-D (single-lead)
+    input keeps scikit-learn's convention that any number of columns is
+    accepted, with a warning below 32 (the time axis then stops halving at
+    one step). Records must be ``(n_records, n_leads, n_timepoints)`` with
+    more samples than leads; an array with more leads than samples is
     refused as probably transposed.
 
     References
@@ -249,7 +251,7 @@ class LCDPretrainer(BasePretrainer):
     """
 
     _loss_terms = ("intra", "inter", "decorrelation")
-    _warn_below = 32
+    _min_length = 32
     _optimizer_kwargs = ("weight_decay",)
 
     def __init__(

@@ -315,7 +315,7 @@ class METSPretrainer(BasePretrainer):
     (2, 128)
     """
 
-    _warn_below = 32
+    _min_length = 32
     _optimizer_kwargs = ("weight_decay",)
 
     def __init__(
@@ -475,7 +475,7 @@ class METSPretrainer(BasePretrainer):
             L2-normalised, float32; whatever ``output`` says.
         """
         check_is_fitted(self, "net_")
-        X = check_ecg_array(self, X, reset=False, min_records=1, warn_below=self._warn_below)
+        X = check_ecg_array(self, X, reset=False, min_records=1, min_length=self._min_length)
         return self._embed(self._as_records(X), lambda module, x: module.embed_ecg(x))
 
     def encode_text(self, texts):

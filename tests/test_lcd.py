@@ -44,7 +44,7 @@ def small(sample):
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         # sklearn's checks feed records of a few samples: the short-record warning is expected.
-        warnings.filterwarnings("ignore", message="Records have", category=UserWarning)
+        warnings.filterwarnings("ignore", message="Single-lead records of", category=UserWarning)
         check(estimator)
 
 
@@ -280,10 +280,16 @@ def test_transposed_records_are_refused():
         LCDPretrainer(**TINY).fit(X)
 
 
-def test_short_records_warn(small):
+def test_short_records_are_refused(small):
     X = small[0][:20, :, :16]
-    with pytest.warns(UserWarning, match="16 samples, fewer than the 32"):
+    with pytest.raises(ValueError, match="Records of 16 samples are shorter than the 32 samples"):
         LCDPretrainer(**TINY).fit(X)
+    lcd = _fitted(small[0][:20])
+    with pytest.raises(ValueError, match="shorter than the 32 samples"):
+        lcd.transform(X)
+    # Single-lead 2-D input follows scikit-learn's any-number-of-columns convention.
+    with pytest.warns(UserWarning, match="16 samples are shorter than the 32"):
+        LCDPretrainer(**TINY).fit(X[:, 0, :])
 
 
 def test_empty_records_are_refused():
