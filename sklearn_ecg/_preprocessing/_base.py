@@ -13,6 +13,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import _check_feature_names_in, check_array, validate_data
 
+from .._validation import _describe_records
+
 # Records are processed in chunks of at most this many input elements, so that
 # the float64 temporaries of scipy's filters stay near 32 MiB whatever the size
 # of X, and a memory-mapped X is read piece by piece.
@@ -34,12 +36,6 @@ _ACCEPTED_DTYPES = (
     np.uint32,
     np.uint64,
 )
-
-
-def _describe_records(indices, limit=10):
-    shown = ", ".join(str(i) for i in indices[:limit])
-    more = f" and {len(indices) - limit} more" if len(indices) > limit else ""
-    return f"{len(indices)} record(s) (index {shown}{more})"
 
 
 def _nonfinite_error(name, indices):
