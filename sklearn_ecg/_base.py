@@ -68,6 +68,23 @@ def torch_seed(random_state, device):
         yield seed
 
 
+@contextlib.contextmanager
+def flush_denormal():
+    """Treat denormal floats as zero on the CPU for the duration of a block.
+
+    As training converges, some activations and gradients become denormal;
+    x86 CPUs compute on them up to a hundred times more slowly (a METS run
+    went from 14 s to 140 s per epoch). torch has no getter for this flag, so
+    it is put back to torch's default (off) on exit.
+    """
+    enabled = torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        if enabled:
+            torch.set_flush_denormal(False)
+
+
 class _RecordDataset(torch.utils.data.Dataset):
     """Records (and optional per-record integer targets) fetched a batch at a time.
 
@@ -293,7 +310,7 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         """(Continue to) train the net on validated records ``X``; returns self."""
         continuing = self._continuing()
         device = resolve_device(self.device)
-        with torch_seed(self.random_state, device):
+        with torch_seed(self.random_state, device), flush_denormal():
             if continuing:
                 self.net_.set_params(device=device)
                 self.net_.module_.to(device)
@@ -322,7 +339,7 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         module.eval()
         out = None
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), flush_denormal():
                 for start in range(0, len(X), batch_size):
                     chunk = np.ascontiguousarray(X[start : start + batch_size])
                     if not chunk.flags.writeable:  # a read-only memmap

@@ -387,3 +387,14 @@ def test_cuda_fit_with_amp_and_cpu_unpickling(small, tmp_path):
     )
     assert out.returncode == 0, out.stderr
     assert "ok cpu" in out.stdout
+
+
+def test_denormals_are_flushed_only_while_training():
+    from sklearn_ecg._base import flush_denormal
+
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU cannot flush denormals")
+    tiny = 1e-323  # a float64 denormal
+    with flush_denormal():
+        assert torch.tensor([tiny], dtype=torch.float64).item() == 0.0
+    assert torch.tensor([tiny], dtype=torch.float64).item() != 0.0
