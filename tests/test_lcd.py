@@ -389,12 +389,16 @@ def test_cuda_fit_with_amp_and_cpu_unpickling(small, tmp_path):
     assert "ok cpu" in out.stdout
 
 
-def test_denormals_are_flushed_only_while_training():
-    from sklearn_ecg._base import flush_denormal
+def test_denormal_weights_and_optimizer_state_are_zeroed_each_epoch(small):
+    from sklearn_ecg._base import zero_denormals
 
-    if not torch.set_flush_denormal(False):
-        pytest.skip("this CPU cannot flush denormals")
-    tiny = 1e-323  # a float64 denormal
-    with flush_denormal():
-        assert torch.tensor([tiny], dtype=torch.float64).item() == 0.0
-    assert torch.tensor([tiny], dtype=torch.float64).item() != 0.0
+    denormal = torch.tensor([1e-40, 1.0, -1e-41, 0.0, 2e-38])
+    zero_denormals([denormal])
+    assert denormal.tolist() == pytest.approx([0.0, 1.0, 0.0, 0.0, 2e-38])
+    X, _, _ = small
+    lcd = LCDPretrainer(**TINY).fit(X)
+    tiny = torch.finfo(torch.float32).tiny
+    state = [v for s in lcd.net_.optimizer_.state.values() for v in s.values() if v.is_floating_point()]
+    for t in [*lcd.net_.module_.parameters(), *state]:
+        small_nonzero = (t != 0) & (t.abs() < tiny)
+        assert not small_nonzero.any()
