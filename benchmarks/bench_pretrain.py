@@ -31,8 +31,10 @@ def _records(n_records, n_leads, length, seed=0):
     from sklearn_ecg.datasets import load_ptbxl_sample
 
     sample = load_ptbxl_sample()
-    if n_records <= len(sample.X) and length <= sample.X.shape[2] and n_leads <= len(LEADS):
-        idx = [sample.lead_names.index(name) for name in LEADS[:n_leads]]
+    # Up to 8 leads: the reference's independent leads; 12: all of them, in order.
+    names = sample.lead_names if n_leads == len(sample.lead_names) else LEADS[:n_leads]
+    if n_records <= len(sample.X) and length <= sample.X.shape[2] and n_leads <= len(names):
+        idx = [sample.lead_names.index(name) for name in names]
         return np.ascontiguousarray(sample.X[:n_records][:, idx, :length]), sample.report[:n_records]
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_records, n_leads, length), dtype=np.float32)
