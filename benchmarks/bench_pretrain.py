@@ -59,6 +59,8 @@ def main(argv=None):
     parser.add_argument("--amp", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print torch.profiler's table of the operators of one more epoch")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -111,6 +113,13 @@ def main(argv=None):
         figures["cuda_peak_allocated_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
         figures["gpu"] = torch.cuda.get_device_name()
     print(json.dumps(figures, indent=2))
+    if args.profile:
+        from torch.profiler import ProfilerActivity, profile
+
+        model.set_params(max_epochs=1, verbose=0)
+        with profile(activities=[ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if on_cuda else [])]) as prof:
+            model.fit(X, **fit_kwargs)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=2)
