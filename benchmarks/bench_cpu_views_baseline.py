@@ -66,8 +66,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     torch.manual_seed(0)
-    sample = load_ptbxl_sample()
-    X = sample.X[:, [sample.lead_names.index(lead) for lead in LEADS]].astype(np.float64)
+    X = load_ptbxl_sample(leads=LEADS).X.astype(np.float64)
     module = LCDModule()
     online = [p for p in module.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(online, lr=1e-3)
