@@ -238,8 +238,9 @@ class PretrainingNet(NeuralNet):
 class BasePretrainer(TransformerMixin, BaseEstimator):
     """Shared machinery of the self-supervised pretrainers (not public).
 
-    Subclasses implement ``_build_module(n_leads, n_timepoints)`` returning a
-    module with the interface of :class:`PretrainingNet`, and
+    Subclasses implement ``_build_module(n_leads, n_timepoints, **context)``
+    (``context``: what ``_train`` was given besides the records, e.g. METS's
+    table of report embeddings) returning a module with the interface of :class:`PretrainingNet`, and
     ``_embed_batch(module, X)`` mapping a float32 batch ``(B, leads, T)`` on the
     device to embeddings ``(B, n_features)``; they set ``_loss_terms`` and
     ``_min_length`` (the shortest record the encoder accepts).
@@ -276,8 +277,8 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         callbacks.extend(self.callbacks or [])
         return callbacks
 
-    def _make_net(self, X, device, n_records):
-        module = self._build_module(X.shape[1], X.shape[2])
+    def _make_net(self, X, device, n_records, context):
+        module = self._build_module(X.shape[1], X.shape[2], **context)
         batch_size = min(self.batch_size, n_records)
         optimizer_kwargs = {
             f"optimizer__{name}": getattr(self, name) for name in self._optimizer_kwargs
@@ -316,8 +317,11 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         self._check_params()
         return self._validate_X(X, reset=not self._continuing())
 
-    def _train(self, X, targets=None):
-        """(Continue to) train the net on validated records ``X``; returns self."""
+    def _train(self, X, targets=None, **context):
+        """(Continue to) train the net on validated records ``X``; returns self.
+
+        ``context`` goes to ``_build_module`` when a new net is built.
+        """
         continuing = self._continuing()
         device = resolve_device(self.device)
         with torch_seed(self.random_state, device):
@@ -326,7 +330,7 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
                 self.net_.module_.to(device)
                 self.net_.partial_fit(_RecordDataset(X, targets), None)
             else:
-                self.net_ = self._make_net(X, device, len(X))
+                self.net_ = self._make_net(X, device, len(X), context)
                 self.net_.fit(_RecordDataset(X, targets), None)
         self.n_leads_ = X.shape[1]
         self.n_timepoints_ = X.shape[2]

@@ -9,20 +9,11 @@ from torch import nn
 from ._base import BasePretrainer
 from .nn.heads import mlp_head
 from .nn.losses import lcd_loss
+from .nn.scaling import STANDARDIZE_OPTIONS as _STANDARDIZE
+from .nn.scaling import standardize as _standardize
 from .nn.vgg1d import VGG1d
 from .nn.views import lcd_view
 
-_STANDARDIZE = (None, "record", "lead")
-
-
-def _standardize(x, per, eps=1e-6):
-    """z-score each record (over all its leads) or each lead, on the device."""
-    if per is None:
-        return x
-    dims = (1, 2) if per == "record" else (2,)
-    mean = x.mean(dim=dims, keepdim=True)
-    std = x.std(dim=dims, keepdim=True, unbiased=False)
-    return (x - mean) / (std + eps)
 
 
 class LCDModule(nn.Module):

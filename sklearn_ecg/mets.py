@@ -13,9 +13,10 @@ from torch.nn import functional as F
 
 from ._base import BasePretrainer
 from ._validation import check_ecg_array
-from .lcd import _STANDARDIZE, _standardize
 from .nn.clip import LogitScale, clip_loss
 from .nn.resnet1d import ResNet1d
+from .nn.scaling import STANDARDIZE_OPTIONS as _STANDARDIZE
+from .nn.scaling import standardize as _standardize
 from .text import encode_unique, get_text_encoder
 
 _OUTPUTS = ("encoder", "joint")
@@ -431,29 +432,26 @@ class METSPretrainer(BasePretrainer):
                     f"fitted text head expects {expected}; keep the text encoder of the first fit."
                 )
             self.net_.module_.set_report_table(table)
-        self._fit_report_table = table
         try:
-            self._train(X, inverse)
+            self._train(X, inverse, report_table=table)
         finally:
-            del self._fit_report_table
             if hasattr(self, "net_") and hasattr(self.net_, "module_"):
                 self.net_.module_.set_report_table(None)
         self.text_encoder_ = encoder
         self.n_reports_ = int(table.shape[0])
         return self
 
-    def _build_module(self, n_leads, n_timepoints):
-        table = self._fit_report_table
+    def _build_module(self, n_leads, n_timepoints, report_table):
         module = METSModule(
             n_leads,
-            table.shape[1],
+            report_table.shape[1],
             width=self.width,
             embedding_dim=self.embedding_dim,
             temperature=self.temperature,
             max_logit_scale=self.max_logit_scale,
             standardize=self.standardize,
         )
-        module.set_report_table(table)
+        module.set_report_table(report_table)
         return module
 
     # -- embedding --------------------------------------------------------
