@@ -9,8 +9,9 @@ pickling map a model trained on CUDA onto a machine without it.
 """
 
 import contextlib
-import numbers
+import copy
 import sys
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -18,9 +19,17 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback, PassthroughScoring
 from skorch.utils import TeeGenerator
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
+from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
+from ._runtime import (
+    child_seeds,
+    flush_denormals,
+    make_generator,
+    seed_from,
+    seeded_construction,
+    zero_denormals,
+)
 from ._validation import check_ecg_array
 
 
@@ -43,55 +52,6 @@ def resolve_device(device):
             "use device='cpu' or device='auto'."
         )
     return str(dev)
-
-
-def _seed_from(random_state):
-    if isinstance(random_state, numbers.Integral):
-        return int(random_state) % (2**63)
-    # None or a RandomState: draw the torch seed from it, as scikit-learn does.
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
-@contextlib.contextmanager
-def torch_seed(random_state, device):
-    """Seed torch for the duration of a block and restore the caller's RNG after.
-
-    Inside the block the global torch generators (CPU, and the CUDA device in
-    use) are seeded from ``random_state``; on exit they are put back as they
-    were, so fitting never changes the random stream of the caller.
-    """
-    dev = torch.device(device)
-    cuda_devices = [dev.index or 0] if dev.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda_devices):
-        seed = _seed_from(random_state)
-        torch.manual_seed(seed)
-        yield seed
-
-
-def zero_denormals(tensors):
-    """Set the denormal entries of CPU float tensors to zero, in place.
-
-    Parameters that stop receiving gradient, and Adam's moving averages of
-    them, decay geometrically into the denormal range after a few hundred
-    steps; x86 CPUs compute on denormals up to a hundred times more slowly (a
-    METS fit went from 14 s to 140 s per epoch). Flushing them changes no
-    result that matters: they are below 1.2e-38.
-    """
-    for t in tensors:
-        if torch.is_tensor(t) and t.is_floating_point() and t.device.type == "cpu" and t.numel():
-            t.masked_fill_(t.abs() < torch.finfo(t.dtype).tiny, 0.0)
-
-
-class _ZeroDenormals(Callback):
-    """After each epoch on the CPU, zero denormal weights, buffers and optimizer state."""
-
-    def on_epoch_end(self, net, **kwargs):
-        if torch.device(net.device).type != "cpu":
-            return
-        module = net.module_
-        state = [v for s in net.optimizer_.state.values() for v in s.values()]
-        with torch.no_grad():
-            zero_denormals([*module.parameters(), *module.buffers(), *state])
 
 
 class _RecordDataset(torch.utils.data.Dataset):
@@ -127,12 +87,21 @@ def _batch_as_is(batch):
 
 
 class _EpochProgressBar(Callback):
-    """One tqdm bar over the epochs of a fit, showing the training loss."""
+    """One tqdm bar over the epochs of a fit, showing the training loss.
+
+    Parameters
+    ----------
+    desc : str
+        Label of the bar: the name of the estimator being fitted.
+    """
+
+    def __init__(self, desc):
+        self.desc = desc
 
     def on_train_begin(self, net, **kwargs):
         from tqdm.auto import tqdm
 
-        self.bar_ = tqdm(total=net.max_epochs, desc=type(net.module_).__name__, unit="epoch", file=sys.stderr)
+        self.bar_ = tqdm(total=net.max_epochs, desc=self.desc, unit="epoch", file=sys.stderr)
 
     def on_epoch_end(self, net, **kwargs):
         self.bar_.set_postfix(loss=f"{net.history[-1, 'train_loss']:.4f}", refresh=False)
@@ -143,29 +112,62 @@ class _EpochProgressBar(Callback):
         del self.bar_
 
 
+def _monitor_training_loss(callback):
+    """A copy of ``callback`` that monitors the training loss instead of a validation score.
+
+    Pretraining holds out no validation data, so skorch's ``EarlyStopping()``
+    and ``Checkpoint()``, which monitor ``valid_loss`` by default, would fail
+    at the first epoch; their copies monitor ``train_loss`` (and
+    ``train_loss_best``). The user's own object is left as it was.
+    """
+    monitor = getattr(callback, "monitor", None)
+    if not (isinstance(monitor, str) and monitor.startswith("valid_")):
+        return callback
+    callback = copy.deepcopy(callback)
+    callback.monitor = "train_" + monitor[len("valid_"):]
+    return callback
+
+
 class PretrainingNet(NeuralNet):
     """skorch net for a module that computes its own self-supervised loss.
 
-    The module implements ``training_loss(X, y) -> (loss, terms)`` (``terms`` a
-    dict of named scalar tensors, logged to the history as ``<name>_loss``),
-    ``after_optimizer_step()`` (e.g. an EMA update) and ``forward(X)`` (the
-    embedding). ``y`` is whatever per-record integer the pretrainer passes
-    (e.g. the index of a record's report); it is never a class label.
+    The module implements ``training_loss(X, y, view_generator=...,
+    pair_generator=...) -> (loss, terms)`` (``terms`` a dict of named scalar
+    tensors, logged to the history as ``<name>_loss``; the generators are the
+    fit's own sources of randomness, one on the training device and one on
+    the CPU), ``after_optimizer_step()`` (e.g. an EMA update) and
+    ``forward(X)`` (the embedding). ``y`` is whatever per-record integer the
+    pretrainer passes (e.g. the index of a record's report); it is never a
+    class label.
 
-    Mixed precision (``amp=True``) applies on CUDA only: autocast in the
-    forward pass and a gradient scaler, created per fit and dropped after it
-    so that a pickled model holds no CUDA state outside the module.
+    Parameters
+    ----------
+    amp : bool
+        Mixed precision on CUDA only: autocast in the forward pass and a
+        gradient scaler, created per fit and dropped after it so that a
+        pickled model holds no CUDA state outside the module.
+    loss_terms : tuple of str
+        Names of the loss terms to average per epoch into the history.
+    seed : int or None
+        Seeds the fit's generators: batch shuffling, views and lead pairs.
+        They exist only while training, so the caller's global generators
+        are never used nor changed.
+
+    Notes
+    -----
+    Ctrl+C (``KeyboardInterrupt``) stops the training and propagates, where
+    skorch's default swallows it and returns a half-trained model.
     """
 
-    def __init__(self, module, *args, amp=False, loss_terms=(), **kwargs):
+    def __init__(self, module, *args, amp=False, loss_terms=(), seed=None, **kwargs):
         super().__init__(module, *args, **kwargs)
         self.amp = amp
         self.loss_terms = loss_terms
+        self.seed = seed
 
     @property
     def _default_callbacks(self):
         callbacks = list(super()._default_callbacks)
-        callbacks.insert(-1, ("zero_denormals", _ZeroDenormals()))
         # The loss terms are averaged per epoch like skorch's train_loss.
         for term in self.loss_terms:
             callbacks.insert(
@@ -179,10 +181,35 @@ class PretrainingNet(NeuralNet):
     def on_train_begin(self, net, X=None, y=None, **kwargs):
         super().on_train_begin(net, X=X, y=y, **kwargs)
         self.grad_scaler_ = torch.amp.GradScaler("cuda") if self._amp_enabled() else None
+        shuffle_seed, view_seed, pair_seed = child_seeds(seed_from(self.seed), 3)
+        self.shuffle_generator_ = make_generator(shuffle_seed)
+        self.view_generator_ = make_generator(view_seed, self.device)
+        self.pair_generator_ = make_generator(pair_seed)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
         self.grad_scaler_ = None
+        self.shuffle_generator_ = self.view_generator_ = self.pair_generator_ = None
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        if not self.initialized_:
+            self.initialize()
+        self.notify("on_train_begin", X=X, y=y)
+        try:
+            self.fit_loop(X, y, **fit_params)
+        finally:
+            # Callbacks close what they opened (progress bars, files) on
+            # every way out, Ctrl+C and errors included, which then propagate.
+            self.notify("on_train_end", X=X, y=y)
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        if training and getattr(self, "shuffle_generator_", None) is not None:
+            kwargs = self.get_params_for("iterator_train")
+            kwargs.setdefault("batch_size", self.batch_size)
+            kwargs["generator"] = self.shuffle_generator_
+            return self.iterator_train(dataset, **kwargs)
+        return super().get_iterator(dataset, training=training)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)
@@ -191,7 +218,9 @@ class PretrainingNet(NeuralNet):
         Xi = Xi.to(self.device, non_blocking=non_blocking)
         yi = yi.to(self.device, non_blocking=non_blocking)
         with torch.autocast(torch.device(self.device).type, enabled=self._amp_enabled()):
-            loss, terms = self.module_.training_loss(Xi, yi)
+            loss, terms = self.module_.training_loss(
+                Xi, yi, view_generator=self.view_generator_, pair_generator=self.pair_generator_
+            )
         loss = loss.float()
         if not torch.isfinite(loss):
             epoch = len(self.history)
@@ -225,41 +254,80 @@ class PretrainingNet(NeuralNet):
         else:
             self.optimizer_.step()
         self.module_.after_optimizer_step()
+        if torch.device(self.device).type == "cpu":
+            # Denormal weights and optimizer state would slow every later
+            # step on x86, on every worker thread; zeroing them is exact
+            # enough (< 1.2e-38) and cheap next to a step.
+            state = [v for s in self.optimizer_.state.values() for v in s.values()]
+            with torch.no_grad():
+                zero_denormals([*self.module_.parameters(), *self.module_.buffers(), *state])
         return step
 
-    def validation_step(self, batch, **fit_params):
-        self._set_training(False)
-        Xi, yi = batch
-        with torch.no_grad():
-            loss, _ = self.module_.training_loss(Xi.to(self.device), yi.to(self.device))
-        return {"loss": loss.float(), "y_pred": None}
+
+def _check_finite_weights(module, name):
+    bad = [n for n, t in [*module.named_parameters(), *module.named_buffers()]
+           if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise FloatingPointError(
+            f"{name}: training diverged; after the last optimizer step {len(bad)} weight "
+            f"tensor(s) hold NaN or infinity (e.g. {bad[0]!r}). Lower the learning rate "
+            "(lr=...), or check the input scale (e.g. standardise the records). The estimator "
+            "was left as it was before this fit."
+        )
 
 
 class BasePretrainer(TransformerMixin, BaseEstimator):
     """Shared machinery of the self-supervised pretrainers (not public).
 
-    Subclasses implement ``_build_module(n_leads, n_timepoints, **context)``
-    (``context``: what ``_train`` was given besides the records, e.g. METS's
-    table of report embeddings) returning a module with the interface of :class:`PretrainingNet`, and
+    Subclasses implement ``_module_spec(n_leads, n_timepoints, **context)``
+    returning the module class and its keyword arguments (``context``: what
+    ``_train`` was given besides the records, e.g. METS's table of report
+    embeddings), the module having the interface of :class:`PretrainingNet`;
     ``_embed_batch(module, X)`` mapping a float32 batch ``(B, leads, T)`` on the
-    device to embeddings ``(B, n_features)``; they set ``_loss_terms`` and
+    device to embeddings ``(B, n_features)``; optionally ``_fit_context_for``
+    to hand the module what one fit needs; and they set ``_loss_terms`` and
     ``_min_length`` (the shortest record the encoder accepts).
+
+    A failed ``fit`` (an error, a divergence, Ctrl+C) leaves the estimator
+    exactly as it was: the new net is trained on the side (a copy, for
+    ``warm_start``) and the fitted attributes are assigned only at the end.
     """
 
     _loss_terms = ()
     _min_length = None
     _optimizer_kwargs = ()
 
+    _parameter_constraints = {
+        # max_epochs=0 gives the untrained (randomly initialised) encoder, a baseline.
+        "max_epochs": [StrictInterval(Integral, 0, None, closed="left")],
+        # BatchNorm cannot normalise a batch of one record.
+        "batch_size": [StrictInterval(Integral, 2, None, closed="left")],
+        "lr": [StrictInterval(Real, 0, None, closed="neither")],
+        "optimizer": [OptimizerClass()],
+        "weight_decay": [StrictInterval(Real, 0, None, closed="left")],
+        "device": [TorchDevice(), None],
+        "amp": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+        "warm_start": ["boolean"],
+        "net_params": [dict, None],
+    }
+
     # -- fitting ----------------------------------------------------------
 
     def _check_params(self):
-        # max_epochs=0 gives the untrained (randomly initialised) encoder, a baseline.
-        for name, lowest in (("max_epochs", 0), ("batch_size", 1)):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < lowest:
-                raise ValueError(f"{name} must be an integer >= {lowest}; got {value!r}.")
-        if not isinstance(self.lr, numbers.Real) or not self.lr > 0:
-            raise ValueError(f"lr must be a positive number; got {self.lr!r}.")
+        """Checks that no constraint can express (subclasses extend it)."""
+        reserved = {"module", "criterion", "train_split", "max_epochs", "batch_size", "lr",
+                    "optimizer", "device", "callbacks", "seed", "amp", "loss_terms"}
+        for key in self.net_params or {}:
+            if not isinstance(key, str) or key in reserved or key.startswith("module__"):
+                raise ValueError(
+                    f"net_params has the key {key!r}, which the pretrainer sets itself; pass "
+                    "such settings through the estimator's own parameters. net_params is for "
+                    "skorch's other settings, e.g. {'iterator_train__num_workers': 2, "
+                    "'optimizer__betas': (0.9, 0.99)}."
+                )
 
     def _as_records(self, X):
         """2-D input is single-lead records: add the lead axis (a view, no copy)."""
@@ -272,19 +340,25 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
     def _callbacks(self):
         callbacks = []
         if self.verbose:
-            callbacks.append(("progress_bar", _EpochProgressBar()))
+            callbacks.append(("progress_bar", _EpochProgressBar(type(self).__name__)))
         # skorch names the user's callbacks (and makes duplicate names unique).
-        callbacks.extend(self.callbacks or [])
+        callbacks.extend(_monitor_training_loss(cb) for cb in self.callbacks or [])
         return callbacks
 
     def _make_net(self, X, device, n_records, context):
-        module = self._build_module(X.shape[1], X.shape[2], **context)
+        module_cls, module_kwargs = self._module_spec(X.shape[1], X.shape[2], **context)
         batch_size = min(self.batch_size, n_records)
         optimizer_kwargs = {
             f"optimizer__{name}": getattr(self, name) for name in self._optimizer_kwargs
         }
+        extra = dict(self.net_params or {})
+        callbacks = self._callbacks() + list(extra.pop("callbacks", None) or [])
         return PretrainingNet(
-            module,
+            # The class and its arguments, not an instance: skorch pickles
+            # the module it builds (module_) on its own, and an instance here
+            # would be stored a second time.
+            module_cls,
+            **{f"module__{k}": v for k, v in module_kwargs.items()},
             criterion=torch.nn.Identity,
             optimizer=self.optimizer,
             lr=self.lr,
@@ -294,7 +368,7 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
             device=device,
             amp=self.amp,
             loss_terms=self._loss_terms,
-            callbacks=self._callbacks(),
+            callbacks=callbacks,
             # PrintLog's table only from verbose=2 on; verbose=1 shows a progress bar.
             verbose=int(self.verbose >= 2),
             iterator_train__shuffle=True,
@@ -302,7 +376,7 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
             iterator_train__drop_last=(n_records % batch_size == 1),
             iterator_train__collate_fn=_batch_as_is,
             iterator_train__pin_memory=torch.device(device).type == "cuda",
-            **optimizer_kwargs,
+            **{**optimizer_kwargs, **extra},
         )
 
     def _fit(self, X, targets=None):
@@ -313,28 +387,38 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         return bool(self.warm_start) and hasattr(self, "net_")
 
     def _validate_for_fit(self, X):
-        """Check the parameters and ``X``; the records as float32 ``(n, leads, T)``."""
+        """Check the parameters and ``X``; the records as ``(n, leads, T)``."""
         self._check_params()
         return self._validate_X(X, reset=not self._continuing())
 
-    def _train(self, X, targets=None, **context):
-        """(Continue to) train the net on validated records ``X``; returns self.
+    def _fit_context_for(self, module, **context):
+        """Hand ``module`` what one fit needs beyond the records (nothing by default)."""
+        return contextlib.nullcontext()
 
-        ``context`` goes to ``_build_module`` when a new net is built.
+    def _train(self, X, targets=None, **context):
+        """(Continue to) train a net on validated records ``X``; returns self.
+
+        ``context`` goes to ``_module_spec`` and ``_fit_context_for``.
         """
-        continuing = self._continuing()
         device = resolve_device(self.device)
-        with torch_seed(self.random_state, device):
-            if continuing:
-                self.net_.set_params(device=device)
-                self.net_.module_.to(device)
-                self.net_.partial_fit(_RecordDataset(X, targets), None)
-            else:
-                self.net_ = self._make_net(X, device, len(X), context)
-                self.net_.fit(_RecordDataset(X, targets), None)
+        init_seed, train_seed = child_seeds(seed_from(self.random_state), 2)
+        if self._continuing():
+            # Train a copy: a failed fit must keep the model fitted before.
+            net = copy.deepcopy(self.net_)
+            net.set_params(device=device)
+            net.module_.to(device)
+        else:
+            net = self._make_net(X, device, len(X), context)
+            with seeded_construction(init_seed, device):
+                net.initialize()
+        net.seed = train_seed
+        with flush_denormals(), self._fit_context_for(net.module_, **context):
+            net.partial_fit(_RecordDataset(X, targets), None)
+        _check_finite_weights(net.module_, type(self).__name__)
+        self.net_ = net
         self.n_leads_ = X.shape[1]
         self.n_timepoints_ = X.shape[2]
-        self.history_ = self.net_.history
+        self.history_ = net.history
         return self
 
     # -- transforming -----------------------------------------------------
@@ -353,9 +437,10 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         module.eval()
         out = None
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), flush_denormals():
                 for start in range(0, len(X), batch_size):
-                    chunk = np.ascontiguousarray(X[start : start + batch_size])
+                    # One batch at a time is read (from a memmap) and cast to float32.
+                    chunk = np.ascontiguousarray(X[start : start + batch_size], dtype=np.float32)
                     if not chunk.flags.writeable:  # a read-only memmap
                         chunk = chunk.copy()
                     xb = torch.from_numpy(chunk)
@@ -365,6 +450,15 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
                     out[start : start + len(emb)] = emb
         finally:
             module.train(was_training)
+        bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
+        if len(bad):
+            shown = ", ".join(str(i) for i in bad[:10])
+            raise ValueError(
+                f"{type(self).__name__} gave NaN or infinite embeddings for {len(bad)} record(s) "
+                f"(index {shown}{' ...' if len(bad) > 10 else ''}). Their values are probably far "
+                "outside the scale the encoder was trained on (records in mV have magnitudes "
+                "around 1): rescale them, or fit with standardize='record'."
+            )
         return out
 
     def transform(self, X):

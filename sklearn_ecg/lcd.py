@@ -1,15 +1,18 @@
 """LCD: Lead Correlation and Decorrelation pretraining of a single-lead encoder."""
 
 import copy
+from numbers import Integral, Real
 
 import torch
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import BasePretrainer
+from ._param_validation import FractionRange, StrictInterval
 from .nn.heads import mlp_head
 from .nn.losses import lcd_loss
-from .nn.scaling import STANDARDIZE_OPTIONS as _STANDARDIZE
 from .nn.scaling import standardize as _standardize
 from .nn.vgg1d import VGG1d
 from .nn.views import lcd_view
@@ -79,28 +82,33 @@ class LCDModule(nn.Module):
         emb = self.encoder(x.reshape(batch * n_leads, 1, length))
         return emb.reshape(batch, n_leads * emb.shape[1])
 
-    def _view(self, x, lead):
+    def _view(self, x, lead, generator=None):
         # Views of one lead only: every lead of a view shares its crop and
         # mask, so cropping the lead alone gives the same values at 1/n_leads
         # of the cost.
-        return lcd_view(x[:, lead : lead + 1], self.crop_scale, self.mask_ratio)
+        return lcd_view(x[:, lead : lead + 1], self.crop_scale, self.mask_ratio, generator)
 
-    def training_loss(self, x, y=None):
-        """LCD loss of one batch of records ``x`` (batch, leads, time)."""
+    def training_loss(self, x, y=None, view_generator=None, pair_generator=None):
+        """LCD loss of one batch of records ``x`` (batch, leads, time).
+
+        ``view_generator`` (on the device of ``x``) draws the views and
+        ``pair_generator`` (on the CPU) the pair of leads; None uses torch's
+        global generators.
+        """
         x = _standardize(x, self.standardize)
         n_leads = x.shape[1]
         if n_leads > 1:
             # One random pair of distinct leads for the whole batch.
-            pair = torch.randperm(n_leads)[:2].tolist()
+            pair = torch.randperm(n_leads, generator=pair_generator)[:2].tolist()
             lead_a, lead_b = pair
         else:
             lead_a = lead_b = 0
-        h1 = self.projector(self.encoder(self._view(x, lead_a)))
+        h1 = self.projector(self.encoder(self._view(x, lead_a, view_generator)))
         q1 = self.predictor(h1)
         with torch.no_grad():
-            z3 = self.target_projector(self.target_encoder(self._view(x, lead_a)))
+            z3 = self.target_projector(self.target_encoder(self._view(x, lead_a, view_generator)))
         if n_leads > 1:
-            h2 = self.projector(self.encoder(self._view(x, lead_b)))
+            h2 = self.projector(self.encoder(self._view(x, lead_b, view_generator)))
             q2 = self.predictor(h2)
             loss, terms = lcd_loss(
                 q1.float(), z3.float(), h1.float(), q2.float(), h2.float(), self.gamma, self.lambd
@@ -183,18 +191,32 @@ class LCDPretrainer(BasePretrainer):
         Mixed precision (autocast and gradient scaling) when training on
         CUDA; ignored on the CPU.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation, the batches, the views and the lead pairs.
-        The same seed on the same device gives the same embeddings on the CPU;
-        the caller's global torch random state is left untouched.
+        Seeds the initialisation, the batches, the views and the lead pairs
+        through generators owned by the fit: the same seed on the same device
+        gives the same embeddings on the CPU, also for fits running at the
+        same time in several threads, and the caller's global torch random
+        state is neither used nor changed.
     verbose : int, default=0
         0 is silent, 1 shows a progress bar over epochs, 2 also prints
-        skorch's per-epoch table.
+        skorch's per-epoch table. Ctrl+C stops ``fit`` with
+        ``KeyboardInterrupt`` and leaves the estimator as it was before the
+        call; to keep the progress of a long fit, pass
+        ``skorch.callbacks.Checkpoint`` in ``callbacks``.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks, e.g. ``skorch.callbacks.Checkpoint`` or
-        ``EarlyStopping(monitor="train_loss")``.
+        ``skorch.callbacks.EarlyStopping``. Pretraining holds out no
+        validation data: a callback that monitors a validation score
+        (``monitor="valid_loss"``, skorch's default) is given a copy that
+        monitors the training loss instead.
     warm_start : bool, default=False
         Continue training the fitted networks on a new call to ``fit``
         instead of starting from scratch.
+    net_params : dict or None, default=None
+        Further settings of the skorch net that trains the networks, with
+        skorch's names, e.g. ``{"iterator_train__num_workers": 2,
+        "optimizer__betas": (0.9, 0.99)}``; a learning-rate schedule is a
+        callback (``skorch.callbacks.LRScheduler``). Settings that the
+        pretrainer has a parameter for are refused here.
 
     Attributes
     ----------
@@ -272,6 +294,7 @@ class LCDPretrainer(BasePretrainer):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        net_params=None,
     ):
         self.width = width
         self.projector_dim = projector_dim
@@ -293,25 +316,30 @@ class LCDPretrainer(BasePretrainer):
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.net_params = net_params
+
+    _parameter_constraints = {
+        **BasePretrainer._parameter_constraints,
+        "width": [StrictInterval(Real, 0, None, closed="neither")],
+        "projector_dim": [StrictInterval(Integral, 1, None, closed="left")],
+        "predictor_dim": [StrictInterval(Integral, 1, None, closed="left")],
+        "momentum": [StrictInterval(Real, 0, 1, closed="both")],
+        "crop_scale": [FractionRange(open_zero=True)],
+        "mask_ratio": [FractionRange(open_zero=False)],
+        "gamma": [StrictInterval(Real, 0, None, closed="left")],
+        "lambd": [StrictInterval(Real, 0, None, closed="left")],
+        "standardize": [StrOptions({"record", "lead"}), None],
+    }
 
     def _check_params(self):
         super()._check_params()
-        if self.standardize not in _STANDARDIZE:
-            raise ValueError(f"standardize must be one of {_STANDARDIZE}; got {self.standardize!r}.")
-        if not 0.0 <= self.momentum <= 1.0:
-            raise ValueError(f"momentum must be in [0, 1]; got {self.momentum!r}.")
-        for name, (low, high), lowest in (
-            ("crop_scale", self.crop_scale, 0.0),
-            ("mask_ratio", self.mask_ratio, -1e-12),
-        ):
-            if not lowest < low <= high <= 1.0:
-                raise ValueError(
-                    f"{name} must be a range (low, high) of fractions with low <= high <= 1; "
-                    f"got {(low, high)!r}."
-                )
-        if not self.width > 0 or int(round(512 * self.width)) < 1:
-            raise ValueError(f"width must be a positive multiplier (e.g. 0.125); got {self.width!r}.")
+        if int(round(512 * self.width)) < 1:
+            raise ValueError(
+                f"width={self.width!r} leaves VGG16's widest layer without a channel; use a "
+                "multiplier of at least 1/512 (0.125 gives the paper's 64-d embeddings)."
+            )
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain the encoder on unlabelled ECG records.
 
@@ -330,14 +358,14 @@ class LCDPretrainer(BasePretrainer):
         """
         return self._fit(X)
 
-    def _build_module(self, n_leads, n_timepoints):
-        return LCDModule(
+    def _module_spec(self, n_leads, n_timepoints):
+        return LCDModule, dict(
             width=self.width,
             projector_dim=self.projector_dim,
             predictor_dim=self.predictor_dim,
             momentum=self.momentum,
-            crop_scale=self.crop_scale,
-            mask_ratio=self.mask_ratio,
+            crop_scale=tuple(self.crop_scale),
+            mask_ratio=tuple(self.mask_ratio),
             gamma=self.gamma,
             lambd=self.lambd,
             standardize=self.standardize,

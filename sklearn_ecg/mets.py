@@ -1,23 +1,27 @@
 """METS: ECG–text contrastive pretraining with a frozen language model."""
 
-import numbers
+import contextlib
+import os
 import string
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
 from ._base import BasePretrainer
+from ._param_validation import StrictInterval
 from ._validation import check_ecg_array
 from .nn.clip import LogitScale, clip_loss
 from .nn.resnet1d import ResNet1d
-from .nn.scaling import STANDARDIZE_OPTIONS as _STANDARDIZE
 from .nn.scaling import standardize as _standardize
-from .text import encode_unique, get_text_encoder
+from .text import TextEncoder, encode_unique, get_text_encoder
 
 _OUTPUTS = ("encoder", "joint")
 
@@ -160,8 +164,11 @@ class METSModule(nn.Module):
         """L2-normalised joint-space embeddings of frozen text embeddings."""
         return F.normalize(self.text_head(t).float(), dim=-1)
 
-    def training_loss(self, x, y):
-        """Symmetric InfoNCE between records ``x`` and the reports of rows ``y``."""
+    def training_loss(self, x, y, view_generator=None, pair_generator=None):
+        """Symmetric InfoNCE between records ``x`` and the reports of rows ``y``.
+
+        METS draws nothing at random in a step: the generators are unused.
+        """
         if self.report_table is None:
             raise RuntimeError("METSModule.training_loss needs set_report_table() first.")
         ecg = self.ecg_head(self(x))
@@ -248,16 +255,25 @@ class METSPretrainer(BasePretrainer):
     amp : bool, default=True
         Mixed precision when training on CUDA; ignored on the CPU.
     random_state : int, RandomState instance or None, default=None
-        Seeds the initialisation and the batches. The same seed on the same
-        device gives the same embeddings on the CPU; the caller's global
-        torch random state is left untouched.
+        Seeds the initialisation and the batches through generators owned by
+        the fit. The same seed on the same device gives the same embeddings
+        on the CPU, also for fits running at the same time in several
+        threads; the caller's global torch random state is neither used nor
+        changed.
     verbose : int, default=0
         0 is silent, 1 shows a progress bar over epochs, 2 also prints
-        skorch's per-epoch table.
+        skorch's per-epoch table. Ctrl+C stops ``fit`` with
+        ``KeyboardInterrupt`` and leaves the estimator as it was.
     callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks (e.g. ``EarlyStopping(monitor="train_loss")``).
+        Extra skorch callbacks (e.g. ``skorch.callbacks.EarlyStopping``); one
+        that monitors a validation score gets a copy that monitors the
+        training loss, since pretraining holds out no validation data.
     warm_start : bool, default=False
         Continue training the fitted networks on a new call to ``fit``.
+    net_params : dict or None, default=None
+        Further settings of the skorch net, with skorch's names (e.g.
+        ``{"iterator_train__num_workers": 2}``); as in
+        :class:`~sklearn_ecg.LCDPretrainer`.
 
     Attributes
     ----------
@@ -341,6 +357,7 @@ class METSPretrainer(BasePretrainer):
         verbose=0,
         callbacks=None,
         warm_start=False,
+        net_params=None,
     ):
         self.embedding_dim = embedding_dim
         self.width = width
@@ -362,28 +379,30 @@ class METSPretrainer(BasePretrainer):
         self.verbose = verbose
         self.callbacks = callbacks
         self.warm_start = warm_start
+        self.net_params = net_params
 
     # -- fitting ----------------------------------------------------------
 
+    _parameter_constraints = {
+        **BasePretrainer._parameter_constraints,
+        "embedding_dim": [StrictInterval(Integral, 1, None, closed="left")],
+        "width": [StrictInterval(Integral, 1, None, closed="left")],
+        "temperature": [StrictInterval(Real, 0, None, closed="neither")],
+        "max_logit_scale": [StrictInterval(Real, 0, None, closed="neither")],
+        "text_encoder": [None, str, os.PathLike, TextEncoder, callable],
+        "report_template": [str],
+        "translate_reports": ["boolean"],
+        "output": [StrOptions(set(_OUTPUTS))],
+        "standardize": [StrOptions({"record", "lead"}), None],
+    }
+
     def _check_params(self):
         super()._check_params()
-        for name in ("embedding_dim", "width"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
-        if not isinstance(self.temperature, numbers.Real) or not self.temperature > 0:
-            raise ValueError(f"temperature must be a positive number; got {self.temperature!r}.")
-        if not isinstance(self.max_logit_scale, numbers.Real) or not (
-            self.max_logit_scale >= 1.0 / self.temperature
-        ):
+        if not self.max_logit_scale >= 1.0 / self.temperature:
             raise ValueError(
                 f"max_logit_scale must be a number >= 1/temperature = {1 / self.temperature:.4g}; "
                 f"got {self.max_logit_scale!r}."
             )
-        if self.output not in _OUTPUTS:
-            raise ValueError(f"output must be one of {_OUTPUTS}; got {self.output!r}.")
-        if self.standardize not in _STANDARDIZE:
-            raise ValueError(f"standardize must be one of {_STANDARDIZE}; got {self.standardize!r}.")
         _check_report_template(self.report_template)
 
     def _training_texts(self, reports):
@@ -398,6 +417,7 @@ class METSPretrainer(BasePretrainer):
             reports = list(translate_reports(reports))
         return [self.report_template.format(report=r) for r in reports]
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, reports=None):
         """Pretrain the ECG encoder on records paired with their reports.
 
@@ -431,28 +451,31 @@ class METSPretrainer(BasePretrainer):
                     f"warm_start: the text encoder gives {table.shape[1]}-d embeddings but the "
                     f"fitted text head expects {expected}; keep the text encoder of the first fit."
                 )
-            self.net_.module_.set_report_table(table)
-        try:
-            self._train(X, inverse, report_table=table)
-        finally:
-            if hasattr(self, "net_") and hasattr(self.net_, "module_"):
-                self.net_.module_.set_report_table(None)
+        self._train(X, inverse, report_table=table)
         self.text_encoder_ = encoder
         self.n_reports_ = int(table.shape[0])
         return self
 
-    def _build_module(self, n_leads, n_timepoints, report_table):
-        module = METSModule(
-            n_leads,
-            report_table.shape[1],
+    def _module_spec(self, n_leads, n_timepoints, report_table):
+        return METSModule, dict(
+            n_leads=n_leads,
+            text_dim=int(report_table.shape[1]),
             width=self.width,
             embedding_dim=self.embedding_dim,
             temperature=self.temperature,
             max_logit_scale=self.max_logit_scale,
             standardize=self.standardize,
         )
+
+    @contextlib.contextmanager
+    def _fit_context_for(self, module, report_table):
+        # The table lives in the module only while it trains, so a fitted
+        # model never stores it.
         module.set_report_table(report_table)
-        return module
+        try:
+            yield
+        finally:
+            module.set_report_table(None)
 
     # -- embedding --------------------------------------------------------
 

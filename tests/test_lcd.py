@@ -390,7 +390,7 @@ def test_cuda_fit_with_amp_and_cpu_unpickling(small, tmp_path):
 
 
 def test_denormal_weights_and_optimizer_state_are_zeroed_each_epoch(small):
-    from sklearn_ecg._base import zero_denormals
+    from sklearn_ecg._runtime import zero_denormals
 
     denormal = torch.tensor([1e-40, 1.0, -1e-41, 0.0, 2e-38])
     zero_denormals([denormal])
