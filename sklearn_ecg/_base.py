@@ -405,7 +405,10 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         if self._continuing():
             # Train a copy: a failed fit must keep the model fitted before.
             net = copy.deepcopy(self.net_)
-            net.set_params(device=device)
+            # The settings of this call apply to the continued training.
+            net.set_params(device=device, max_epochs=self.max_epochs,
+                           callbacks=self._callbacks(), verbose=int(self.verbose >= 2))
+            net.initialize_callbacks()
             net.module_.to(device)
         else:
             net = self._make_net(X, device, len(X), context)
@@ -415,6 +418,17 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         with flush_denormals(), self._fit_context_for(net.module_, **context):
             net.partial_fit(_RecordDataset(X, targets), None)
         _check_finite_weights(net.module_, type(self).__name__)
+        # Finite weights can still be wildly off after a divergent last step
+        # (the BatchNorm statistics no longer match): embed one batch of the
+        # training records, which must stay finite.
+        probe = self._embed(X[: min(len(X), 64)], net=net, check=False)
+        if not np.isfinite(probe).all():
+            raise FloatingPointError(
+                f"{type(self).__name__}: training diverged; the trained encoder gives NaN or "
+                "infinite embeddings of its own training records. Lower the learning rate "
+                "(lr=...), or check the input scale (e.g. standardise the records). The "
+                "estimator was left as it was before this fit."
+            )
         self.net_ = net
         self.n_leads_ = X.shape[1]
         self.n_timepoints_ = X.shape[2]
@@ -423,15 +437,17 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
 
     # -- transforming -----------------------------------------------------
 
-    def _embed(self, X, embed_batch=None):
+    def _embed(self, X, embed_batch=None, net=None, check=True):
         """Embed validated records ``(n, leads, T)`` batch by batch.
 
         ``embed_batch(module, x)`` maps a batch on the device to embeddings;
-        it defaults to the pretrainer's ``_embed_batch``.
+        it defaults to the pretrainer's ``_embed_batch``. ``net`` defaults to
+        ``net_``; ``check`` refuses non-finite embeddings.
         """
         embed_batch = embed_batch or self._embed_batch
-        module = self.net_.module_
-        device = self.net_.device
+        net = self.net_ if net is None else net
+        module = net.module_
+        device = net.device
         batch_size = self.batch_size
         was_training = module.training
         module.eval()
@@ -451,7 +467,7 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         finally:
             module.train(was_training)
         bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
-        if len(bad):
+        if len(bad) and check:
             shown = ", ".join(str(i) for i in bad[:10])
             raise ValueError(
                 f"{type(self).__name__} gave NaN or infinite embeddings for {len(bad)} record(s) "

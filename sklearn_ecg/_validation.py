@@ -29,6 +29,15 @@ def nonfinite_records(X):
     return bad
 
 
+def _refuse_transposed(name, shape):
+    raise ValueError(
+        f"X of shape {shape} has more leads ({shape[1]}) than samples per record "
+        f"({shape[2]}); {name} expects (n_records, n_leads, n_timepoints). If your "
+        "array is (n_records, n_timepoints, n_leads) (as wfdb returns), pass "
+        "X.transpose(0, 2, 1)."
+    )
+
+
 def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, min_length=None):
     """Validate an ECG array and return it as float32.
 
@@ -75,6 +84,10 @@ def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, min
             f"{X.shape}. Reshape your data, e.g. X[None, :] for one single-lead record or "
             "X[:, None, :] for single-lead records, or stack records along axis 0."
         )
+    if X.ndim == 3 and 0 < X.shape[2] < X.shape[1]:
+        # Before scikit-learn's feature-count check, which would only say that
+        # the lead count differs from fit.
+        _refuse_transposed(name, X.shape)
     try:
         X = validate_data(
             estimator,
@@ -101,13 +114,6 @@ def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, min
             raise ValueError(
                 f"{name} needs records of at least {min_timepoints} sample(s) and one lead; "
                 f"got X of shape {X.shape}."
-            )
-        if n_leads > n_timepoints:
-            raise ValueError(
-                f"X of shape {X.shape} has more leads ({n_leads}) than samples per record "
-                f"({n_timepoints}); {name} expects (n_records, n_leads, n_timepoints). If your "
-                "array is (n_records, n_timepoints, n_leads) (as wfdb returns), pass "
-                "X.transpose(0, 2, 1)."
             )
         if min_length is not None and n_timepoints < min_length:
             raise ValueError(

