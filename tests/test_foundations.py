@@ -256,3 +256,16 @@ def test_progress_bar_names_the_estimator(X, capsys):
     LCDPretrainer(**{**TINY, "verbose": 1}).fit(X)
     err = capsys.readouterr().err
     assert "LCDPretrainer" in err and "LCDModule" not in err
+
+
+def test_loading_the_default_text_model_prints_nothing(capfd):
+    pytest.importorskip("sentence_transformers", reason="the text extra is not installed")
+    from sklearn_ecg.text import clear_model_cache, get_text_encoder
+
+    clear_model_cache()
+    try:
+        get_text_encoder().encode(["sinus rhythm"])
+    except (OSError, ImportError) as exc:
+        pytest.skip(f"the default text model is not available: {exc}")
+    captured = capfd.readouterr()
+    assert "Loading weights" not in captured.err + captured.out
