@@ -31,6 +31,7 @@ def X():
 # -- 1. the caller's process is left as it was -------------------------------
 
 
+@pytest.mark.slow
 def test_import_and_fit_leave_denormals_alone():
     code = textwrap.dedent(
         """

@@ -108,6 +108,7 @@ def test_single_lead_input_trains_intra_lead_terms_only(small):
     assert all(v > 0.0 for v in lcd.history_[:, "intra_loss"])
 
 
+@pytest.mark.slow
 def test_loss_falls_on_the_sample(sample):
     X = sample.X[:256]
     lcd = LCDPretrainer(max_epochs=6, batch_size=64, random_state=0).fit(X)
@@ -117,6 +118,7 @@ def test_loss_falls_on_the_sample(sample):
         assert lcd.history_[-1, term] < lcd.history_[0, term]
 
 
+@pytest.mark.slow
 def test_pipeline_cross_val_score_group_kfold_string_labels(small):
     X, y, groups = small
     pipe = make_pipeline(LCDPretrainer(**TINY), LogisticRegression(max_iter=200))
@@ -126,6 +128,7 @@ def test_pipeline_cross_val_score_group_kfold_string_labels(small):
     assert set(pipe.predict(X)) <= {"normal", "abnormal"}
 
 
+@pytest.mark.slow
 def test_grid_search_over_pretrainer_and_classifier(small):
     X, y, _ = small
     pipe = make_pipeline(LCDPretrainer(**TINY), LogisticRegression(max_iter=200))
@@ -161,6 +164,7 @@ def test_frozen_estimator_avoids_repretraining(small):
     assert len(lcd.history_) == epochs
 
 
+@pytest.mark.slow
 def test_pipeline_memory_avoids_repretraining(small, tmp_path):
     X, y, _ = small
     _CountingLCD.fits = 0
@@ -197,6 +201,7 @@ def test_pickle_and_joblib_round_trips(small, tmp_path):
     assert buffer.tell() < 1_000_000
 
 
+@pytest.mark.slow
 def test_same_seed_same_embeddings_and_global_rng_untouched(small):
     X, _, _ = small
     torch.manual_seed(123)
@@ -209,6 +214,7 @@ def test_same_seed_same_embeddings_and_global_rng_untouched(small):
     assert not np.allclose(Z1, Z3)
 
 
+@pytest.mark.slow
 def test_warm_start_continues_training(small):
     X, _, _ = small
     lcd = LCDPretrainer(**{**TINY, "warm_start": True}).fit(X)

@@ -238,6 +238,7 @@ def test_empty_and_nan_reports_are_dropped_with_a_warning(sample):
     assert mets.transform(X).shape[0] == 48
 
 
+@pytest.mark.slow
 def test_text_encoder_that_cannot_load(sample, tmp_path):
     X, reports, _ = sample
     with pytest.raises(OSError, match="Could not load the text model"):

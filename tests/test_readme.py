@@ -16,6 +16,7 @@ def _quick(code):
     return re.sub(r"(LCDPretrainer|METSPretrainer)\((?!max_epochs)", r"\1(max_epochs=1, ", code)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_example_runs(index):
     code = BLOCKS[index]
