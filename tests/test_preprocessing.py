@@ -13,7 +13,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sklearn_ecg.preprocessing as preprocessing
-from sklearn_ecg._preprocessing import _base, _filters, _leads, _length, _scaling
+from sklearn_ecg.preprocessing import _base, _filters, _leads, _length, _scaling
 from sklearn_ecg.preprocessing import (
     STANDARD_LEADS,
     BandpassFilter,
