@@ -18,6 +18,8 @@ def _describe_records(indices, limit=10):
 
 def nonfinite_records(X):
     """Indices of the records of ``X`` that hold a NaN or an infinity."""
+    if not np.issubdtype(X.dtype, np.inexact):
+        return []  # integers are always finite; no need to read them
     n = X.shape[0]
     per_record = int(np.prod(X.shape[1:])) or 1
     step = max(1, _CHUNK_ELEMENTS // per_record)

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import wfdb
 
+from sklearn.utils._param_validation import InvalidParameterError
+
 from sklearn_ecg.datasets import load_mitbih
 
 N = 3600  # 10 s at 360 Hz
@@ -81,10 +83,12 @@ def test_errors(mitdb, tmp_path):
     folder, _ = mitdb
     with pytest.raises(FileNotFoundError, match=r"record\(s\) \['999'\] not found"):
         load_mitbih(folder, records=["999"])
-    with pytest.raises(ValueError, match="segment must be"):
+    with pytest.raises(InvalidParameterError, match="'segment' parameter of load_mitbih must be"):
         load_mitbih(folder, segment="rr")
-    with pytest.raises(ValueError, match="window must be a pair"):
+    with pytest.raises(InvalidParameterError, match="'window' parameter of load_mitbih must be"):
         load_mitbih(folder, window=0.5)
+    with pytest.raises(ValueError, match="window must be a pair"):
+        load_mitbih(folder, window=(0.5, -1))
     with pytest.raises(ValueError, match=r"unknown lead name\(s\) \['V5'\]"):
         load_mitbih(folder, leads=["V5"])
     with pytest.raises(FileNotFoundError, match="does not exist"):

@@ -60,7 +60,8 @@ def test_sample_aligned_fields(sample):
     assert sample.scp_codes[0] == {"NORM": 100.0, "LVOLT": 0.0, "SR": 0.0}
     assert sample.patient_id.dtype.kind == "i"
     assert sample.patient_id[0] == 15709
-    assert set(sample.strat_fold) <= set(range(1, 11))
+    assert sorted(set(sample.strat_fold)) == list(range(1, 11))
+    assert (sample.strat_fold >= 9).sum() == 147
     assert "CC BY 4.0" in sample.DESCR and "Wagner" in sample.DESCR
 
 
@@ -76,12 +77,29 @@ def test_sample_selection_options():
     np.testing.assert_array_equal(two.X[:, 1], full.X[:, 3])
 
 
-def test_sample_load_is_fast():
-    import time
+def test_sample_reads_only_its_compact_copy(monkeypatch):
+    # The sample never parses WFDB files: it decodes one int16 npz shipped in
+    # the package (lossless, 7.5 MB for 12 MB of samples).
+    from sklearn_ecg.datasets import _common, _ptbxl, _sample
 
-    start = time.perf_counter()
-    load_ptbxl_sample()
-    assert time.perf_counter() - start < 2.0
+    def forbidden(*args, **kwargs):
+        raise AssertionError("load_ptbxl_sample must not read WFDB files")
+
+    monkeypatch.setattr(_ptbxl, "read_header", forbidden)
+    monkeypatch.setattr(_common, "read_signal", forbidden)
+    opened = []
+    load = np.load
+
+    def spy(file, *args, **kwargs):
+        opened.append(Path(file).name)
+        return load(file, *args, **kwargs)
+
+    monkeypatch.setattr(np, "load", spy)
+    data = load_ptbxl_sample(ecg_ids=[1, 2])
+    assert opened == ["ptbxl_sample_signals.npz"]
+    assert data.X.shape == (2, 12, 1000)
+    with np.load(_sample.DATA_DIR / "ptbxl_sample_signals.npz") as npz:
+        assert npz["signals"].dtype == np.int16
 
 
 @needs_data
@@ -143,7 +161,7 @@ def test_min_likelihood(sample):
     np.testing.assert_array_equal(sup.y[:, 0], expected)
     with pytest.raises(ValueError, match="min_likelihood"):
         load_ptbxl_sample(min_likelihood=150)
-    with pytest.raises(ValueError, match="label_set must be one of"):
+    with pytest.raises(ValueError, match="'label_set' parameter of load_ptbxl_sample must be"):
         load_ptbxl_sample(label_set="diagnostic")
 
 
@@ -212,7 +230,7 @@ def test_errors_name_the_problem(small_copy, tmp_path_factory):
     empty = tmp_path_factory.mktemp("empty")
     with pytest.raises(FileNotFoundError, match="ptbxl_database.csv not found"):
         load_ptbxl(empty)
-    with pytest.raises(ValueError, match="sampling_rate must be 100 or 500"):
+    with pytest.raises(ValueError, match=r"'sampling_rate' .* must be a int among \{"):
         load_ptbxl(small_copy, 250)
     with pytest.raises(ValueError, match=r"ecg_id\(s\) \[99\] not found"):
         load_ptbxl(small_copy, ecg_ids=[1, 99])

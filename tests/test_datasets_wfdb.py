@@ -163,11 +163,11 @@ def test_wfdb_errors(tmp_path):
     (tmp_path / "r2.dat").unlink()
     with pytest.raises(FileNotFoundError, match=r"record 'r2': signal file .*r2\.dat not found"):
         load_wfdb(tmp_path, leads=["I"])
-    with pytest.raises(ValueError, match="fs must be a positive"):
+    with pytest.raises(ValueError, match=r"'fs' parameter of load_wfdb must be a float in .*-1"):
         load_wfdb(tmp_path, fs=-1)
-    with pytest.raises(ValueError, match="length must be a positive"):
+    with pytest.raises(ValueError, match=r"'length' parameter of load_wfdb must be an int in"):
         load_wfdb(tmp_path, length=2.5)
-    with pytest.raises(ValueError, match="crop must be one of"):
+    with pytest.raises(ValueError, match=r"'crop' parameter of load_wfdb must be a str among"):
         load_wfdb(tmp_path, crop="end")
 
 

@@ -10,10 +10,11 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 import sklearn_ecg.preprocessing as preprocessing
-from sklearn_ecg._preprocessing import _base, _filters, _leads, _length, _scaling
+from sklearn_ecg.preprocessing import _base, _filters, _leads, _length, _scaling
 from sklearn_ecg.preprocessing import (
     STANDARD_LEADS,
     BandpassFilter,
@@ -63,12 +64,20 @@ ALL_TRANSFORMERS = [
     SelectLeads(leads=["I"], lead_names=["I"]),
     PadOrCrop(length=7),
     PadOrCrop(length=3, mode="end"),
+    PadOrCrop(length=9, pad_mode="edge"),
 ]
 
 
 @parametrize_with_checks(ALL_TRANSFORMERS)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("est", ALL_TRANSFORMERS, ids=repr)
+def test_sklearn_param_validation(est):
+    # Not part of parametrize_with_checks: every parameter has a constraint,
+    # and a value of the wrong type or range raises InvalidParameterError.
+    check_param_validation(type(est).__name__, est)
 
 
 def test_docstring_examples_run():
@@ -185,7 +194,8 @@ def test_row_median_filter_matches_scipy_nd():
 )
 @pytest.mark.parametrize("n_timepoints", [1, 2, 5, 20])
 def test_filters_accept_short_records(est, n_timepoints):
-    x = np.random.default_rng(1).normal(size=(3, 2, n_timepoints))
+    n_leads = min(2, n_timepoints)  # more leads than samples reads as transposed
+    x = np.random.default_rng(1).normal(size=(3, n_leads, n_timepoints))
     out = clone(est).fit_transform(x)
     assert out.shape == x.shape
     assert np.isfinite(out).all()
@@ -258,7 +268,7 @@ def test_standardize_flat_leads_become_zeros(per):
 
 
 # --------------------------------------------------------- lead selection ---
-def lead_indexed(n_leads=12, n_records=2, n_timepoints=5):
+def lead_indexed(n_leads=12, n_records=2, n_timepoints=20):
     """Records whose lead k is constant k, so a selection shows itself."""
     x = np.broadcast_to(np.arange(n_leads, dtype=np.float32)[:, None], (n_leads, n_timepoints))
     return np.broadcast_to(x, (n_records, n_leads, n_timepoints)).copy()
@@ -266,7 +276,7 @@ def lead_indexed(n_leads=12, n_records=2, n_timepoints=5):
 
 def test_select_leads_default_is_eight_independent_leads():
     out = SelectLeads().fit_transform(lead_indexed())
-    assert out.shape == (2, 8, 5)
+    assert out.shape == (2, 8, 20)
     np.testing.assert_array_equal(out[0, :, 0], [1, 2, 6, 7, 8, 9, 10, 11])
 
 
@@ -281,7 +291,7 @@ def test_select_leads_custom_names_and_single_lead():
     x = lead_indexed(n_leads=3)
     est = SelectLeads(leads="V5", lead_names=["MLII", "V1", "V5"])
     out = est.fit_transform(x)
-    assert out.shape == (2, 1, 5)
+    assert out.shape == (2, 1, 20)
     np.testing.assert_array_equal(out[:, 0, :], 2.0)
 
 
@@ -311,7 +321,7 @@ def test_select_leads_duplicate_lead_names():
 
 @pytest.mark.parametrize("bad", [[], [1, 2], None, 3])
 def test_select_leads_bad_leads_param(bad):
-    with pytest.raises(ValueError, match="SelectLeads parameter leads"):
+    with pytest.raises(InvalidParameterError, match="The 'leads' parameter of SelectLeads"):
         SelectLeads(leads=bad).fit(lead_indexed())
 
 
@@ -452,7 +462,7 @@ def test_fs_is_required(cls, kwargs):
 
 @pytest.mark.parametrize("fs", [0, -100, np.inf, "100", True])
 def test_bad_fs(fs):
-    with pytest.raises(ValueError, match="BandpassFilter parameter fs must be"):
+    with pytest.raises(InvalidParameterError, match="The 'fs' parameter of BandpassFilter must"):
         BandpassFilter(fs=fs).fit(np.zeros((2, 100)))
 
 
@@ -469,25 +479,44 @@ def test_bad_fs(fs):
         (BandpassFilter(fs=100, low=20, high=10), "needs low < high, got low=20 Hz and high=10"),
         (BandpassFilter(fs=100, low=10, high=10), "needs low < high"),
         (BandpassFilter(fs=100, low=None, high=None), "needs at least one cutoff"),
-        (BandpassFilter(fs=100, order=0), "order must be >= 1"),
-        (BandpassFilter(fs=100, order=2.5), "order must be an integer"),
-        (NotchFilter(fs=500, quality=-1), "quality must be a positive"),
-        (BaselineWanderRemoval(fs=100, method="wave"), "method must be one of 'median', 'high"),
-        (BaselineWanderRemoval(fs=100, median_windows=0.2), "median_windows must be two window"),
-        (BaselineWanderRemoval(fs=100, median_windows=(0.2, -1)), "median_windows must be a pos"),
-        (Resample(fs=100, target_fs=0), "target_fs must be a positive"),
-        (Standardize(per="lead_and_record"), "per must be one of 'lead', 'record'"),
-        (Standardize(eps=-1.0), "eps must be >= 0"),
         (PadOrCrop(), "needs the output length: pass length="),
-        (PadOrCrop(length=0), "length must be >= 1"),
-        (PadOrCrop(length=10, mode="random"), "mode must be one of 'center', 'start', 'end'"),
-        (PadOrCrop(length=10, pad_value=np.nan), "pad_value must be a finite number"),
+        (NotchFilter(fs=500, quality=0.1), r"quality=0.1 makes the notch 500 Hz wide.*choose quality above 0.2"),
     ],
     ids=repr,
 )
 def test_parameter_errors(est, match):
     with pytest.raises(ValueError, match=match):
         est.fit(np.zeros((2, 50)))
+
+
+@pytest.mark.parametrize(
+    "est, match",
+    [
+        (BandpassFilter(fs=100, order=0), r"'order' .* an int in the range \[1, 1000\]. Got 0"),
+        (BandpassFilter(fs=100, order=2.5), r"'order' .* an int in the range \[1, 1000\]"),
+        (BandpassFilter(fs=100, order=True), r"'order' .* an int in the range \[1, 1000\]"),
+        (NotchFilter(fs=500, quality=-1), r"'quality' .* a float in the range \(0.0, inf\)"),
+        (BaselineWanderRemoval(fs=100, method="wave"), r"'method' .* a str among \{"),
+        (BaselineWanderRemoval(fs=100, median_windows=0.2), "'median_windows' parameter"),
+        (
+            BaselineWanderRemoval(fs=100, median_windows=(0.2, -1)),
+            r"'median_windows' .* two positive window lengths",
+        ),
+        (Resample(fs=100, target_fs=0), r"'target_fs' .* a float in the range \(0.0, inf\)"),
+        (Resample(fs=np.inf), r"'fs' .* a float in the range \(0.0, inf\) or None"),
+        (Standardize(per="lead_and_record"), r"'per' .* a str among \{"),
+        (Standardize(eps=-1.0), r"'eps' .* a float in the range \[0.0, inf\)"),
+        (PadOrCrop(length=0), r"'length' .* an int in the range \[1, inf\) or None"),
+        (PadOrCrop(length=10, mode="random"), r"'mode' .* a str among"),
+        (PadOrCrop(length=10, pad_mode="reflect"), r"'pad_mode' .* a str among"),
+        (PadOrCrop(length=10, pad_value=np.nan), r"'pad_value' .* a float in the range"),
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize("method", ["fit", "fit_transform", "transform"])
+def test_invalid_parameters_raise_sklearn_error(est, match, method):
+    with pytest.raises(InvalidParameterError, match=f"The {match}"):
+        getattr(clone(est), method)(np.zeros((2, 50)))
 
 
 # ------------------------------------------------ pipelines and containers ---
@@ -610,3 +639,91 @@ def test_ptbxl_baseline_removal_centres_leads():
     # After baseline removal the isoelectric line sits at 0 mV.
     assert np.abs(np.median(out, axis=-1)).max() < 0.05
     assert np.abs(np.median(x, axis=-1)).max() > 0.05
+
+
+# ------------------------------------------ silent failures made errors -----
+@pytest.mark.parametrize("est", ALL_TRANSFORMERS, ids=repr)
+def test_transposed_records_are_refused(est):
+    # (n_records, n_timepoints, n_leads), as wfdb returns a record.
+    transposed = np.random.default_rng(0).normal(size=(3, 64, 1))
+    for method in ("fit", "fit_transform", "transform"):
+        with pytest.raises(ValueError, match=r"more leads \(64\) than samples .*transpose\(0, 2, 1\)"):
+            getattr(clone(est), method)(transposed)
+    fitted = clone(est).fit(transposed.transpose(0, 2, 1))
+    with pytest.raises(ValueError, match=r"transpose\(0, 2, 1\)"):
+        fitted.transform(transposed)
+
+
+def test_bandpass_beyond_scipys_gain_range_is_correct():
+    from scipy import signal
+
+    fs, band = 100, [0.5, 49.0]
+    t = np.arange(60 * fs) / fs
+    x = np.stack([sine(10.0, fs, seconds=60), sine(0.1, fs, seconds=60), np.ones_like(t)])
+    # scipy's own design of order 115 multiplies its gain into NaN...
+    with np.errstate(all="ignore"):
+        assert not np.isfinite(signal.butter(115, band, "bandpass", fs=fs, output="sos")).all()
+    out = BandpassFilter(low=band[0], high=band[1], fs=fs, order=115).fit_transform(x)
+    mid = slice(20 * fs, 40 * fs)
+    assert np.abs(out[0, mid] - x[0, mid]).max() < 0.05  # 10 Hz passes
+    assert np.abs(out[1, mid]).max() < 1e-3  # 0.1 Hz is stopped
+    assert np.abs(out[2]).max() < 1e-5  # a band-pass removes a constant exactly
+    # ...and where scipy's design still works, both filters are the same.
+    sos = signal.butter(110, band, "bandpass", fs=fs, output="sos")
+    ours = BandpassFilter(low=band[0], high=band[1], fs=fs, order=110).fit_transform(x)
+    np.testing.assert_allclose(ours, signal.sosfiltfilt(sos, x), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "est",
+    [
+        BandpassFilter(fs=100, order=200),
+        BandpassFilter(low=None, high=1.0, fs=100, order=400),
+        BaselineWanderRemoval(fs=100, method="highpass", cutoff=0.5, order=300),
+    ],
+    ids=repr,
+)
+def test_inaccurate_filter_orders_are_refused_with_the_valid_range(est):
+    x = np.random.default_rng(0).normal(size=(2, 1, 3000))
+    with pytest.raises(ValueError, match=r"choose order between 1 and (\d+)") as info:
+        clone(est).fit(x)
+    highest = int(info.value.args[0].rsplit("between 1 and ", 1)[1].split()[0])
+    assert 8 <= highest < est.order
+    out = clone(est).set_params(order=highest).fit_transform(x)
+    assert np.isfinite(out).all() and np.abs(out).max() < 10 * np.abs(x).max()
+
+
+def test_standardize_huge_finite_values_as_their_rescaled_copy():
+    rng = np.random.default_rng(0)
+    unit = rng.normal(size=(3, 2, 200)).astype(np.float32)
+    unit /= np.abs(unit).max()
+    top = np.finfo(np.float32).max
+    for per in ("lead", "record"):
+        expected = Standardize(per=per).fit_transform(unit)
+        out = Standardize(per=per).fit_transform(unit * top)
+        assert np.isfinite(out).all()
+        np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+    out = Standardize().fit_transform((unit * 1e37)[:, 0])
+    np.testing.assert_allclose(out, Standardize().fit_transform(unit[:, 0]), atol=1e-4)
+
+
+def test_non_finite_records_are_found_by_the_package_scan(monkeypatch):
+    from sklearn_ecg import _validation
+
+    calls = []
+    scan = _validation.nonfinite_records
+
+    def spy(X):
+        calls.append(X.shape)
+        return scan(X)
+
+    monkeypatch.setattr(_validation, "nonfinite_records", spy)
+    x = np.zeros((4, 2, 30))
+    x[2, 1, 3] = np.nan
+    with pytest.raises(ValueError, match=r"index 2\)"):
+        Standardize().fit(x)
+    assert calls == [(4, 2, 30)]
+    calls.clear()
+    with pytest.raises(ValueError, match=r"index 2\)"):
+        Standardize().transform(x)
+    assert calls and all(shape[1:] == (2, 30) for shape in calls)

@@ -1,13 +1,17 @@
 """Loader for the PhysioNet/Computing in Cardiology Challenge 2020/2021 format."""
 
+import os
 import re
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import validate_params
 
-from ._common import check_options, find_headers, load_signals
+from ..preprocessing._base import _Number
+from ._common import constraints, find_headers, load_signals
 from ._wfdb import read_headers
 
 DESCR_CINC = """\
@@ -50,8 +54,15 @@ def _code_key(code):
     return (0, int(code), code) if code.isdigit() else (1, 0, code)
 
 
+@validate_params(
+    constraints("path", "fs", "length", "leads", "crop", "pad_mode", "nan_policy",
+                "memmap_path", "overwrite_memmap", "verbose",
+                classes=[str, _Number(Integral, 0, None, closed="left"), "array-like", None]),
+    prefer_skip_nested_validation=True,
+)
 def load_cinc(path, *, fs=None, length=None, leads=None, classes=None, crop="start",
-              pad_mode="constant", nan_policy="interpolate", memmap_path=None, verbose=1):
+              pad_mode="constant", nan_policy="interpolate", memmap_path=None,
+              overwrite_memmap=False, verbose=1):
     """Load records in the PhysioNet/CinC Challenge 2020/2021 format.
 
     Parameters
@@ -61,8 +72,9 @@ def load_cinc(path, *, fs=None, length=None, leads=None, classes=None, crop="sta
         official release (one subfolder per source, possibly deeper): it is
         searched recursively.
     fs : float or None, default=None
-        Resample every record to this rate (Hz). Required when the records
-        have different rates (the release mixes 257, 500 and 1000 Hz).
+        Resample every record to this rate (Hz), as
+        :class:`~sklearn_ecg.preprocessing.Resample` does. Required when the
+        records have different rates (the release mixes 257, 500 and 1000 Hz).
     length : int or None, default=None
         Crop or pad every record to this many samples (after resampling).
         Required when the records have different lengths.
@@ -74,15 +86,22 @@ def load_cinc(path, *, fs=None, length=None, leads=None, classes=None, crop="sta
         of a record not in the list are ignored. None uses every code present
         in the loaded records, sorted numerically.
     crop : {"start", "center"}, default="start"
-        Keep the first ``length`` samples of a longer record, or the centred
-        ones.
+        Which samples of a longer record are kept and where a shorter one is
+        padded: ``"start"`` keeps the first ``length`` samples and pads at the
+        end; ``"center"`` keeps the centred ones and pads both ends equally
+        (as :class:`~sklearn_ecg.preprocessing.PadOrCrop`'s ``mode``).
     pad_mode : {"constant", "edge"}, default="constant"
-        Pad a shorter record at the end with zeros, or with its last sample.
+        Pad a shorter record with zeros, or by repeating its edge samples.
     nan_policy : {"interpolate", "zero", "raise"}, default="interpolate"
         What to do with missing (NaN) samples; see :func:`load_wfdb`.
     memmap_path : str, path-like or None, default=None
         When given, ``X`` is written to this ``.npy`` file and returned
-        memory-mapped. A failed load leaves no file there.
+        memory-mapped. An existing file is refused unless
+        ``overwrite_memmap=True``, and a file the load reads always is. The
+        file is written under a temporary name in the same folder and renamed
+        at the end, so a failed load leaves no file at all.
+    overwrite_memmap : bool, default=False
+        Replace an existing file at ``memmap_path``.
     verbose : int, default=1
         Show a progress bar for loads of 200 records or more when positive.
 
@@ -105,8 +124,6 @@ def load_cinc(path, *, fs=None, length=None, leads=None, classes=None, crop="sta
     >>> data.X.shape[1:]  # doctest: +SKIP
     (12, 5000)
     """
-    check_options(nan_policy=nan_policy, verbose=verbose, fs=fs, length=length, crop=crop,
-                  pad_mode=pad_mode)
     root = Path(path)
     paths = find_headers(root)
     headers = read_headers(paths)
@@ -120,8 +137,8 @@ def load_cinc(path, *, fs=None, length=None, leads=None, classes=None, crop="sta
             raise ValueError(f"classes contains duplicates: {target_names}")
     X, lead_names, fs_out = load_signals(
         headers, leads=leads, fs=fs, length=length, crop=crop, pad_mode=pad_mode,
-        nan_policy=nan_policy, memmap_path=memmap_path, verbose=verbose,
-        desc="Loading CinC records",
+        nan_policy=nan_policy, memmap_path=memmap_path, overwrite_memmap=overwrite_memmap,
+        verbose=verbose, desc="Loading CinC records",
     )
     column = {c: j for j, c in enumerate(target_names)}
     y = np.zeros((len(headers), len(target_names)), dtype=np.int64)

@@ -5,17 +5,27 @@ the records agree on rate, length and leads (or that the options reconciling
 them were given) and fixes the output shape. The second fills a preallocated
 array, in memory or in a ``.npy`` memory map, record by record. A record that
 fails in the second pass aborts the load and removes the partial file.
+
+Resampling, cropping and padding, and lead names, are those of
+:mod:`sklearn_ecg.preprocessing`: a record loaded with ``fs=`` and
+``length=`` equals the record loaded as it is and passed through
+:class:`~sklearn_ecg.preprocessing.Resample` and
+:class:`~sklearn_ecg.preprocessing.PadOrCrop`.
 """
 
 import os
+import tempfile
 import warnings
-from fractions import Fraction
-from math import ceil
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
-from ._io import STANDARD_LEADS, canonical_lead, read_signal
+from ..preprocessing._base import _POSITIVE, _Number
+from ..preprocessing._leads import STANDARD_LEADS, canonical_lead, lead_key
+from ..preprocessing._length import pad_or_crop, resample, resample_ratio, resampled_length
+from ._io import read_signal
 
 # A progress bar is only worth its noise for loads at least this large.
 _PROGRESS_MIN_RECORDS = 200
@@ -24,28 +34,32 @@ _NAN_POLICIES = ("interpolate", "zero", "raise")
 _CROPS = ("start", "center")
 _PAD_MODES = ("constant", "edge")
 
+#: Constraints of the options the loaders share, for scikit-learn's
+#: ``validate_params`` (a private helper, sklearn.utils._param_validation,
+#: tested with the range pinned in pyproject.toml).
+CONSTRAINTS = {
+    "path": [str, os.PathLike],
+    "fs": [_POSITIVE, None],
+    "length": [_Number(Integral, 1, None, closed="left"), None],
+    "leads": [str, "array-like", None],
+    "crop": [StrOptions(set(_CROPS))],
+    "pad_mode": [StrOptions(set(_PAD_MODES))],
+    "nan_policy": [StrOptions(set(_NAN_POLICIES))],
+    "memmap_path": [str, os.PathLike, None],
+    "overwrite_memmap": ["boolean"],
+    "verbose": ["verbose"],
+}
+
+
+def constraints(*names, **extra):
+    """The shared constraints of ``names`` plus ``extra`` ones, for ``validate_params``."""
+    return {**{name: CONSTRAINTS[name] for name in names}, **extra}
+
 
 def _list_str(items, limit=5):
     items = list(items)
     text = ", ".join(map(str, items[:limit]))
     return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
-
-def check_options(*, nan_policy, verbose, fs=None, length=None, crop="start",
-                  pad_mode="constant"):
-    """Validate the options every loader shares; raise a clear ``ValueError``."""
-    if nan_policy not in _NAN_POLICIES:
-        raise ValueError(f"nan_policy must be one of {_NAN_POLICIES}, got {nan_policy!r}")
-    if not isinstance(verbose, (bool, int, np.integer)):
-        raise ValueError(f"verbose must be an int or bool, got {verbose!r}")
-    if fs is not None and not (isinstance(fs, (int, float, np.number)) and fs > 0):
-        raise ValueError(f"fs must be a positive sampling rate in Hz or None, got {fs!r}")
-    if length is not None and not (isinstance(length, (int, np.integer)) and length > 0):
-        raise ValueError(f"length must be a positive number of samples or None, got {length!r}")
-    if crop not in _CROPS:
-        raise ValueError(f"crop must be one of {_CROPS}, got {crop!r}")
-    if pad_mode not in _PAD_MODES:
-        raise ValueError(f"pad_mode must be one of {_PAD_MODES}, got {pad_mode!r}")
 
 
 def find_headers(folder):
@@ -64,35 +78,42 @@ def resolve_leads(headers, leads):
 
     ``leads=None`` gives the standard 12-lead order when every record has
     those 12 leads, otherwise the leads of the records when they all have the
-    same ones.
+    same ones. Names are matched as :class:`~sklearn_ecg.preprocessing.SelectLeads`
+    matches them (:func:`~sklearn_ecg.preprocessing._leads.lead_key`); the
+    output uses the records' spelling, standard leads in their standard one.
     """
     names = [[canonical_lead(n) for n in h.sig_name] for h in headers]
+    keys = [[lead_key(n) for n in record] for record in names]
     if leads is None:
-        if all(set(STANDARD_LEADS) <= set(n) for n in names):
-            leads = STANDARD_LEADS
-        elif all(n == names[0] for n in names):
+        standard = {lead_key(n) for n in STANDARD_LEADS}
+        if all(standard <= set(k) for k in keys):
+            leads = list(STANDARD_LEADS)
+        elif all(k == keys[0] for k in keys):
             leads = names[0]
         else:
-            odd = [h.name for h, n in zip(headers, names) if n != names[0]]
+            odd = [h.name for h, k in zip(headers, keys) if k != keys[0]]
             raise ValueError(
                 f"the records do not all have the same leads (record {headers[0].name!r} "
                 f"has {names[0]}, records {_list_str(map(repr, odd))} differ): pass leads=[...] "
                 f"to choose the leads to load"
             )
     else:
-        if isinstance(leads, str):
-            leads = [leads]
-        leads = [canonical_lead(n) for n in leads]
-        if len(set(leads)) != len(leads):
-            raise ValueError(f"leads contains duplicates: {leads}")
-        common = [n for n in names[0] if all(n in other for other in names)]
-        unknown = [n for n in leads if n not in common]
+        wanted = [leads] if isinstance(leads, str) else list(leads)
+        if not wanted or not all(isinstance(n, str) for n in wanted):
+            raise ValueError(f"leads must be a lead name or a non-empty list of them, got {leads!r}")
+        wanted_keys = [lead_key(n) for n in wanted]
+        if len(set(wanted_keys)) != len(wanted_keys):
+            raise ValueError(f"leads contains duplicates: {[canonical_lead(n) for n in wanted]}")
+        common = [n for n, k in zip(names[0], keys[0]) if all(k in other for other in keys)]
+        spelling = {lead_key(n): n for n in reversed(common)}
+        unknown = [canonical_lead(n) for n, k in zip(wanted, wanted_keys) if k not in spelling]
         if unknown:
             raise ValueError(
                 f"unknown lead name(s) {unknown}; the valid names (present in every "
                 f"record) are {common}"
             )
-    index = [np.array([n.index(lead) for lead in leads]) for n in names]
+        leads = [spelling[k] for k in wanted_keys]
+    index = [np.array([k.index(lead_key(lead)) for lead in leads]) for k in keys]
     return list(leads), index
 
 
@@ -111,21 +132,27 @@ def output_rate(headers, fs):
     return float(rates[0])
 
 
-def resample_ratio(fs_in, fs_out):
-    ratio = Fraction(fs_out / fs_in).limit_denominator(1000)
-    return ratio.numerator, ratio.denominator
+def record_ratio(header, fs_out):
+    """The resampling ratio of one record, or an error that names it."""
+    return resample_ratio(header.fs, fs_out, f"record {header.name!r}")
 
 
-def resampled_length(n_samples, fs_in, fs_out):
-    up, down = resample_ratio(fs_in, fs_out)
-    return n_samples if up == down else ceil(n_samples * up / down)
+def record_length(header, fs_out):
+    """The length of one record at ``fs_out``, as :class:`Resample` gives it."""
+    n_out = resampled_length(header.n_samples, record_ratio(header, fs_out))
+    if n_out < 1:
+        raise ValueError(
+            f"record {header.name!r} of {header.n_samples} sample(s) at {header.fs:g} Hz is "
+            f"shorter than one sample at {fs_out:g} Hz"
+        )
+    return n_out
 
 
 def output_length(headers, fs_out, length):
     """The common output length, or a clear error telling to pass ``length``."""
     if length is not None:
         return int(length)
-    lengths = [resampled_length(h.n_samples, h.fs, fs_out) for h in headers]
+    lengths = [record_length(h, fs_out) for h in headers]
     if len(set(lengths)) > 1:
         odd = [h.name for h, n in zip(headers, lengths) if n != lengths[0]]
         raise ValueError(
@@ -171,64 +198,113 @@ def warn_nan(affected, policy):
         )
 
 
-def resample(signal, fs_in, fs_out):
-    up, down = resample_ratio(fs_in, fs_out)
-    if up == down:
-        return signal
-    from scipy.signal import resample_poly
-
-    return resample_poly(signal, up, down, axis=-1)
-
-
-def fit_length(signal, length, crop="start", pad_mode="constant"):
-    """Crop (from the start or centred) or pad (at the end) to ``length``."""
-    n = signal.shape[-1]
-    if n > length:
-        start = 0 if crop == "start" else (n - length) // 2
-        return signal[..., start:start + length]
-    if n < length:
-        mode = pad_mode if n > 0 else "constant"
-        return np.pad(signal, [(0, 0)] * (signal.ndim - 1) + [(0, length - n)], mode=mode)
-    return signal
+def input_files(headers):
+    """The files a load of ``headers`` reads: headers and signal files."""
+    for h in headers:
+        yield h.hea
+        for fname in dict.fromkeys(h.file_name):
+            yield h.path.with_name(fname)
 
 
 class OutputArray:
     """A preallocated float32 array, in memory or as a ``.npy`` memory map.
 
-    Used as a context manager: the memory-mapped file is written under a
-    temporary name and only renamed to ``memmap_path`` when the block ends
-    without error, so a failed load never leaves a valid-looking file.
+    Used as a context manager. A memory map is written under a unique
+    temporary name in the folder of ``memmap_path`` (two loads never share
+    it) and renamed to ``memmap_path`` only when the block ends without
+    error; whatever fails, no file is left behind. An existing
+    ``memmap_path`` is refused unless ``overwrite`` is true, and refused
+    always when it is a folder or one of ``inputs``, the files the load reads.
     """
 
-    def __init__(self, shape, memmap_path=None):
+    def __init__(self, shape, memmap_path=None, *, overwrite=False, inputs=()):
         self.shape = tuple(int(s) for s in shape)
         self.path = None if memmap_path is None else Path(memmap_path)
+        self.overwrite = overwrite
+        self.inputs = inputs
         self.array = None
+
+    def _check_target(self):
+        path = self.path
+        if not path.parent.is_dir():
+            raise FileNotFoundError(
+                f"memmap_path {path}: folder {path.parent} does not exist"
+            )
+        if path.is_dir():
+            raise IsADirectoryError(
+                f"memmap_path {path} is a folder; pass the path of the .npy file to "
+                f"write, e.g. {path / 'X.npy'}"
+            )
+        if not os.path.lexists(path):
+            return
+        if path.exists():
+            target = os.stat(path)
+            for source in self.inputs:
+                try:
+                    same = os.path.samestat(target, os.stat(source))
+                except OSError:
+                    continue
+                if same:
+                    raise ValueError(
+                        f"memmap_path {path} is {source}, a file this load reads; writing X "
+                        f"there would destroy the data. Choose another path."
+                    )
+        if not self.overwrite:
+            raise FileExistsError(
+                f"memmap_path {path} already exists; pass overwrite_memmap=True to replace "
+                f"it, or choose another path"
+            )
 
     def __enter__(self):
         if self.path is None:
             self.array = np.zeros(self.shape, dtype=np.float32)
-        else:
-            if not self.path.parent.is_dir():
-                raise FileNotFoundError(
-                    f"memmap_path {self.path}: folder {self.path.parent} does not exist"
-                )
-            self._tmp = self.path.with_name(self.path.name + ".partial")
-            from numpy.lib.format import open_memmap
+            return self
+        self._check_target()
+        from numpy.lib.format import open_memmap
 
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".partial", dir=self.path.parent
+        )
+        os.close(fd)
+        self._tmp = Path(tmp)
+        try:
             self.array = open_memmap(self._tmp, mode="w+", dtype=np.float32, shape=self.shape)
+        except BaseException:
+            self._tmp.unlink(missing_ok=True)
+            raise
         return self
+
+    def _publish(self):
+        if self.overwrite:
+            os.replace(self._tmp, self.path)
+            return
+        taken = FileExistsError(
+            f"memmap_path {self.path} was created by something else during the load; pass "
+            f"overwrite_memmap=True to replace it, or choose another path"
+        )
+        try:
+            # A hard link never replaces a file that appeared meanwhile.
+            os.link(self._tmp, self.path)
+        except FileExistsError:
+            raise taken from None
+        except OSError:  # a file system without hard links
+            if os.path.lexists(self.path):
+                raise taken from None
+            os.replace(self._tmp, self.path)
 
     def __exit__(self, exc_type, exc, tb):
         if self.path is None:
             return False
-        self.array.flush()
-        del self.array
-        if exc_type is not None:
+        try:
+            if exc_type is None:
+                self.array.flush()
+            # Close the map before the file is renamed or removed.
+            self.array = None
+            if exc_type is None:
+                self._publish()
+                self.array = np.load(self.path, mmap_mode="r+")
+        finally:
             self._tmp.unlink(missing_ok=True)
-            return False
-        os.replace(self._tmp, self.path)
-        self.array = np.load(self.path, mmap_mode="r+")
         return False
 
 
@@ -241,20 +317,23 @@ def progress(iterable, total, verbose, desc, min_records=_PROGRESS_MIN_RECORDS):
 
 def load_signals(headers, *, leads=None, fs=None, length=None, crop="start",
                  pad_mode="constant", nan_policy="interpolate", memmap_path=None,
-                 verbose=1, desc="Loading records"):
+                 overwrite_memmap=False, extra_inputs=(), verbose=1, desc="Loading records"):
     """Read ``headers``' records into one float32 ``(n, n_leads, T)`` array in mV.
 
-    Returns ``X, lead_names, fs_out``.
+    ``extra_inputs`` are files the load reads besides the records (tables),
+    which ``memmap_path`` may not name either. Returns ``X, lead_names, fs_out``.
     """
     lead_names, index = resolve_leads(headers, leads)
     fs_out = output_rate(headers, fs)
     n_out = output_length(headers, fs_out, length)
     affected = []
-    with OutputArray((len(headers), len(lead_names), n_out), memmap_path) as out:
+    inputs = [*extra_inputs, *input_files(headers)] if memmap_path is not None else ()
+    with OutputArray((len(headers), len(lead_names), n_out), memmap_path,
+                     overwrite=overwrite_memmap, inputs=inputs) as out:
         for i, header in progress(enumerate(headers), len(headers), verbose, desc):
             signal = read_signal(header)[index[i]]
             fix_nan(signal, nan_policy, header.name, lead_names, affected)
-            signal = resample(signal, header.fs, fs_out)
-            out.array[i] = fit_length(signal, n_out, crop, pad_mode)
+            signal = resample(signal, record_ratio(header, fs_out))
+            out.array[i] = pad_or_crop(signal, n_out, mode=crop, pad_mode=pad_mode)
     warn_nan(affected, nan_policy)
     return out.array, lead_names, fs_out

@@ -1,4 +1,4 @@
-"""Low-level WFDB reading: headers, signal files, units and lead names.
+"""Low-level WFDB reading: headers, signal files and units.
 
 Headers are parsed here rather than with :func:`wfdb.rdheader` because the
 latter costs about 3 ms per record, which dominates loading PTB-XL (21,799
@@ -10,9 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-
-STANDARD_LEADS = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
-_CANONICAL = {name.upper(): name for name in STANDARD_LEADS}
 
 # Factor that turns a value in the header's unit into millivolts.
 _UNIT_TO_MV = {"": 1.0, "mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3, "nv": 1e-6}
@@ -26,12 +23,6 @@ _GAIN_RE = re.compile(r"^([-+]?[\d.]+(?:[eE][-+]?\d+)?)(?:\(([-+]?\d+)\))?(?:/(.
 
 class _Unparsed(Exception):
     """The fast parser gave up: let wfdb read the header."""
-
-
-def canonical_lead(name):
-    """Return the standard spelling of a lead name (``"AVR"`` -> ``"aVR"``)."""
-    name = str(name).strip()
-    return _CANONICAL.get(name.upper(), name)
 
 
 @dataclass

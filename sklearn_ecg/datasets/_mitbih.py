@@ -5,10 +5,13 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import StrOptions, validate_params
 
+from ..preprocessing._base import _POSITIVE, _Number
+from ..preprocessing._length import resample
 from ._common import (
-    OutputArray, check_options, find_headers, fix_nan, output_rate, progress, resample,
-    resampled_length, resolve_leads, warn_nan,
+    OutputArray, constraints, find_headers, fix_nan, input_files, output_rate, progress,
+    record_length, record_ratio, resolve_leads, warn_nan,
 )
 from ._io import read_signal
 from ._wfdb import read_headers
@@ -91,9 +94,20 @@ def _window_label(classes):
     return next(c for c in AAMI_CLASSES[1:] if counts[c] == best)
 
 
+@validate_params(
+    constraints("path", "leads", "fs", "nan_policy", "memmap_path", "overwrite_memmap",
+                "verbose",
+                segment=[StrOptions({"beat", "window"})],
+                window=["array-like"],
+                window_seconds=[_POSITIVE],
+                records=[str, _Number(Integral, 0, None, closed="left"), "array-like", None],
+                include_paced=["boolean"]),
+    prefer_skip_nested_validation=True,
+)
 def load_mitbih(path, *, segment="beat", window=(0.25, 0.45), window_seconds=10.0,
                 leads=None, fs=None, records=None, include_paced=False,
-                nan_policy="interpolate", memmap_path=None, verbose=1):
+                nan_policy="interpolate", memmap_path=None, overwrite_memmap=False,
+                verbose=1):
     """Load the MIT-BIH Arrhythmia Database as beats or windows with AAMI labels.
 
     Parameters
@@ -120,8 +134,9 @@ def load_mitbih(path, *, segment="beat", window=(0.25, 0.45), window_seconds=10.
         ``"channel 0"``, ``"channel 1"`` (the second lead of MIT-BIH varies:
         V1, V2, V4 or V5; record 114 stores MLII second).
     fs : float or None, default=None
-        Resample to this rate (Hz); annotation positions follow. None keeps
-        360 Hz.
+        Resample to this rate (Hz), as
+        :class:`~sklearn_ecg.preprocessing.Resample` does; annotation
+        positions follow. None keeps 360 Hz.
     records : list of str or int, or None, default=None
         Records to load (e.g. ``DS1``); None loads every record found.
     include_paced : bool, default=False
@@ -131,7 +146,12 @@ def load_mitbih(path, *, segment="beat", window=(0.25, 0.45), window_seconds=10.
         What to do with missing (NaN) samples; see :func:`load_wfdb`.
     memmap_path : str, path-like or None, default=None
         When given, ``X`` is written to this ``.npy`` file and returned
-        memory-mapped. A failed load leaves no file there.
+        memory-mapped. An existing file is refused unless
+        ``overwrite_memmap=True``, and a file the load reads always is. The
+        file is written under a temporary name in the same folder and renamed
+        at the end, so a failed load leaves no file at all.
+    overwrite_memmap : bool, default=False
+        Replace an existing file at ``memmap_path``.
     verbose : int, default=1
         Show a progress bar for loads of 200 records or more when positive.
 
@@ -159,11 +179,6 @@ def load_mitbih(path, *, segment="beat", window=(0.25, 0.45), window_seconds=10.
     >>> data = load_mitbih("mitdb/", leads=["MLII"])  # doctest: +SKIP
     >>> train = data.metadata["split"] == "DS1"  # doctest: +SKIP
     """
-    check_options(nan_policy=nan_policy, verbose=verbose, fs=fs)
-    if segment not in ("beat", "window"):
-        raise ValueError(f"segment must be 'beat' or 'window', got {segment!r}")
-    if segment == "window" and not (isinstance(window_seconds, Real) and window_seconds > 0):
-        raise ValueError(f"window_seconds must be a positive number, got {window_seconds!r}")
     paths = find_headers(path)
     by_name = {p.name: p for p in paths}
     if records is not None:
@@ -198,7 +213,7 @@ def load_mitbih(path, *, segment="beat", window=(0.25, 0.45), window_seconds=10.
     else:
         seg_len = int(round(window_seconds * fs_out))
     for h in headers:
-        n_out = resampled_length(h.n_samples, h.fs, fs_out)
+        n_out = record_length(h, fs_out)
         samples, symbols = _read_beats(h, fs_out)
         if segment == "beat":
             ok = (samples - before >= 0) & (samples + after <= n_out)
@@ -214,7 +229,9 @@ def load_mitbih(path, *, segment="beat", window=(0.25, 0.45), window_seconds=10.
 
     rows, affected = [], []
     total = sum(len(p[0]) for p in plans)
-    with OutputArray((total, len(lead_names), seg_len), memmap_path) as out:
+    inputs = [*input_files(headers), *(h.path.with_name(h.name + ".atr") for h in headers)]
+    with OutputArray((total, len(lead_names), seg_len), memmap_path,
+                     overwrite=overwrite_memmap, inputs=inputs) as out:
         k = 0
         # Each record is half an hour long, so a bar helps from a few records on.
         for h, idx, (starts, marks, symbols) in progress(
@@ -222,7 +239,7 @@ def load_mitbih(path, *, segment="beat", window=(0.25, 0.45), window_seconds=10.
                 min_records=10):
             signal = read_signal(h)[idx]
             fix_nan(signal, nan_policy, h.name, lead_names, affected)
-            signal = resample(signal, h.fs, fs_out)
+            signal = resample(signal, record_ratio(h, fs_out))
             for start, mark, sym in zip(starts, marks, symbols):
                 out.array[k] = signal[:, start:start + seg_len]
                 k += 1

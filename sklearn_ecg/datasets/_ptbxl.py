@@ -1,13 +1,17 @@
 """PTB-XL loader (official PhysioNet layout)."""
 
 import ast
+import os
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import Options, StrOptions, validate_params
 
-from ._common import check_options, load_signals
+from ..preprocessing._base import _Number
+from ._common import constraints, load_signals
 from ._io import read_header
 
 SUPERCLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
@@ -31,6 +35,15 @@ publicly available electrocardiography dataset. Scientific Data 7, 154; and
 Goldberger et al. (2000), PhysioBank, PhysioToolkit, and PhysioNet,
 Circulation 101(23).
 """
+
+
+# Constraints of the selection and label options, shared with load_ptbxl_sample.
+SELECTION_CONSTRAINTS = {
+    "label_set": [StrOptions(set(LABEL_SETS))],
+    "min_likelihood": [_Number(Real, 0, 100, closed="both")],
+    "folds": [_Number(Integral, 1, 10, closed="both"), "array-like", None],
+    "ecg_ids": [_Number(Integral, 1, None, closed="left"), "array-like", None],
+}
 
 
 def _read_tables(folder):
@@ -197,9 +210,16 @@ def _headers(db, sampling_rate):
     return headers
 
 
+@validate_params(
+    constraints("leads", "verbose", "memmap_path", "overwrite_memmap", "nan_policy",
+                path=[str, os.PathLike, "array-like"],
+                sampling_rate=[Options(Integral, {100, 500})],
+                download=["boolean"], **SELECTION_CONSTRAINTS),
+    prefer_skip_nested_validation=True,
+)
 def load_ptbxl(path, sampling_rate=100, *, label_set="superclass", min_likelihood=0.0,
                folds=None, ecg_ids=None, leads=None, verbose=1, memmap_path=None,
-               nan_policy="interpolate", download=False):
+               overwrite_memmap=False, nan_policy="interpolate", download=False):
     """Load PTB-XL from a folder in the official PhysioNet layout.
 
     Parameters
@@ -240,8 +260,12 @@ def load_ptbxl(path, sampling_rate=100, *, label_set="superclass", min_likelihoo
         Show a progress bar for loads of 200 records or more when positive.
     memmap_path : str, path-like or None, default=None
         When given, ``X`` is written to this ``.npy`` file and returned
-        memory-mapped, for selections larger than memory. A failed load
-        leaves no file there.
+        memory-mapped, for selections larger than memory. An existing file is
+        refused unless ``overwrite_memmap=True``, and a file the load reads
+        always is. The file is written under a temporary name in the same
+        folder and renamed at the end, so a failed load leaves no file at all.
+    overwrite_memmap : bool, default=False
+        Replace an existing file at ``memmap_path``.
     nan_policy : {"interpolate", "zero", "raise"}, default="interpolate"
         What to do with missing (NaN) samples: linear interpolation per lead
         (runs at the edges take the nearest valid sample, a lead with no valid
@@ -273,9 +297,6 @@ def load_ptbxl(path, sampling_rate=100, *, label_set="superclass", min_likelihoo
     >>> data.X.shape, data.target_names  # doctest: +SKIP
     ((17418, 12, 1000), ['NORM', 'MI', 'STTC', 'CD', 'HYP'])
     """
-    check_options(nan_policy=nan_policy, verbose=verbose)
-    if sampling_rate not in (100, 500):
-        raise ValueError(f"sampling_rate must be 100 or 500 (Hz), got {sampling_rate!r}")
     folders = [path] if isinstance(path, (str, Path)) else list(path)
     if not folders:
         raise ValueError("path is an empty list: pass at least one PTB-XL folder")
@@ -301,9 +322,11 @@ def load_ptbxl(path, sampling_rate=100, *, label_set="superclass", min_likelihoo
     _label_map(statements, label_set)
     _labels([], statements, label_set, min_likelihood)
     headers = _headers(db, sampling_rate)
+    tables = [Path(f) / name for f in folders for name in (_DATABASE, _STATEMENTS)]
     X, lead_names, fs = load_signals(
         headers, leads=leads, nan_policy=nan_policy, memmap_path=memmap_path,
-        verbose=verbose, desc="Loading PTB-XL",
+        overwrite_memmap=overwrite_memmap, extra_inputs=tables, verbose=verbose,
+        desc="Loading PTB-XL",
     )
     return _make_bunch(X, db, statements, label_set=label_set, min_likelihood=min_likelihood,
                        lead_names=lead_names, fs=fs, descr=DESCR_PTBXL)

@@ -5,10 +5,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.utils._param_validation import validate_params
 
-from ._common import resolve_leads
-from ._io import STANDARD_LEADS
-from ._ptbxl import DESCR_PTBXL, _headers, _make_bunch, _parse_database, _read_tables, _select
+from ..preprocessing._leads import STANDARD_LEADS
+from ._common import constraints, resolve_leads
+from ._ptbxl import (
+    DESCR_PTBXL,
+    SELECTION_CONSTRAINTS,
+    _headers,
+    _make_bunch,
+    _parse_database,
+    _read_tables,
+    _select,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 _SIGNALS = "ptbxl_sample_signals.npz"
@@ -58,6 +67,9 @@ def _build_ptbxl_sample(source, dest=DATA_DIR, n_records=500):
     shutil.copyfile(source / _STATEMENTS, dest / _STATEMENTS)
 
 
+@validate_params(
+    constraints("leads", **SELECTION_CONSTRAINTS), prefer_skip_nested_validation=True
+)
 def load_ptbxl_sample(*, label_set="superclass", min_likelihood=0.0, folds=None,
                       ecg_ids=None, leads=None):
     """Load the PTB-XL records 1-500 at 100 Hz shipped with the package.

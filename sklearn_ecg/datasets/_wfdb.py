@@ -1,12 +1,14 @@
 """Loader for any WFDB records."""
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
+from sklearn.utils._param_validation import validate_params
 
-from ._common import check_options, find_headers, load_signals
+from ._common import constraints, find_headers, load_signals
 from ._io import read_header
 
 
@@ -48,8 +50,15 @@ def read_headers(paths):
     return headers
 
 
+@validate_params(
+    constraints("fs", "length", "leads", "crop", "pad_mode", "nan_policy", "memmap_path",
+                "overwrite_memmap", "verbose",
+                paths_or_folder=[str, os.PathLike, "array-like"]),
+    prefer_skip_nested_validation=True,
+)
 def load_wfdb(paths_or_folder, *, fs=None, length=None, leads=None, crop="start",
-              pad_mode="constant", nan_policy="interpolate", memmap_path=None, verbose=1):
+              pad_mode="constant", nan_policy="interpolate", memmap_path=None,
+              overwrite_memmap=False, verbose=1):
     """Load WFDB records into one array.
 
     Parameters
@@ -59,9 +68,9 @@ def load_wfdb(paths_or_folder, *, fs=None, length=None, leads=None, crop="start"
         list of record paths without extension (``"data/100"`` for
         ``data/100.hea`` and its signal file).
     fs : float or None, default=None
-        Resample every record to this rate (Hz) with
-        :func:`scipy.signal.resample_poly`. None keeps the records' rate and
-        requires them all to share it.
+        Resample every record to this rate (Hz), as
+        :class:`~sklearn_ecg.preprocessing.Resample` does. None keeps the
+        records' rate and requires them all to share it.
     length : int or None, default=None
         Crop or pad every record to this many samples (after resampling).
         None requires all records to have the same length.
@@ -71,10 +80,12 @@ def load_wfdb(paths_or_folder, *, fs=None, length=None, leads=None, crop="start"
         aVL, aVF, V1-V6 when every record has those leads, otherwise the
         leads of the records when they all have the same ones.
     crop : {"start", "center"}, default="start"
-        Keep the first ``length`` samples of a longer record, or the centred
-        ones.
+        Which samples of a longer record are kept and where a shorter one is
+        padded: ``"start"`` keeps the first ``length`` samples and pads at the
+        end; ``"center"`` keeps the centred ones and pads both ends equally
+        (as :class:`~sklearn_ecg.preprocessing.PadOrCrop`'s ``mode``).
     pad_mode : {"constant", "edge"}, default="constant"
-        Pad a shorter record at the end with zeros, or with its last sample.
+        Pad a shorter record with zeros, or by repeating its edge samples.
     nan_policy : {"interpolate", "zero", "raise"}, default="interpolate"
         What to do with missing (NaN) samples: linear interpolation per lead
         (runs at the edges take the nearest valid sample, a lead with no valid
@@ -82,7 +93,12 @@ def load_wfdb(paths_or_folder, *, fs=None, length=None, leads=None, crop="start"
         leads, zeros with the same warning, or a ``ValueError``.
     memmap_path : str, path-like or None, default=None
         When given, ``X`` is written to this ``.npy`` file and returned
-        memory-mapped. A failed load leaves no file there.
+        memory-mapped. An existing file is refused unless
+        ``overwrite_memmap=True``, and a file the load reads always is. The
+        file is written under a temporary name in the same folder and renamed
+        at the end, so a failed load leaves no file at all.
+    overwrite_memmap : bool, default=False
+        Replace an existing file at ``memmap_path``.
     verbose : int, default=1
         Show a progress bar for loads of 200 records or more when positive.
 
@@ -107,14 +123,12 @@ def load_wfdb(paths_or_folder, *, fs=None, length=None, leads=None, crop="start"
     >>> data.X.shape, data.lead_names, data.fs
     ((1, 2, 1000), ['II', 'V1'], 500.0)
     """
-    check_options(nan_policy=nan_policy, verbose=verbose, fs=fs, length=length, crop=crop,
-                  pad_mode=pad_mode)
     paths, names = record_paths(paths_or_folder)
     headers = read_headers(paths)
     X, lead_names, fs_out = load_signals(
         headers, leads=leads, fs=fs, length=length, crop=crop, pad_mode=pad_mode,
-        nan_policy=nan_policy, memmap_path=memmap_path, verbose=verbose,
-        desc="Loading WFDB records",
+        nan_policy=nan_policy, memmap_path=memmap_path, overwrite_memmap=overwrite_memmap,
+        verbose=verbose, desc="Loading WFDB records",
     )
     metadata = pd.DataFrame({
         "record": names,

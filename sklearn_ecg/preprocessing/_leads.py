@@ -1,8 +1,13 @@
-"""Selecting and reordering leads by name."""
+"""Lead names: the package's one table of them, and selecting leads by name.
+
+The dataset loaders (:mod:`sklearn_ecg.datasets`) name and match leads with
+:func:`canonical_lead` and :func:`lead_key` too, so a name that
+:class:`SelectLeads` understands is understood by the loaders' ``leads=``.
+"""
 
 import numpy as np
 
-from ._base import _ECGTransformer
+from ._base import _ECGTransformer, _invalid_parameter
 
 #: The standard 12-lead order (PTB-XL, CinC 2021, most WFDB databases).
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
@@ -22,22 +27,38 @@ _ALIASES = {
 }
 
 
-def _normalise_lead(name):
-    key = " ".join(str(name).split()).casefold()
-    return _ALIASES.get(key, key)
+_STANDARD_BY_KEY = {name.casefold(): name for name in STANDARD_LEADS}
+
+
+def canonical_lead(name):
+    """The standard spelling of a lead name.
+
+    The 12 standard leads are recognised whatever their case and in their
+    other spellings (``"AVR"`` is ``"aVR"``; ``"DII"``, ``"D2"`` and
+    ``"lead II"`` are ``"II"``). Other names (``"MLII"``) come back with
+    surrounding whitespace removed and inner runs of it made single spaces.
+
+    Examples
+    --------
+    >>> from sklearn_ecg.preprocessing._leads import canonical_lead
+    >>> canonical_lead("AVR"), canonical_lead("DII"), canonical_lead(" MLII ")
+    ('aVR', 'II', 'MLII')
+    """
+    text = " ".join(str(name).split())
+    key = text.casefold()
+    return _STANDARD_BY_KEY.get(_ALIASES.get(key, key), text)
+
+
+def lead_key(name):
+    """What two names of the same lead share: the canonical spelling, case-folded."""
+    return canonical_lead(name).casefold()
 
 
 def _as_names(owner, param, value):
-    if isinstance(value, str):
-        return [value]
-    try:
-        names = list(value)
-    except TypeError:
-        names = None
+    names = [value] if isinstance(value, str) else list(value)
     if not names or not all(isinstance(n, str) for n in names):
-        raise ValueError(
-            f"{owner} parameter {param} must be a non-empty sequence of lead names "
-            f"(str), got {value!r}."
+        raise _invalid_parameter(
+            owner, param, "a lead name (str) or a non-empty sequence of them", value
         )
     return names
 
@@ -83,13 +104,19 @@ class SelectLeads(_ECGTransformer):
     --------
     >>> import numpy as np
     >>> from sklearn_ecg.preprocessing import SelectLeads
-    >>> X = np.arange(12, dtype=np.float32).reshape(1, 12, 1)  # lead k holds k
-    >>> SelectLeads(leads=["V1", "avr", "II"]).fit_transform(X).ravel()
+    >>> X = np.arange(12, dtype=np.float32).repeat(50).reshape(1, 12, 50)  # lead k holds k
+    >>> SelectLeads(leads=["V1", "avr", "DII"]).fit_transform(X)[0, :, 0]
     array([6., 3., 1.], dtype=float32)
     >>> SelectLeads(leads="MLII", lead_names=["MLII", "V5"]).fit_transform(
     ...     np.ones((4, 2, 10))).shape
     (4, 1, 10)
     """
+
+    _parameter_constraints: dict = {
+        **_ECGTransformer._parameter_constraints,
+        "leads": [str, "array-like"],
+        "lead_names": [str, "array-like", None],
+    }
 
     def __init__(
         self,
@@ -106,7 +133,7 @@ class SelectLeads(_ECGTransformer):
             if self.lead_names is None
             else _as_names(name, "lead_names", self.lead_names)
         )
-        keys = [_normalise_lead(n) for n in available]
+        keys = [lead_key(n) for n in available]
         if len(set(keys)) != len(keys):
             dupes = sorted({n for n, k in zip(available, keys) if keys.count(k) > 1})
             raise ValueError(
@@ -114,14 +141,14 @@ class SelectLeads(_ECGTransformer):
                 f"({', '.join(dupes)}); each lead of X needs its own name."
             )
         wanted = _as_names(name, "leads", self.leads)
-        unknown = [w for w in wanted if _normalise_lead(w) not in keys]
+        unknown = [w for w in wanted if lead_key(w) not in keys]
         if unknown:
             raise ValueError(
                 f"{name}: unknown lead(s) {', '.join(map(repr, unknown))}; the leads "
                 f"of X are {', '.join(available)}. Pass lead_names=... if X has "
                 "other leads or another order."
             )
-        indices = np.asarray([keys.index(_normalise_lead(w)) for w in wanted], dtype=np.intp)
+        indices = np.asarray([keys.index(lead_key(w)) for w in wanted], dtype=np.intp)
         return available, indices
 
     def _output_shape(self, n_leads, n_timepoints, params):

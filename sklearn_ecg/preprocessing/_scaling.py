@@ -1,8 +1,11 @@
 """Per-record z-score normalisation."""
 
-import numpy as np
+from numbers import Real
 
-from ._base import _check_choice, _check_real, _ECGTransformer
+import numpy as np
+from sklearn.utils._param_validation import StrOptions
+
+from ._base import _ECGTransformer, _Number
 
 
 class Standardize(_ECGTransformer):
@@ -61,13 +64,14 @@ class Standardize(_ECGTransformer):
         self.per = per
         self.eps = eps
 
+    _parameter_constraints: dict = {
+        **_ECGTransformer._parameter_constraints,
+        "per": [StrOptions({"lead", "record"})],
+        "eps": [_Number(Real, 0, None, closed="left")],
+    }
+
     def _resolve_params(self):
-        name = type(self).__name__
-        per = _check_choice(name, "per", self.per, ("lead", "record"))
-        eps = _check_real(name, "eps", self.eps, positive=False)
-        if eps < 0:
-            raise ValueError(f"{name} parameter eps must be >= 0, got {eps!r}.")
-        return per, eps
+        return self.per, float(self.eps)
 
     def _transform_chunk(self, chunk, params):
         per, eps = params

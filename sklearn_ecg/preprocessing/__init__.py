@@ -35,10 +35,10 @@ Examples
 (3, 8, 1000)
 """
 
-from ._preprocessing._filters import BandpassFilter, BaselineWanderRemoval, NotchFilter
-from ._preprocessing._leads import STANDARD_LEADS, SelectLeads
-from ._preprocessing._length import PadOrCrop, Resample
-from ._preprocessing._scaling import Standardize
+from ._filters import BandpassFilter, BaselineWanderRemoval, NotchFilter
+from ._leads import STANDARD_LEADS, SelectLeads
+from ._length import PadOrCrop, Resample
+from ._scaling import Standardize
 
 __all__ = [
     "STANDARD_LEADS",

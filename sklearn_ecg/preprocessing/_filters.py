@@ -1,18 +1,129 @@
 """Zero-phase filters: band-pass, power-line notch and baseline wander removal."""
 
+import functools
+from numbers import Integral
+
 import numpy as np
 from scipy import ndimage, signal
+from sklearn.utils._param_validation import StrOptions
 
 from ._base import (
+    _POSITIVE,
     _check_below_nyquist,
-    _check_choice,
-    _check_fs,
-    _check_int,
-    _check_real,
-    _ECGTransformer,
     _filtfilt,
+    _invalid_parameter,
+    _Number,
+    _RateTransformer,
     _sosfiltfilt,
 )
+
+# Beyond this order a Butterworth design is never useful for ECG and its
+# arrays (one entry per pole) would only waste memory.
+_MAX_ORDER = 1000
+
+# Length of the signals that check a design's accuracy, and the largest
+# error allowed on them (their amplitude is about 1).
+_PROBE_SAMPLES = 2000
+_PROBE_TOLERANCE = 1e-6
+
+_ORDER_CONSTRAINT = [_Number(Integral, 1, _MAX_ORDER, closed="both")]
+
+# Designs are cached: transform checks its parameters at every call.
+@functools.lru_cache(maxsize=64)
+def _design_butter(order, cutoff, btype, fs):
+    """Butterworth second-order sections, or None where double precision fails.
+
+    The result filters accurately in double precision: a design whose
+    filtering loses that accuracy is refused too.
+
+    :func:`scipy.signal.butter` multiplies the gains of all the poles into one
+    number, which overflows (NaN sections, e.g. a band-pass of order 200) or
+    underflows (all-zero sections, e.g. a low-pass of order 400) long before
+    the poles themselves become inaccurate. The sections are therefore built
+    with unit gain and each is scaled to unit magnitude at a frequency where a
+    Butterworth filter's response is exactly 1: 0 for a low-pass, the Nyquist
+    frequency for a high-pass, the (prewarped) centre of the band for a
+    band-pass.
+    """
+    try:
+        with np.errstate(all="ignore"):
+            zeros, poles, _ = signal.butter(order, cutoff, btype=btype, fs=fs, output="zpk")
+    except (OverflowError, FloatingPointError, ValueError):
+        return None
+    if not (np.isfinite(zeros).all() and np.isfinite(poles).all()):
+        return None
+    if np.abs(poles).max() >= 1:
+        return None
+    sos = signal.zpk2sos(zeros, poles, 1.0)
+    if btype == "lowpass":
+        omega = 0.0
+    elif btype == "highpass":
+        omega = np.pi
+    else:
+        low, high = (np.tan(np.pi * f / fs) for f in cutoff)
+        omega = 2 * np.arctan(np.sqrt(low * high))
+    powers = np.exp(-1j * omega * np.arange(3))
+    with np.errstate(all="ignore"):
+        response = (sos[:, :3] @ powers) / (sos[:, 3:] @ powers)
+        sos[:, :3] /= np.abs(response)[:, np.newaxis]
+        if np.real(np.prod(response / np.abs(response))) < 0:
+            sos[0, :3] *= -1
+        total = signal.sosfreqz(sos, worN=[omega])[1][0]
+    if not np.isfinite(sos).all() or abs(total - 1) > 1e-6:
+        return None
+    # Right on paper is not enough: at high orders the cascade amplifies
+    # rounding errors until the output is noise. Two probes show it: a
+    # constant, whose exact output is known (1 through a low-pass, 0
+    # otherwise), and white noise filtered through the sections in both
+    # orders, which agree exactly unless rounding errors have grown.
+    noise = np.random.default_rng(0).standard_normal(_PROBE_SAMPLES)
+    probe = np.stack([np.ones(_PROBE_SAMPLES), noise])
+    with np.errstate(all="ignore"):
+        out = _sosfiltfilt(sos, probe)
+        out_reversed = _sosfiltfilt(np.ascontiguousarray(sos[::-1]), probe)
+    expected = 1.0 if btype == "lowpass" else 0.0
+    if not (
+        np.all(np.abs(out[0] - expected) < _PROBE_TOLERANCE)
+        and np.all(np.abs(out - out_reversed) < _PROBE_TOLERANCE)
+    ):
+        return None
+    sos.flags.writeable = False  # shared by every call through the cache
+    return sos
+
+
+def _butter_sos(owner, order, cutoff, btype, fs):
+    """Design with :func:`_design_butter`, or refuse naming the orders that work."""
+    cutoff = tuple(cutoff) if np.ndim(cutoff) else cutoff
+    sos = _design_butter(order, cutoff, btype, fs)
+    if sos is not None:
+        return sos.copy()  # scipy's filters want a writeable array
+    # Designs fail from some order up: find the highest one that works.
+    good, bad = 0, order
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if _design_butter(mid, cutoff, btype, fs) is None:
+            bad = mid
+        else:
+            good = mid
+    cutoffs = " and ".join(f"{f:g}" for f in np.atleast_1d(cutoff))
+    what = f"a {btype} Butterworth filter of order {order} at {cutoffs} Hz (fs={fs:g} Hz)"
+    if good == 0:
+        raise ValueError(
+            f"{owner}: {what} cannot be computed accurately in double precision at any "
+            "order; move the cutoff(s) away from 0 Hz and the Nyquist frequency."
+        )
+    raise ValueError(
+        f"{owner}: {what} cannot be computed accurately in double precision (its poles "
+        f"crowd the unit circle); choose order between 1 and {good} for these cutoffs."
+    )
+
+
+def _check_stable(owner, a):
+    """Refuse a recursive filter whose denominator ``a`` has a pole on or outside the unit circle."""
+    poles = np.roots(a)
+    if not (np.isfinite(a).all() and (np.abs(poles) < 1).all()):
+        raise ValueError(f"{owner}: these parameters give an unstable filter.")
+
 
 _SHORT_SIGNAL_NOTE = """\
     Zero-phase filtering pads each end of a lead with reflected samples
@@ -28,7 +139,7 @@ def _fill_short_signal_note(cls):
         cls.__doc__ = cls.__doc__.replace("%(short)s", _SHORT_SIGNAL_NOTE)
 
 
-class BandpassFilter(_ECGTransformer):
+class BandpassFilter(_RateTransformer):
     """Zero-phase Butterworth band-pass, low-pass or high-pass filter.
 
     A Butterworth filter in second-order sections
@@ -47,7 +158,10 @@ class BandpassFilter(_ECGTransformer):
         Sampling rate of X in Hz. Required: there is no safe guess.
     order : int, default=4
         Order of the Butterworth design (per pass; the zero-phase result
-        has twice this order).
+        has twice this order), from 1 to 1000. Orders that double precision
+        cannot design for the given cutoffs (very high orders with a cutoff
+        near 0 Hz or the Nyquist frequency) are refused with the highest
+        order that works.
 
     Attributes
     ----------
@@ -95,6 +209,13 @@ class BandpassFilter(_ECGTransformer):
     True
     """
 
+    _parameter_constraints: dict = {
+        **_RateTransformer._parameter_constraints,
+        "low": [_POSITIVE, None],
+        "high": [_POSITIVE, None],
+        "order": _ORDER_CONSTRAINT,
+    }
+
     def __init__(self, low=0.5, high=45.0, fs=None, order=4):
         self.low = low
         self.high = high
@@ -103,10 +224,10 @@ class BandpassFilter(_ECGTransformer):
 
     def _resolve_params(self):
         name = type(self).__name__
-        fs = _check_fs(name, self.fs)
-        low = _check_real(name, "low", self.low, allow_none=True)
-        high = _check_real(name, "high", self.high, allow_none=True)
-        order = _check_int(name, "order", self.order)
+        fs = self._fs()
+        low = None if self.low is None else float(self.low)
+        high = None if self.high is None else float(self.high)
+        order = int(self.order)
         if low is None and high is None:
             raise ValueError(
                 f"{name} needs at least one cutoff: pass low=... (high-pass), "
@@ -120,10 +241,10 @@ class BandpassFilter(_ECGTransformer):
                 raise ValueError(
                     f"{name} needs low < high, got low={low:g} Hz and high={high:g} Hz."
                 )
-            return signal.butter(order, [low, high], btype="bandpass", fs=fs, output="sos")
+            return _butter_sos(name, order, [low, high], "bandpass", fs)
         if low is not None:
-            return signal.butter(order, low, btype="highpass", fs=fs, output="sos")
-        return signal.butter(order, high, btype="lowpass", fs=fs, output="sos")
+            return _butter_sos(name, order, low, "highpass", fs)
+        return _butter_sos(name, order, high, "lowpass", fs)
 
     def _transform_chunk(self, chunk, sos):
         return _sosfiltfilt(sos, chunk)
@@ -132,7 +253,7 @@ class BandpassFilter(_ECGTransformer):
 _fill_short_signal_note(BandpassFilter)
 
 
-class NotchFilter(_ECGTransformer):
+class NotchFilter(_RateTransformer):
     """Zero-phase power-line notch filter.
 
     A second-order IIR notch (:func:`scipy.signal.iirnotch`) applied forwards
@@ -148,7 +269,8 @@ class NotchFilter(_ECGTransformer):
         Sampling rate of X in Hz. Required: there is no safe guess.
     quality : float, default=30.0
         Quality factor ``freq / bandwidth``: higher is narrower (30 removes
-        about ``freq / 30`` Hz around ``freq``).
+        about ``freq / 30`` Hz around ``freq``). The bandwidth must stay below
+        the Nyquist frequency, i.e. ``quality > 2 * freq / fs``.
 
     Attributes
     ----------
@@ -192,13 +314,27 @@ class NotchFilter(_ECGTransformer):
         self.fs = fs
         self.quality = quality
 
+    _parameter_constraints: dict = {
+        **_RateTransformer._parameter_constraints,
+        "freq": [_POSITIVE],
+        "quality": [_POSITIVE],
+    }
+
     def _resolve_params(self):
         name = type(self).__name__
-        fs = _check_fs(name, self.fs)
-        freq = _check_real(name, "freq", self.freq)
-        quality = _check_real(name, "quality", self.quality)
+        fs = self._fs()
+        freq, quality = float(self.freq), float(self.quality)
         _check_below_nyquist(name, "freq", freq, fs)
-        return signal.iirnotch(freq, quality, fs=fs)
+        if freq / quality >= fs / 2:
+            # scipy's design breaks down here: singular or unstable filters.
+            raise ValueError(
+                f"{name}: quality={quality:g} makes the notch {freq / quality:g} Hz wide, "
+                f"not narrower than the Nyquist frequency {fs / 2:g} Hz; choose quality "
+                f"above {2 * freq / fs:g} (30 is usual)."
+            )
+        b, a = signal.iirnotch(freq, quality, fs=fs)
+        _check_stable(name, a)
+        return b, a
 
     def _transform_chunk(self, chunk, ba):
         return _filtfilt(*ba, chunk)
@@ -229,7 +365,7 @@ def _median_filter_rows(x, window):
     return filtered.reshape(x.shape)
 
 
-class BaselineWanderRemoval(_ECGTransformer):
+class BaselineWanderRemoval(_RateTransformer):
     """Remove baseline wander (slow drift from breathing, movement, electrodes).
 
     Two methods:
@@ -258,7 +394,8 @@ class BaselineWanderRemoval(_ECGTransformer):
     cutoff : float, default=0.5
         High-pass cutoff in Hz. Used by ``method="highpass"`` only.
     order : int, default=2
-        Butterworth order per pass. Used by ``method="highpass"`` only.
+        Butterworth order per pass, from 1 to 1000 (see
+        :class:`BandpassFilter`). Used by ``method="highpass"`` only.
 
     Attributes
     ----------
@@ -311,22 +448,28 @@ class BaselineWanderRemoval(_ECGTransformer):
         self.cutoff = cutoff
         self.order = order
 
+    _parameter_constraints: dict = {
+        **_RateTransformer._parameter_constraints,
+        "method": [StrOptions({"median", "highpass"})],
+        "median_windows": [tuple, list, np.ndarray],
+        "cutoff": [_POSITIVE],
+        "order": _ORDER_CONSTRAINT,
+    }
+
     def _resolve_params(self):
         name = type(self).__name__
-        fs = _check_fs(name, self.fs)
-        method = _check_choice(name, "method", self.method, ("median", "highpass"))
-        if method == "highpass":
-            cutoff = _check_real(name, "cutoff", self.cutoff)
-            order = _check_int(name, "order", self.order)
-            _check_below_nyquist(name, "cutoff", cutoff, fs)
-            return "highpass", signal.butter(order, cutoff, btype="highpass", fs=fs, output="sos")
+        fs = self._fs()
         windows = self.median_windows
-        if isinstance(windows, str) or np.ndim(windows) != 1 or len(windows) != 2:
-            raise ValueError(
-                f"{name} parameter median_windows must be two window lengths in "
-                f"seconds, e.g. (0.2, 0.6), got {windows!r}."
+        if len(windows) != 2 or not all(_POSITIVE.is_satisfied_by(w) for w in windows):
+            raise _invalid_parameter(
+                name, "median_windows", "two positive window lengths in seconds, e.g. (0.2, 0.6)",
+                windows,
             )
-        first, second = (_check_real(name, "median_windows", w) for w in windows)
+        if self.method == "highpass":
+            cutoff = float(self.cutoff)
+            _check_below_nyquist(name, "cutoff", cutoff, fs)
+            return "highpass", _butter_sos(name, int(self.order), cutoff, "highpass", fs)
+        first, second = (float(w) for w in windows)
         return "median", (_odd_window(first, fs), _odd_window(second, fs))
 
     def _transform_chunk(self, chunk, params):

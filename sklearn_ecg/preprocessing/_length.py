@@ -2,18 +2,73 @@
 
 import math
 from fractions import Fraction
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import signal
+from sklearn.utils._param_validation import StrOptions
 
-from ._base import _check_choice, _check_fs, _check_int, _check_real, _ECGTransformer
+from ._base import _POSITIVE, _ECGTransformer, _Number, _RateTransformer
 
 # Rates whose ratio needs a larger denominator would make the polyphase filter
 # impractically long; such rates are refused with a message.
 _MAX_DENOMINATOR = 1000
 
+# The one implementation of resampling and of padding/cropping: the
+# transformers below and the dataset loaders (sklearn_ecg.datasets) both call
+# these functions, so a record comes out the same whichever way it is taken.
 
-class Resample(_ECGTransformer):
+
+def resample_ratio(fs, target_fs, owner):
+    """The ratio ``target_fs / fs`` as a :class:`~fractions.Fraction`.
+
+    Raises a ``ValueError`` starting with ``owner`` when the ratio needs a
+    denominator above 1000 (a polyphase filter too long to be practical).
+    """
+    ratio = (Fraction(target_fs) / Fraction(fs)).limit_denominator(_MAX_DENOMINATOR)
+    if abs(float(ratio) - target_fs / fs) > 1e-9 * target_fs / fs:
+        raise ValueError(
+            f"{owner} cannot resample from fs={fs:g} Hz to target_fs={target_fs:g} "
+            "Hz: the ratio is not a fraction with a denominator up to "
+            f"{_MAX_DENOMINATOR}. Round the rates (e.g. to whole Hz)."
+        )
+    return ratio
+
+
+def resampled_length(n_timepoints, ratio):
+    """``round(n_timepoints * ratio)`` with halves rounded up: the duration is kept."""
+    return math.floor(n_timepoints * ratio + Fraction(1, 2))
+
+
+def resample(x, ratio):
+    """Resample ``x`` along its last axis by ``ratio`` (polyphase, linear end padding).
+
+    Returns :func:`resampled_length` samples, as floats of at least ``x``'s
+    precision; ``x`` itself when ``ratio == 1``.
+    """
+    if ratio == 1:
+        return x
+    # A single sample has no line to extend; "line" would give NaN.
+    padtype = "line" if x.shape[-1] > 1 else "mean"
+    out = signal.resample_poly(x, ratio.numerator, ratio.denominator, axis=-1, padtype=padtype)
+    # resample_poly returns ceil(n * up / down) samples; keep the rounded count.
+    return out[..., : resampled_length(x.shape[-1], ratio)]
+
+
+def pad_or_crop(x, length, mode="center", pad_mode="constant", pad_value=0.0):
+    """Crop or pad ``x`` along its last axis to ``length`` samples; see :class:`PadOrCrop`."""
+    n = x.shape[-1]
+    if n >= length:
+        start = {"start": 0, "end": n - length, "center": (n - length) // 2}[mode]
+        return x[..., start : start + length]
+    before = {"start": 0, "end": length - n, "center": (length - n) // 2}[mode]
+    widths = [(0, 0)] * (x.ndim - 1) + [(before, length - n - before)]
+    if pad_mode == "edge" and n > 0:
+        return np.pad(x, widths, mode="edge")
+    return np.pad(x, widths, mode="constant", constant_values=pad_value)
+
+
+class Resample(_RateTransformer):
     """Change the sampling rate by polyphase filtering, keeping the duration.
 
     Uses :func:`scipy.signal.resample_poly` with the reduced ratio
@@ -72,25 +127,20 @@ class Resample(_ECGTransformer):
 
     _one_to_one_features = False
 
+    _parameter_constraints: dict = {
+        **_RateTransformer._parameter_constraints,
+        "target_fs": [_POSITIVE],
+    }
+
     def __init__(self, fs=None, target_fs=100.0):
         self.fs = fs
         self.target_fs = target_fs
 
     def _resolve_params(self):
-        name = type(self).__name__
-        fs = _check_fs(name, self.fs)
-        target_fs = _check_real(name, "target_fs", self.target_fs)
-        ratio = (Fraction(target_fs) / Fraction(fs)).limit_denominator(_MAX_DENOMINATOR)
-        if abs(float(ratio) - target_fs / fs) > 1e-9 * target_fs / fs:
-            raise ValueError(
-                f"{name} cannot resample from fs={fs:g} Hz to target_fs={target_fs:g} "
-                "Hz: the ratio is not a fraction with a denominator up to "
-                f"{_MAX_DENOMINATOR}. Round the rates (e.g. to whole Hz)."
-            )
-        return ratio
+        return resample_ratio(self._fs(), float(self.target_fs), type(self).__name__)
 
     def _output_shape(self, n_leads, n_timepoints, ratio):
-        n_out = math.floor(n_timepoints * ratio + Fraction(1, 2))
+        n_out = resampled_length(n_timepoints, ratio)
         if n_out < 1:
             raise ValueError(
                 f"{type(self).__name__}: records of {n_timepoints} samples are "
@@ -99,16 +149,7 @@ class Resample(_ECGTransformer):
         return n_leads, n_out
 
     def _transform_chunk(self, chunk, ratio):
-        n_out = self._output_shape(chunk.shape[1], chunk.shape[2], ratio)[1]
-        if ratio == 1:
-            return chunk
-        # A single sample has no line to extend; "line" would give NaN.
-        padtype = "line" if chunk.shape[-1] > 1 else "mean"
-        out = signal.resample_poly(
-            chunk, ratio.numerator, ratio.denominator, axis=-1, padtype=padtype
-        )
-        # resample_poly returns ceil(n * up / down) samples; keep the rounded count.
-        return out[..., :n_out]
+        return resample(chunk, ratio)
 
 
 class PadOrCrop(_ECGTransformer):
@@ -125,9 +166,12 @@ class PadOrCrop(_ECGTransformer):
           sides (the odd sample goes to the end);
         - ``"start"``: keep the start; crop or pad at the end;
         - ``"end"``: keep the end; crop or pad at the start.
+    pad_mode : {"constant", "edge"}, default="constant"
+        Pad with ``pad_value``, or by repeating the record's first and last
+        samples.
     pad_value : float, default=0.0
-        Value of the padded samples (0 is the isoelectric line of a
-        baseline-corrected ECG).
+        Value of the padded samples when ``pad_mode="constant"`` (0 is the
+        isoelectric line of a baseline-corrected ECG).
 
     Attributes
     ----------
@@ -162,34 +206,36 @@ class PadOrCrop(_ECGTransformer):
     array([[2., 3., 4., 5.]], dtype=float32)
     >>> PadOrCrop(length=8, mode="start").fit_transform(X)
     array([[1., 2., 3., 4., 5., 6., 0., 0.]], dtype=float32)
+    >>> PadOrCrop(length=8, pad_mode="edge").fit_transform(X)
+    array([[1., 1., 2., 3., 4., 5., 6., 6.]], dtype=float32)
     """
 
     _one_to_one_features = False
 
-    def __init__(self, length=None, mode="center", pad_value=0.0):
+    _parameter_constraints: dict = {
+        **_ECGTransformer._parameter_constraints,
+        "length": [_Number(Integral, 1, None, closed="left"), None],
+        "mode": [StrOptions({"center", "start", "end"})],
+        "pad_mode": [StrOptions({"constant", "edge"})],
+        "pad_value": [_Number(Real, None, None, closed="neither")],
+    }
+
+    def __init__(self, length=None, mode="center", pad_mode="constant", pad_value=0.0):
         self.length = length
         self.mode = mode
+        self.pad_mode = pad_mode
         self.pad_value = pad_value
 
     def _resolve_params(self):
-        name = type(self).__name__
         if self.length is None:
-            raise ValueError(f"{name} needs the output length: pass length=... (timepoints).")
-        length = _check_int(name, "length", self.length)
-        mode = _check_choice(name, "mode", self.mode, ("center", "start", "end"))
-        pad_value = _check_real(name, "pad_value", self.pad_value, positive=False)
-        return length, mode, pad_value
+            raise ValueError(
+                f"{type(self).__name__} needs the output length: pass length=... (timepoints)."
+            )
+        return int(self.length), self.mode, self.pad_mode, float(self.pad_value)
 
     def _output_shape(self, n_leads, n_timepoints, params):
         return n_leads, params[0]
 
     def _transform_chunk(self, chunk, params):
-        length, mode, pad_value = params
-        n = chunk.shape[-1]
-        if n >= length:
-            start = {"start": 0, "end": n - length, "center": (n - length) // 2}[mode]
-            return chunk[..., start : start + length]
-        out = np.full(chunk.shape[:-1] + (length,), pad_value, dtype=np.float32)
-        start = {"start": 0, "end": length - n, "center": (length - n) // 2}[mode]
-        out[..., start : start + n] = chunk
-        return out
+        length, mode, pad_mode, pad_value = params
+        return pad_or_crop(chunk, length, mode, pad_mode, pad_value)

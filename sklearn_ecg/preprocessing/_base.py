@@ -5,14 +5,22 @@ here; each transformer only says how one chunk of records is transformed and
 what shape comes out.
 """
 
-import numbers
+from numbers import Real
 
 import numpy as np
 from scipy import signal
+from sklearn import get_config
 from sklearn.base import BaseEstimator, TransformerMixin
+
+# scikit-learn's own parameter validation (private helpers, stable since 1.3
+# and tested with the range pinned in pyproject.toml): _fit_context validates
+# the constraints before fit, check_param_validation exercises them.
+from sklearn.base import _fit_context
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import Interval, InvalidParameterError
 from sklearn.utils.validation import _check_feature_names_in, check_array, validate_data
 
+from .. import _validation
 from .._validation import _describe_records
 
 # Records are processed in chunks of at most this many input elements, so that
@@ -38,6 +46,28 @@ _ACCEPTED_DTYPES = (
 )
 
 
+class _Number(Interval):
+    """An :class:`~sklearn.utils._param_validation.Interval` that refuses booleans.
+
+    ``True`` is an ``int`` to Python, but ``fs=True`` or ``order=True`` is a
+    mistake, not a rate of 1 Hz or a first-order filter.
+    """
+
+    def is_satisfied_by(self, val):
+        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
+
+
+#: A positive finite frequency, rate or factor.
+_POSITIVE = _Number(Real, 0, None, closed="neither")
+
+
+def _invalid_parameter(owner, name, expected, value):
+    """The error scikit-learn's validation raises, for checks its constraints cannot say."""
+    return InvalidParameterError(
+        f"The {name!r} parameter of {owner} must be {expected}. Got {value!r} instead."
+    )
+
+
 def _nonfinite_error(name, indices):
     return ValueError(
         f"X contains NaN or infinity in {_describe_records(indices)}. "
@@ -51,53 +81,6 @@ def _chunk_starts(n_records, elements_per_record):
     step = max(1, _CHUNK_ELEMENTS // max(1, elements_per_record))
     for start in range(0, n_records, step):
         yield start, min(start + step, n_records)
-
-
-def _nonfinite_rows(chunk):
-    if not np.issubdtype(chunk.dtype, np.floating):
-        return np.empty(0, dtype=np.intp)
-    return np.flatnonzero(~np.isfinite(chunk).reshape(len(chunk), -1).all(axis=1))
-
-
-def _check_real(owner, name, value, *, positive=True, allow_none=False):
-    """Return ``value`` as a float, or raise naming the parameter."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        none = " or None" if allow_none else ""
-        raise ValueError(
-            f"{owner} parameter {name} must be a number{none}, got {value!r}."
-        )
-    value = float(value)
-    if not np.isfinite(value) or (positive and value <= 0):
-        kind = "a positive finite number" if positive else "a finite number"
-        raise ValueError(f"{owner} parameter {name} must be {kind}, got {value!r}.")
-    return value
-
-
-def _check_int(owner, name, value, *, minimum=1):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{owner} parameter {name} must be an integer, got {value!r}.")
-    if value < minimum:
-        raise ValueError(f"{owner} parameter {name} must be >= {minimum}, got {value}.")
-    return int(value)
-
-
-def _check_choice(owner, name, value, choices):
-    if not isinstance(value, str) or value not in choices:
-        options = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{owner} parameter {name} must be one of {options}, got {value!r}.")
-    return value
-
-
-def _check_fs(owner, fs):
-    """Validate a sampling rate; ``None`` is refused rather than guessed."""
-    if fs is None:
-        raise ValueError(
-            f"{owner} needs the sampling rate of X: pass fs=... in Hz "
-            "(e.g. fs=100 for PTB-XL records100, fs=500 for records500)."
-        )
-    return _check_real(owner, "fs", fs)
 
 
 def _check_below_nyquist(owner, name, freq, fs):
@@ -132,12 +115,16 @@ def _filtfilt(b, a, x):
 class _ECGTransformer(TransformerMixin, BaseEstimator):
     """Base class of the stateless ECG transformers.
 
-    Subclasses implement ``_resolve_params()`` (validate the parameters, return
+    Subclasses declare ``_parameter_constraints`` (merged with their parent's,
+    checked by scikit-learn before ``fit`` and ``transform``) and implement
+    ``_resolve_params()`` (the checks that involve several parameters; return
     whatever ``_transform_chunk`` needs), ``_transform_chunk(chunk, params)``
     (float32 ``(n, n_leads, n_timepoints)`` in, any float out, never modifying
     ``chunk``, which may be a view of the caller's data) and, when the shape
     changes, ``_output_shape(n_leads, n_timepoints, params)``.
     """
+
+    _parameter_constraints: dict = {}
 
     # Whether output column k of 2-D data still corresponds to input column k;
     # if not, feature names are generated from the class name.
@@ -154,6 +141,12 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
     # -- hooks ---------------------------------------------------------------
     def _resolve_params(self):
         return None
+
+    def _checked_params(self):
+        """Validate the parameters, unless fit's context already did, and resolve them."""
+        if not get_config()["skip_parameter_validation"]:
+            self._validate_params()
+        return self._resolve_params()
 
     def _output_shape(self, n_leads, n_timepoints, params):
         return n_leads, n_timepoints
@@ -192,6 +185,15 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
             # Lists and other array-likes: convert first so the layout can be
             # compared in terms of leads (DataFrames keep their column names).
             X = check_array(X, **check_params)
+        shape = X.shape
+        if len(shape) == 3 and shape[1] > shape[2]:
+            # Filtering along the lead axis would return garbage without a word.
+            raise ValueError(
+                f"X of shape {tuple(shape)} has more leads ({shape[1]}) than samples per "
+                f"record ({shape[2]}); {type(self).__name__} expects (n_records, n_leads, "
+                "n_timepoints). If your array is (n_records, n_timepoints, n_leads) (as "
+                "wfdb returns), pass X.transpose(0, 2, 1)."
+            )
         if not reset:
             self._check_layout(X)
         X = validate_data(self, X, reset=reset, copy=False, **check_params)
@@ -218,15 +220,13 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
         n_leads = X.shape[1] if X.ndim == 3 else 1
         self._output_shape(n_leads, X.shape[-1], params)
         if check_finite:
-            bad = []
-            per_record = int(np.prod(X.shape[1:]))
-            for start, stop in _chunk_starts(len(X), per_record):
-                bad.extend((_nonfinite_rows(np.asarray(X[start:stop])) + start).tolist())
+            bad = _validation.nonfinite_records(X)
             if bad:
                 raise _nonfinite_error(type(self).__name__, bad)
         return self
 
     # -- public API ----------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Check the parameters and X and record its layout; nothing is learned.
 
@@ -246,6 +246,7 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
         """
         return self._fit(X, check_finite=True)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit to X, then transform it, reading X only once.
 
@@ -281,7 +282,7 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
         X_out : ndarray of float32
             The transformed records, 2-D for 2-D input.
         """
-        params = self._resolve_params()
+        params = self._checked_params()
         X = self._validate_X(X, reset=False)
         two_d = X.ndim == 2
         X3 = X[:, np.newaxis, :] if two_d else X
@@ -292,17 +293,17 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
         bad = []
         for start, stop in _chunk_starts(n_records, n_leads * n_timepoints):
             raw = np.asarray(X3[start:stop])
-            rows = _nonfinite_rows(raw)
-            if rows.size or bad:
+            rows = _validation.nonfinite_records(raw)
+            if rows or bad:
                 # Keep scanning so the error names every bad record.
-                bad.extend((rows + start).tolist())
+                bad.extend(r + start for r in rows)
                 continue
             with np.errstate(over="ignore"):
                 chunk = raw.astype(np.float32, copy=False)
             # Values beyond the float32 range turn into inf on the cast.
-            rows = _nonfinite_rows(chunk)
-            if rows.size:
-                bad.extend((rows + start).tolist())
+            rows = _validation.nonfinite_records(chunk)
+            if rows:
+                bad.extend(r + start for r in rows)
                 continue
             out[start:stop] = self._transform_chunk(chunk, params)
         if bad:
@@ -360,7 +361,7 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
                 "pandas output exist for 2-D single-lead data only."
             )
         out_leads, out_timepoints = self._output_shape(
-            1, self.n_features_in_, self._resolve_params()
+            1, self.n_features_in_, self._checked_params()
         )
         if out_leads != 1:
             raise ValueError(
@@ -372,3 +373,21 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
             return input_features
         prefix = name.lower()
         return np.asarray([f"{prefix}{i}" for i in range(out_timepoints)], dtype=object)
+
+
+class _RateTransformer(_ECGTransformer):
+    """Base class of the transformers that need the sampling rate ``fs`` of X."""
+
+    _parameter_constraints: dict = {
+        **_ECGTransformer._parameter_constraints,
+        "fs": [_POSITIVE, None],
+    }
+
+    def _fs(self):
+        """``fs`` as a float; ``None`` (the default) is refused rather than guessed."""
+        if self.fs is None:
+            raise ValueError(
+                f"{type(self).__name__} needs the sampling rate of X: pass fs=... in Hz "
+                "(e.g. fs=100 for PTB-XL records100, fs=500 for records500)."
+            )
+        return float(self.fs)

@@ -1,1 +1,0 @@
-"""Implementation of :mod:`sklearn_ecg.preprocessing`; import from there."""
