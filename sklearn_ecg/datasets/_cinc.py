@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import validate_params
 
-from ..preprocessing._base import _Number
+from .._param_validation import StrictInterval
 from ._common import constraints, find_headers, load_signals
 from ._wfdb import read_headers
 
@@ -57,7 +57,7 @@ def _code_key(code):
 @validate_params(
     constraints("path", "fs", "length", "leads", "crop", "pad_mode", "nan_policy",
                 "memmap_path", "overwrite_memmap", "verbose",
-                classes=[str, _Number(Integral, 0, None, closed="left"), "array-like", None]),
+                classes=[str, StrictInterval(Integral, 0, None, closed="left"), "array-like", None]),
     prefer_skip_nested_validation=True,
 )
 def load_cinc(path, *, fs=None, length=None, leads=None, classes=None, crop="start",

@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
-from ..preprocessing._base import _POSITIVE, _Number
+from .._param_validation import StrictInterval
+from ..preprocessing._base import _POSITIVE
 from ..preprocessing._leads import STANDARD_LEADS, canonical_lead, lead_key
 from ..preprocessing._length import pad_or_crop, resample, resample_ratio, resampled_length
 from ._io import read_signal
@@ -40,7 +41,7 @@ _PAD_MODES = ("constant", "edge")
 CONSTRAINTS = {
     "path": [str, os.PathLike],
     "fs": [_POSITIVE, None],
-    "length": [_Number(Integral, 1, None, closed="left"), None],
+    "length": [StrictInterval(Integral, 1, None, closed="left"), None],
     "leads": [str, "array-like", None],
     "crop": [StrOptions(set(_CROPS))],
     "pad_mode": [StrOptions(set(_PAD_MODES))],

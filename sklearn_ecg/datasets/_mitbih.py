@@ -7,7 +7,8 @@ import pandas as pd
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
-from ..preprocessing._base import _POSITIVE, _Number
+from .._param_validation import StrictInterval
+from ..preprocessing._base import _POSITIVE
 from ..preprocessing._length import resample
 from ._common import (
     OutputArray, constraints, find_headers, fix_nan, input_files, output_rate, progress,
@@ -100,7 +101,7 @@ def _window_label(classes):
                 segment=[StrOptions({"beat", "window"})],
                 window=["array-like"],
                 window_seconds=[_POSITIVE],
-                records=[str, _Number(Integral, 0, None, closed="left"), "array-like", None],
+                records=[str, StrictInterval(Integral, 0, None, closed="left"), "array-like", None],
                 include_paced=["boolean"]),
     prefer_skip_nested_validation=True,
 )

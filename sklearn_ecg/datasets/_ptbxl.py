@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Options, StrOptions, validate_params
 
-from ..preprocessing._base import _Number
+from .._param_validation import StrictInterval
 from ._common import constraints, load_signals
 from ._io import read_header
 
@@ -40,9 +40,9 @@ Circulation 101(23).
 # Constraints of the selection and label options, shared with load_ptbxl_sample.
 SELECTION_CONSTRAINTS = {
     "label_set": [StrOptions(set(LABEL_SETS))],
-    "min_likelihood": [_Number(Real, 0, 100, closed="both")],
-    "folds": [_Number(Integral, 1, 10, closed="both"), "array-like", None],
-    "ecg_ids": [_Number(Integral, 1, None, closed="left"), "array-like", None],
+    "min_likelihood": [StrictInterval(Real, 0, 100, closed="both")],
+    "folds": [StrictInterval(Integral, 1, 10, closed="both"), "array-like", None],
+    "ecg_ids": [StrictInterval(Integral, 1, None, closed="left"), "array-like", None],
 }
 
 

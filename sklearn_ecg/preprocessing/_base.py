@@ -17,10 +17,11 @@ from sklearn.base import BaseEstimator, TransformerMixin
 # the constraints before fit, check_param_validation exercises them.
 from sklearn.base import _fit_context
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import Interval, InvalidParameterError
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import _check_feature_names_in, check_array, validate_data
 
 from .. import _validation
+from .._param_validation import StrictInterval
 from .._validation import _describe_records
 
 # Records are processed in chunks of at most this many input elements, so that
@@ -46,19 +47,8 @@ _ACCEPTED_DTYPES = (
 )
 
 
-class _Number(Interval):
-    """An :class:`~sklearn.utils._param_validation.Interval` that refuses booleans.
-
-    ``True`` is an ``int`` to Python, but ``fs=True`` or ``order=True`` is a
-    mistake, not a rate of 1 Hz or a first-order filter.
-    """
-
-    def is_satisfied_by(self, val):
-        return not isinstance(val, (bool, np.bool_)) and super().is_satisfied_by(val)
-
-
 #: A positive finite frequency, rate or factor.
-_POSITIVE = _Number(Real, 0, None, closed="neither")
+_POSITIVE = StrictInterval(Real, 0, None, closed="neither")
 
 
 def _invalid_parameter(owner, name, expected, value):

@@ -7,12 +7,12 @@ import numpy as np
 from scipy import ndimage, signal
 from sklearn.utils._param_validation import StrOptions
 
+from .._param_validation import StrictInterval
 from ._base import (
     _POSITIVE,
     _check_below_nyquist,
     _filtfilt,
     _invalid_parameter,
-    _Number,
     _RateTransformer,
     _sosfiltfilt,
 )
@@ -26,7 +26,7 @@ _MAX_ORDER = 1000
 _PROBE_SAMPLES = 2000
 _PROBE_TOLERANCE = 1e-6
 
-_ORDER_CONSTRAINT = [_Number(Integral, 1, _MAX_ORDER, closed="both")]
+_ORDER_CONSTRAINT = [StrictInterval(Integral, 1, _MAX_ORDER, closed="both")]
 
 # Designs are cached: transform checks its parameters at every call.
 @functools.lru_cache(maxsize=64)

@@ -8,7 +8,8 @@ import numpy as np
 from scipy import signal
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import _POSITIVE, _ECGTransformer, _Number, _RateTransformer
+from .._param_validation import StrictInterval
+from ._base import _POSITIVE, _ECGTransformer, _RateTransformer
 
 # Rates whose ratio needs a larger denominator would make the polyphase filter
 # impractically long; such rates are refused with a message.
@@ -214,10 +215,10 @@ class PadOrCrop(_ECGTransformer):
 
     _parameter_constraints: dict = {
         **_ECGTransformer._parameter_constraints,
-        "length": [_Number(Integral, 1, None, closed="left"), None],
+        "length": [StrictInterval(Integral, 1, None, closed="left"), None],
         "mode": [StrOptions({"center", "start", "end"})],
         "pad_mode": [StrOptions({"constant", "edge"})],
-        "pad_value": [_Number(Real, None, None, closed="neither")],
+        "pad_value": [StrictInterval(Real, None, None, closed="neither")],
     }
 
     def __init__(self, length=None, mode="center", pad_mode="constant", pad_value=0.0):

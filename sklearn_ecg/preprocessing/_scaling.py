@@ -5,7 +5,8 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
-from ._base import _ECGTransformer, _Number
+from .._param_validation import StrictInterval
+from ._base import _ECGTransformer
 
 
 class Standardize(_ECGTransformer):
@@ -67,7 +68,7 @@ class Standardize(_ECGTransformer):
     _parameter_constraints: dict = {
         **_ECGTransformer._parameter_constraints,
         "per": [StrOptions({"lead", "record"})],
-        "eps": [_Number(Real, 0, None, closed="left")],
+        "eps": [StrictInterval(Real, 0, None, closed="left")],
     }
 
     def _resolve_params(self):
