@@ -231,7 +231,8 @@ def recs(tmp_path):
 def test_memmap_refuses_an_existing_file_unless_overwrite(recs, tmp_path):
     out = tmp_path / "X.npy"
     out.write_bytes(b"precious")
-    with pytest.raises(FileExistsError, match=r"X\.npy already exists; pass overwrite_memmap=True"):
+    match = r"X\.npy already exists; pass overwrite_memmap=True"
+    with pytest.raises(FileExistsError, match=match):
         load_wfdb(recs, memmap_path=out)
     assert out.read_bytes() == b"precious"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["X.npy", "recs"]
