@@ -79,6 +79,22 @@ def test_fixed_windows(mitdb):
     np.testing.assert_allclose(data.X[1, 0], signals["100"][1, 1440:2880], atol=1e-6)
 
 
+def test_memmap_never_writes_over_the_annotations(mitdb):
+    folder, _ = mitdb
+    atr = folder / "100.atr"
+    before = atr.read_bytes()
+    with pytest.raises(ValueError, match=r"100\.atr, a file this load reads"):
+        load_mitbih(folder, records=["100"], memmap_path=atr, overwrite_memmap=True, verbose=0)
+    assert atr.read_bytes() == before
+    out = folder.parent / "beats.npy"
+    data = load_mitbih(folder, records=["100"], memmap_path=out, verbose=0)
+    np.testing.assert_array_equal(np.load(out), load_mitbih(folder, records=["100"]).X)
+    assert isinstance(data.X, np.memmap)
+    with pytest.raises(FileExistsError, match="overwrite_memmap=True"):
+        load_mitbih(folder, records=["100"], memmap_path=out, verbose=0)
+    out.unlink()
+
+
 def test_errors(mitdb, tmp_path):
     folder, _ = mitdb
     with pytest.raises(FileNotFoundError, match=r"record\(s\) \['999'\] not found"):

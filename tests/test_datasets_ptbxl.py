@@ -187,6 +187,7 @@ def test_values_match_wfdb(folder, rate, record):
     np.testing.assert_allclose(data.X[0], signal.T.astype(np.float32), rtol=0, atol=1e-6)
 
 
+@pytest.mark.slow  # reads 2,331 records: about 2 s on a quiet machine
 @needs_data
 def test_list_of_folders_concatenates_in_order():
     both = load_ptbxl([PTBXL500, MORE], folds=range(1, 9), verbose=0)
@@ -220,7 +221,16 @@ def test_memmap_equals_memory_and_failed_load_leaves_no_file(small_copy, tmp_pat
     dat.write_bytes(dat.read_bytes()[:1000])
     with pytest.raises(ValueError, match=r"00005_lr\.dat is truncated"):
         load_ptbxl(small_copy, verbose=0, memmap_path=bad)
-    assert list(bad.parent.glob("bad*")) == []
+    assert sorted(p.name for p in bad.parent.iterdir()) == ["X.npy"]
+
+
+@needs_data
+@pytest.mark.parametrize("table", ["ptbxl_database.csv", "scp_statements.csv"])
+def test_memmap_never_writes_over_the_tables(small_copy, table):
+    before = (small_copy / table).read_bytes()
+    with pytest.raises(ValueError, match=f"{table}, a file this load reads"):
+        load_ptbxl(small_copy, verbose=0, memmap_path=small_copy / table, overwrite_memmap=True)
+    assert (small_copy / table).read_bytes() == before
 
 
 @needs_data

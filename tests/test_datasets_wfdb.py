@@ -87,7 +87,12 @@ def test_cinc_nested_mixed_rates_and_lengths(tmp_path):
     assert list(meta["n_samples_original"]) == [1000, 600]
     np.testing.assert_allclose(data.X[0], a, atol=1e-6)
     # 600 samples at 250 Hz are 1200 at 500 Hz, cropped to the first 1000.
-    assert np.abs(data.X[1]).sum() > 0
+    from sklearn_ecg.preprocessing import PadOrCrop, Resample
+
+    b = load_cinc(tmp_path / "incart").X
+    expected = PadOrCrop(length=1000, mode="start").fit_transform(
+        Resample(fs=250, target_fs=500).fit_transform(b))
+    np.testing.assert_allclose(data.X[1], expected[0], atol=1e-6)
     assert data.target_names == ["1", "2"] and data.y.tolist() == [[1, 1], [0, 1]]
 
 
@@ -207,3 +212,192 @@ def test_no_progress_bar_for_small_loads(tmp_path, capsys):
         warnings.simplefilter("error")
         load_wfdb(tmp_path, verbose=1)
     assert "record" not in capsys.readouterr().err
+
+
+# --- memmap_path never loses data ------------------------------------------
+
+def _listing(folder):
+    """Every file under ``folder``, hidden ones included."""
+    return sorted(p.relative_to(folder).as_posix() for p in Path(folder).rglob("*"))
+
+
+@pytest.fixture
+def recs(tmp_path):
+    for k in range(3):
+        write_record(tmp_path / "recs", f"r{k}", seed=k)
+    return tmp_path / "recs"
+
+
+def test_memmap_refuses_an_existing_file_unless_overwrite(recs, tmp_path):
+    out = tmp_path / "X.npy"
+    out.write_bytes(b"precious")
+    match = r"X\.npy already exists; pass overwrite_memmap=True"
+    with pytest.raises(FileExistsError, match=match):
+        load_wfdb(recs, memmap_path=out)
+    assert out.read_bytes() == b"precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.npy", "recs"]
+    mapped = load_wfdb(recs, memmap_path=out, overwrite_memmap=True)
+    np.testing.assert_array_equal(np.load(out), load_wfdb(recs).X)
+    np.testing.assert_array_equal(np.asarray(mapped.X), load_wfdb(recs).X)
+
+
+@pytest.mark.parametrize("name", ["r0.dat", "r0.hea"])
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_memmap_never_writes_over_an_input_file(recs, name, overwrite):
+    before = {p.name: p.read_bytes() for p in recs.iterdir()}
+    with pytest.raises(ValueError, match=rf"{name}, a file this load reads"):
+        load_wfdb(recs, memmap_path=recs / name, overwrite_memmap=overwrite)
+    assert {p.name: p.read_bytes() for p in recs.iterdir()} == before
+    # The same file reached through a link is recognised too.
+    link = recs.parent / "link.npy"
+    link.symlink_to(recs / name)
+    with pytest.raises(ValueError, match="a file this load reads"):
+        load_wfdb(recs, memmap_path=link, overwrite_memmap=True)
+    assert {p.name: p.read_bytes() for p in recs.iterdir()} == before
+
+
+def test_memmap_into_a_folder_is_refused_and_leaves_nothing(recs, tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    before = _listing(tmp_path)
+    for overwrite in (False, True):
+        with pytest.raises(IsADirectoryError, match=r"is a folder; pass the path of the \.npy"):
+            load_wfdb(recs, memmap_path=target, overwrite_memmap=overwrite)
+    assert _listing(tmp_path) == before
+
+
+def test_failed_loads_leave_no_file(recs, tmp_path, monkeypatch):
+    out = tmp_path / "X.npy"
+    before = _listing(tmp_path)
+    # A record that fails half-way through the load...
+    with open(recs / "r2.dat", "r+b") as f:
+        f.truncate(100)
+    with pytest.raises(ValueError, match=r"r2\.dat is truncated"):
+        load_wfdb(recs, memmap_path=out)
+    assert _listing(tmp_path) == before
+    # ...and a rename that fails at the very end.
+    (recs / "r2.dat").unlink()
+    (recs / "r2.hea").unlink()
+    before = _listing(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr("os.link", broken)
+    monkeypatch.setattr("os.replace", broken)
+    with pytest.raises(OSError, match="disk gone"):
+        load_wfdb(recs, memmap_path=out)
+    assert _listing(tmp_path) == before
+
+
+def test_concurrent_loads_to_one_path_never_mix(tmp_path, monkeypatch):
+    import threading
+
+    from sklearn_ecg.datasets import _common
+
+    write_record(tmp_path / "a", "ra", seed=1)
+    write_record(tmp_path / "b", "rb", seed=2)
+    out = tmp_path / "X.npy"
+    started, release = threading.Event(), threading.Event()
+    read = _common.read_signal
+
+    def slow_read(header):
+        if header.name == "ra":  # load A pauses inside its load
+            started.set()
+            release.wait(10)
+        return read(header)
+
+    monkeypatch.setattr(_common, "read_signal", slow_read)
+    errors = []
+
+    def load_a():
+        try:
+            load_wfdb(tmp_path / "a", memmap_path=out)
+        except Exception as exc:  # noqa: BLE001 - checked below
+            errors.append(exc)
+
+    thread = threading.Thread(target=load_a)
+    thread.start()
+    assert started.wait(10)
+    b = load_wfdb(tmp_path / "b", memmap_path=out)  # B runs whole while A waits
+    release.set()
+    thread.join(10)
+    # B's file is intact; A refuses to replace what appeared during its load.
+    np.testing.assert_array_equal(np.load(out), load_wfdb(tmp_path / "b").X)
+    np.testing.assert_array_equal(np.asarray(b.X), np.load(out))
+    assert len(errors) == 1 and isinstance(errors[0], FileExistsError)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["X.npy", "a", "b"]
+
+
+# --- one owner for resampling, cropping and lead names ---------------------
+
+@pytest.mark.parametrize("crop", ["start", "center"])
+@pytest.mark.parametrize("pad_mode", ["constant", "edge"])
+@pytest.mark.parametrize("length", [150, 260])
+def test_loader_resamples_and_crops_as_the_transformers(tmp_path, crop, pad_mode, length):
+    from sklearn_ecg.preprocessing import PadOrCrop, Resample
+
+    t = np.arange(1001) / 500
+    signal = np.column_stack([np.sin(2 * np.pi * 3 * t), np.cos(2 * np.pi * 7 * t) + 0.5])
+    write_record(tmp_path, "odd", fs=500, n=1001, signal=np.round(signal, 3))
+    raw = load_wfdb(tmp_path)
+    assert raw.X.shape == (1, 2, 1001)
+    resampled = load_wfdb(tmp_path, fs=100)
+    # 1,001 samples at 500 Hz last 2.002 s: 200 samples at 100 Hz, as Resample says.
+    expected = Resample(fs=500, target_fs=100).fit_transform(raw.X)
+    assert resampled.X.shape == expected.shape == (1, 2, 200)
+    np.testing.assert_allclose(resampled.X, expected, rtol=0, atol=1e-6)
+    both = load_wfdb(tmp_path, fs=100, length=length, crop=crop, pad_mode=pad_mode)
+    expected = PadOrCrop(length=length, mode=crop, pad_mode=pad_mode).fit_transform(expected)
+    np.testing.assert_allclose(both.X, expected, rtol=0, atol=1e-6)
+
+
+def test_loader_and_select_leads_share_one_lead_table(tmp_path):
+    from sklearn_ecg.preprocessing import SelectLeads
+    from sklearn_ecg.preprocessing._leads import canonical_lead
+
+    assert canonical_lead("DII") == "II" and canonical_lead("lead  III") == "III"
+    signal = write_record(tmp_path, "euro", leads=("DI", "DII", "MLII"))
+    data = load_wfdb(tmp_path)
+    assert data.lead_names == ["I", "II", "MLII"]
+    picked = load_wfdb(tmp_path, leads=["lead II", "mlii", "d1"])
+    assert picked.lead_names == ["II", "MLII", "I"]
+    np.testing.assert_allclose(picked.X[0], signal.T[[1, 2, 0]], atol=1e-6)
+    selected = SelectLeads(leads=["lead II", "mlii", "d1"], lead_names=data.lead_names)
+    np.testing.assert_array_equal(selected.fit_transform(data.X), picked.X)
+
+
+# --- parameters checked by scikit-learn's machinery -------------------------
+
+def _loader_cases():
+    from sklearn_ecg.datasets import load_mitbih, load_ptbxl, load_ptbxl_sample
+
+    return [load_wfdb, load_cinc, load_mitbih, load_ptbxl, load_ptbxl_sample]
+
+
+@pytest.mark.parametrize("loader", _loader_cases(), ids=lambda f: f.__name__)
+def test_loader_parameters_are_validated(loader, tmp_path):
+    import inspect
+
+    from sklearn.utils._param_validation import (
+        InvalidParameterError, generate_invalid_param_val, make_constraint,
+    )
+
+    constraints = loader._skl_parameter_constraints
+    params = inspect.signature(loader).parameters
+    assert set(constraints) == set(params)
+    required = {name: tmp_path for name, p in params.items() if p.default is p.empty}
+    bad_type = type("BadType", (), {})()
+    for name in params:
+        match = rf"The '{name}' parameter of {loader.__name__} must be .* Got .* instead"
+        with pytest.raises(InvalidParameterError, match=match):
+            loader(**{**required, name: bad_type})
+        for constraint in map(make_constraint, constraints[name]):
+            try:
+                bad = generate_invalid_param_val(constraint)
+            except NotImplementedError:
+                continue
+            if any(c.is_satisfied_by(bad) for c in map(make_constraint, constraints[name])):
+                continue
+            with pytest.raises(InvalidParameterError, match=match):
+                loader(**{**required, name: bad})

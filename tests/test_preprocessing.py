@@ -646,8 +646,9 @@ def test_ptbxl_baseline_removal_centres_leads():
 def test_transposed_records_are_refused(est):
     # (n_records, n_timepoints, n_leads), as wfdb returns a record.
     transposed = np.random.default_rng(0).normal(size=(3, 64, 1))
+    match = r"more leads \(64\) than samples .*transpose\(0, 2, 1\)"
     for method in ("fit", "fit_transform", "transform"):
-        with pytest.raises(ValueError, match=r"more leads \(64\) than samples .*transpose\(0, 2, 1\)"):
+        with pytest.raises(ValueError, match=match):
             getattr(clone(est), method)(transposed)
     fitted = clone(est).fit(transposed.transpose(0, 2, 1))
     with pytest.raises(ValueError, match=r"transpose\(0, 2, 1\)"):

@@ -20,6 +20,8 @@ from numbers import Integral
 from pathlib import Path
 
 import numpy as np
+# A private scikit-learn module (its parameter validation), tested with the
+# scikit-learn range pinned in pyproject.toml.
 from sklearn.utils._param_validation import StrOptions
 
 from .._param_validation import StrictInterval
@@ -101,7 +103,9 @@ def resolve_leads(headers, leads):
     else:
         wanted = [leads] if isinstance(leads, str) else list(leads)
         if not wanted or not all(isinstance(n, str) for n in wanted):
-            raise ValueError(f"leads must be a lead name or a non-empty list of them, got {leads!r}")
+            raise ValueError(
+                f"leads must be a lead name or a non-empty list of them, got {leads!r}"
+            )
         wanted_keys = [lead_key(n) for n in wanted]
         if len(set(wanted_keys)) != len(wanted_keys):
             raise ValueError(f"leads contains duplicates: {[canonical_lead(n) for n in wanted]}")

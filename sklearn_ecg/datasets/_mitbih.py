@@ -5,6 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
+# A private scikit-learn module (its parameter validation), tested with the
+# scikit-learn range pinned in pyproject.toml.
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from .._param_validation import StrictInterval

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+# A private scikit-learn module (its parameter validation), tested with the
+# scikit-learn range pinned in pyproject.toml.
 from sklearn.utils._param_validation import validate_params
 
 from ..preprocessing._leads import STANDARD_LEADS

@@ -5,6 +5,8 @@ from numbers import Integral
 
 import numpy as np
 from scipy import ndimage, signal
+# A private scikit-learn module (its parameter validation), tested with the
+# scikit-learn range pinned in pyproject.toml.
 from sklearn.utils._param_validation import StrOptions
 
 from .._param_validation import StrictInterval
@@ -119,7 +121,7 @@ def _butter_sos(owner, order, cutoff, btype, fs):
 
 
 def _check_stable(owner, a):
-    """Refuse a recursive filter whose denominator ``a`` has a pole on or outside the unit circle."""
+    """Refuse a filter whose denominator ``a`` has a pole on or outside the unit circle."""
     poles = np.roots(a)
     if not (np.isfinite(a).all() and (np.abs(poles) < 1).all()):
         raise ValueError(f"{owner}: these parameters give an unstable filter.")

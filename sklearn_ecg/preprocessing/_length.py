@@ -6,6 +6,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy import signal
+# A private scikit-learn module (its parameter validation), tested with the
+# scikit-learn range pinned in pyproject.toml.
 from sklearn.utils._param_validation import StrOptions
 
 from .._param_validation import StrictInterval

@@ -3,6 +3,8 @@
 from numbers import Real
 
 import numpy as np
+# A private scikit-learn module (its parameter validation), tested with the
+# scikit-learn range pinned in pyproject.toml.
 from sklearn.utils._param_validation import StrOptions
 
 from .._param_validation import StrictInterval
