@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # Document (and run the examples against) this checkout, installed or not.
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Progress bars of the text models would clutter the examples' output.
+os.environ.setdefault("TQDM_DISABLE", "1")
 
 import sklearn_ecg  # noqa: E402
 from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402

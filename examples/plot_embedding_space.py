@@ -32,7 +32,7 @@ from sklearn_ecg.datasets import load_ptbxl_sample
 
 data = load_ptbxl_sample()
 if FAST:
-    keep = np.flatnonzero(data.strat_fold >= 8)  # 100 records: 53 to pretrain on
+    keep = np.flatnonzero(data.strat_fold >= 8)  # 191 records, the 44 of fold 8 pretrain
     data.X, data.y, data.strat_fold, data.report = (data.X[keep], data.y[keep],
                                                     data.strat_fold[keep], data.report[keep])
 train = data.strat_fold <= 8

@@ -79,6 +79,7 @@ print(f"{len(search.cv_results_['params'])} candidates x 3 folds in {time.perf_c
 # The results table
 # -----------------
 results = pd.DataFrame(search.cv_results_)
+results["param_lcd__standardize"] = results["param_lcd__standardize"].map(str)  # None, not NaN
 table = results[["param_lcd__standardize", "param_probe__estimator__C", "mean_test_score",
                  "std_test_score", "rank_test_score", "mean_fit_time"]]
 table = table.rename(columns=lambda c: c.replace("param_", "").replace("probe__estimator__", "probe "))
@@ -89,7 +90,7 @@ print("best:", search.best_params_)
 # As a figure: the validation score of each candidate, with the standard
 # deviation over the three folds.
 fig, ax = plt.subplots(figsize=(6, 3.8))
-for standardize, rows in results.groupby(results["param_lcd__standardize"].astype(str)):
+for standardize, rows in results.groupby("param_lcd__standardize"):
     ax.errorbar(rows["param_probe__estimator__C"].astype(float), rows["mean_test_score"],
                 yerr=rows["std_test_score"], marker="o", capsize=3, label=f"standardize={standardize}")
 ax.set_xscale("log")
