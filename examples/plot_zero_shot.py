@@ -65,16 +65,18 @@ similarities = clf.decision_function(test.X)  # cosine similarity, (n_records, n
 # -----------------------
 # Each row is a test record, each column a class prompt; the records are
 # grouped by their superclass (records with several superclasses or none at
-# the bottom). The similarities are centred per record, so a red cell
-# marks a class the record is closer to than to the average class.
+# the bottom). Each class prompt has its own offset in the joint space, so
+# the similarities are standardised per class (column): a red cell marks a
+# record closer to that class's prompt than the other records are, which is
+# what a per-class ROC curve ranks by.
 names = list(test.target_names)
 single = test.y.sum(axis=1) == 1
 group = np.where(single, test.y.argmax(axis=1), len(names))
 order = np.argsort(group, kind="stable")
-centred = similarities - similarities.mean(axis=1, keepdims=True)
+centred = (similarities - similarities.mean(axis=0)) / similarities.std(axis=0)
 limit = np.abs(centred).max()
 
-fig, ax = plt.subplots(figsize=(5, 7))
+fig, ax = plt.subplots(figsize=(6, 7), layout="constrained")
 image = ax.imshow(centred[order], aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit,
                   interpolation="nearest")
 ax.set_xticks(range(len(names)), names)
@@ -84,7 +86,7 @@ centres = [np.mean(np.flatnonzero(group[order] == g)) for g in np.unique(group)]
 ax.set_yticks(centres, [(names + ["several/none"])[g] for g in np.unique(group)])
 ax.set_xlabel("class prompt")
 ax.set_ylabel("test records, by true superclass")
-fig.colorbar(image, ax=ax, label="cosine similarity − record mean")
+fig.colorbar(image, ax=ax, label="cosine similarity, standardised per class")
 ax.set_title("METS zero-shot similarities")
 plt.show()
 
