@@ -1,0 +1,100 @@
+"""The documentation's code blocks run, and the API page names every public name."""
+
+import importlib
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+PTBXL = ROOT.parent / "shared" / "data" / "ptbxl500"
+
+
+def _blocks():
+    blocks = []
+    for page in sorted(DOCS.glob("*.rst")):
+        text = page.read_text()
+        for match in re.finditer(r"\.\. code-block:: python\n\n((?:(?: {4}.*)?\n)+)", text):
+            code = "\n".join(line[4:] for line in match.group(1).splitlines())
+            line = text[: match.start()].count("\n") + 1
+            blocks.append(pytest.param(code, id=f"{page.name}:{line}"))
+    return blocks
+
+
+BLOCKS = _blocks()
+
+
+def _quick(code):
+    # One epoch everywhere: the point is that the code runs, not how well.
+    code = re.sub(r"max_epochs=\d+", "max_epochs=1", code)
+    return re.sub(r"(LCDPretrainer|METSPretrainer)\((?!max_epochs)", r"\1(max_epochs=1, ", code)
+
+
+def test_docs_have_code_blocks():
+    assert len(BLOCKS) >= 8
+
+
+@pytest.mark.parametrize("code", BLOCKS)
+def test_docs_code_block_runs(code, tmp_path, monkeypatch, capsys):
+    if "path/to/ptb-xl" in code:
+        if not PTBXL.is_dir():
+            pytest.skip("needs a local copy of PTB-XL in its official layout")
+        code = code.replace("path/to/ptb-xl", str(PTBXL))
+    if "METSPretrainer" in code:
+        pytest.importorskip("sentence_transformers", reason="the default text model needs the text extra")
+    if "matplotlib" in code:
+        pytest.importorskip("matplotlib", reason="plots need the plot extra")
+    monkeypatch.chdir(tmp_path)  # files a block writes land here
+    exec(compile(_quick(code), "docs code block", "exec"), {"__name__": "__docs__"})
+    # Every block shows its result.
+    assert capsys.readouterr().out.strip()
+
+
+def _public_names():
+    names = {f"sklearn_ecg.{n}" for n in importlib.import_module("sklearn_ecg").__all__ if n != "__version__"}
+    for module in ("datasets", "preprocessing", "reports", "text", "plotting"):
+        mod = importlib.import_module(f"sklearn_ecg.{module}")
+        names |= {f"sklearn_ecg.{module}.{n}" for n in mod.__all__}
+    names.add("sklearn_ecg.zero_shot.PTBXL_SUPERCLASS_DESCRIPTIONS")
+    for module in ("vgg1d", "resnet1d", "heads", "losses", "clip", "views", "scaling"):
+        mod = importlib.import_module(f"sklearn_ecg.nn.{module}")
+        names |= {
+            f"sklearn_ecg.nn.{module}.{n}"
+            for n, obj in vars(mod).items()
+            if not n.startswith("_") and getattr(obj, "__module__", None) == mod.__name__
+        }
+    return names
+
+
+def _documented():
+    """Fully qualified names the API page documents (autosummary entries and autodata)."""
+    documented, current = set(), None
+    for line in (DOCS / "api.rst").read_text().splitlines():
+        if m := re.match(r"\.\. currentmodule:: (\S+)", line):
+            current = m.group(1)
+        elif m := re.match(r"\.\. autodata:: (\S+)", line):
+            documented.add(m.group(1))
+        elif m := re.match(r"   ([A-Za-z_][\w.]*)$", line):
+            documented.add(f"{current}.{m.group(1)}")
+    return documented
+
+
+def test_api_page_documents_every_public_name():
+    missing = sorted(_public_names() - _documented())
+    assert not missing, f"Add these public names to docs/api.rst: {missing}"
+
+
+def test_api_page_names_exist():
+    for name in sorted(_documented()):
+        module, _, attr = name.rpartition(".")
+        while module:
+            try:
+                obj = importlib.import_module(module)
+                break
+            except ModuleNotFoundError:
+                module, _, head = module.rpartition(".")
+                attr = f"{head}.{attr}"
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+        assert obj is not None, name
