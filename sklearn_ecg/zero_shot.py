@@ -71,7 +71,11 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
         uses ``PTBXL_SUPERCLASS_DESCRIPTIONS`` (NORM, MI, STTC, CD, HYP,
         several synonyms each). Every description × template pair is one
         prompt; a class's prompts are averaged (mean of the normalised
-        embeddings, normalised again).
+        embeddings, normalised again). A class may instead map to a list of
+        *groups* (lists of descriptions, e.g. one per subclass): each group
+        is averaged first, then the groups, so every group weighs the same;
+        :func:`sklearn_ecg.prompts.class_descriptions_from_statements` builds
+        such groups from a table of statements, without labels.
     class_names : list of str or None, default=None
         Names of the columns of a multi-label indicator ``y``. None takes the
         keys of ``class_descriptions`` (of the default descriptions: NORM,
@@ -167,6 +171,24 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"The descriptions of class {label!r} must be non-empty strings; got {descriptions!r}.")
         return descriptions
 
+    def _description_groups(self, label):
+        """The descriptions of a class as groups: one group unless they are nested lists."""
+        table = PTBXL_SUPERCLASS_DESCRIPTIONS if self.class_descriptions is None else self.class_descriptions
+        if isinstance(table, dict):
+            for key in (label, str(label)):
+                if key in table and not isinstance(table[key], str):
+                    items = list(table[key])
+                    if items and all(not isinstance(i, str) for i in items):
+                        groups = [_as_list(i) for i in items]
+                        if not all(g and all(isinstance(d, str) and d.strip() for d in g) for g in groups):
+                            raise ValueError(
+                                f"The description groups of class {label!r} must be non-empty lists "
+                                f"of non-empty strings; got {items!r}."
+                            )
+                        return groups
+                    break
+        return [self._descriptions(label)]
+
     def fit(self, X, y):
         """Learn the classes; nothing is trained.
 
@@ -219,16 +241,24 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
         templates = _as_list(self.template)
         if not templates:
             raise ValueError("template must be a string or a non-empty list of strings.")
-        self.prompts_ = [
-            [_render(t, d) for d in self._descriptions(label) for t in templates] for label in self.classes_
+        groups = [
+            [[_render(t, d) for d in group for t in templates] for group in self._description_groups(label)]
+            for label in self.classes_
         ]
+        self.prompts_ = [[p for group in class_groups for p in group] for class_groups in groups]
         flat = [p for prompts in self.prompts_ for p in prompts]
         emb = pretrainer.encode_text(flat)
         out, start = [], 0
-        for prompts in self.prompts_:
-            mean = emb[start : start + len(prompts)].mean(axis=0)
+        for class_groups in groups:
+            # Each group (e.g. a subclass) is averaged first, then the groups, so
+            # every group weighs the same whatever its number of prompts.
+            means = []
+            for group in class_groups:
+                mean = emb[start : start + len(group)].mean(axis=0)
+                means.append(mean / max(np.linalg.norm(mean), 1e-12))
+                start += len(group)
+            mean = np.mean(means, axis=0) if len(means) > 1 else means[0]
             out.append(mean / max(np.linalg.norm(mean), 1e-12))
-            start += len(prompts)
         self.class_embeddings_ = np.asarray(out, dtype=np.float32)
         self.logit_scale_ = pretrainer.logit_scale_
         return self
