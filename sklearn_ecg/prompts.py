@@ -315,7 +315,7 @@ class FewLabelPromptSelector(ClassifierMixin, BaseEstimator):
     >>> mets = METSPretrainer(width=8, max_epochs=1, random_state=0).fit(X, reports=reports)
     >>> selector = FewLabelPromptSelector(mets, n_descriptions=2).fit(X, data.y[:64])
     >>> [len(d) for d in selector.selected_descriptions_.values()]
-    [1, 2, 2, 2, 2]
+    [2, 2, 2, 2, 2]
     >>> selector.decision_function(X[:3]).shape
     (3, 5)
     """
