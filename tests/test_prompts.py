@@ -26,7 +26,8 @@ def statements():
 
 
 def test_every_superclass_gets_the_descriptions_of_its_statements(statements):
-    flat = class_descriptions_from_statements(statements, weighting="statement")
+    flat = class_descriptions_from_statements(statements)
+    assert flat == PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
     assert list(flat) == SUPERCLASSES
     for cls in SUPERCLASSES:
         expected = statements.loc[statements["diagnostic_class"] == cls, "description"].tolist()
@@ -34,8 +35,8 @@ def test_every_superclass_gets_the_descriptions_of_its_statements(statements):
     # Form and rhythm statements (no diagnostic class) are left out.
     every = {d for descriptions in flat.values() for d in descriptions}
     assert "sinus rhythm" not in every and "atrial fibrillation" not in every
-    grouped = class_descriptions_from_statements(statements)
-    assert grouped == PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
+    grouped = class_descriptions_from_statements(statements, weighting="subclass")
+    assert list(grouped) == SUPERCLASSES
     for cls in SUPERCLASSES:
         rows = statements[statements["diagnostic_class"] == cls]
         assert len(grouped[cls]) == rows["diagnostic_subclass"].nunique()
@@ -51,10 +52,11 @@ def test_custom_table_columns_classes_and_translate():
         "text": ["bee one", "ay one", "bee two", "ay one", "nothing", None],
         "group": ["b1", "a1", "b2", "a1", None, "b2"],
     })
-    flat = class_descriptions_from_statements(table, "label", "text", weighting="statement")
+    flat = class_descriptions_from_statements(table, "label", "text")
     assert flat == {"A": ["ay one"], "B": ["bee one", "bee two"]}
     grouped = class_descriptions_from_statements(table, "label", "text", subclass_column="group",
-                                                 classes=["B", "A"], translate=str.upper)
+                                                 classes=["B", "A"], translate=str.upper,
+                                                 weighting="subclass")
     assert grouped == {"B": [["BEE ONE"], ["BEE TWO"]], "A": [["AY ONE"]]}
 
 
@@ -63,8 +65,8 @@ def test_custom_table_columns_classes_and_translate():
     [
         (np.zeros((2, 2)), {}, TypeError, "pandas DataFrame"),
         (pd.DataFrame({"description": ["x"]}), {}, ValueError, r"lacks the column\(s\) \['diagnostic_class'"),
-        (pd.DataFrame({"description": ["x"], "diagnostic_class": ["A"]}), {}, ValueError,
-         "diagnostic_subclass"),
+        (pd.DataFrame({"description": ["x"], "diagnostic_class": ["A"]}), {"weighting": "subclass"},
+         ValueError, "diagnostic_subclass"),
         (pd.DataFrame({"description": ["x"], "diagnostic_class": [None]}),
          {"weighting": "statement"}, ValueError, "no row with both a class"),
         (pd.DataFrame({"description": ["x"], "diagnostic_class": ["A"]}),
@@ -114,7 +116,7 @@ def test_statement_descriptions_work_in_the_zero_shot_classifier(mets):
     X, Y = d.X[:20, :, :128], d.y[:20]
     clf = ZeroShotECGClassifier(mets, class_descriptions=PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS).fit(X, Y)
     assert list(clf.classes_) == SUPERCLASSES
-    assert len(clf.prompts_[1]) == sum(len(g) for g in PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS["MI"])
+    assert len(clf.prompts_[1]) == 2 * len(PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS["MI"])
     assert clf.decision_function(X).shape == (20, 5)
 
 
