@@ -9,7 +9,8 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._validation import check_ecg_array
 
-#: Descriptions of the PTB-XL diagnostic superclasses, several per class; the
+#: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class (the
+#: former default; see sklearn_ecg.prompts for the knowledge-base ones); the
 #: prompts of a class are averaged in the joint space.
 PTBXL_SUPERCLASS_DESCRIPTIONS = {
     "NORM": ["normal ECG", "sinus rhythm, normal ECG", "no abnormality"],
