@@ -2,8 +2,8 @@
 
 Pretrains METS (ECG–report contrastive learning with a frozen language model)
 on PTB-XL folds 1-8 with their reports, then classifies the five diagnostic
-superclasses (NORM, MI, STTC, CD, HYP) of folds 9-10 from their names alone,
-and prints per-class and macro ROC-AUC. Beside it: a logistic-regression probe
+superclasses (NORM, MI, STTC, CD, HYP) of folds 9-10 from descriptions alone
+(the statements of PTB-XL's knowledge base), and prints per-class and macro ROC-AUC. Beside it: a logistic-regression probe
 on the METS embeddings, and the same probe on an untrained encoder.
 
 By default it runs on the PTB-XL sample shipped with the package (353

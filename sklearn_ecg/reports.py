@@ -38,6 +38,7 @@ __all__ = [
     "clean_ptbxl_report",
     "translate_ptbxl_report",
     "translate_reports",
+    "translation_coverage",
     "PHRASES",
 ]
 
@@ -729,6 +730,122 @@ PHRASES = {
     "ergometrie": "exercise test",
     "belastungs-ekg": "exercise ecg",
     "rr": "blood pressure",
+    # ------------------ common PTB-XL terms beyond the shared sample (full dataset)
+    "av-dissoziation": "av dissociation",
+    "dissoziation": "dissociation",
+    "av-block": "av block",
+    "vorhofextrasystole(n)": "atrial extrasystole(s)",
+    "vorhofextrasystolen": "atrial extrasystoles",
+    "vorhofextrasystole": "atrial extrasystole",
+    "kammerextrasystole(n)": "ventricular extrasystole(s)",
+    "kammerextrasystolen": "ventricular extrasystoles",
+    "kammerextrasystole": "ventricular extrasystole",
+    "linksherzhypertrophie": "left ventricular hypertrophy",
+    "rechtsherzhypertrophie": "right ventricular hypertrophy",
+    "linksherzbelastung": "left ventricular strain",
+    "hypertrophiezeichen": "signs of hypertrophy",
+    "t-negativierung": "t wave inversion",
+    "t-negativierungen": "t wave inversions",
+    "negativierung": "inversion",
+    "negativierungen": "inversions",
+    "t-abflachung": "t wave flattening",
+    "abflachung": "flattening",
+    "qrs-verbreiterung": "qrs widening",
+    "st-anhebung": "st elevation",
+    "st-anhebungen": "st elevations",
+    "anhebung": "elevation",
+    "anhebungen": "elevations",
+    "st-absenkung": "st depression",
+    "st-absenkungen": "st depressions",
+    "absenkung": "depression",
+    "st-senkungen": "st depressions",
+    "st-hebungen": "st elevations",
+    "t-ueberhoehung": "tall t wave",
+    "ueberhoehung": "peaking",
+    "zacke": "wave",
+    "zacken": "waves",
+    "r-zacke": "r wave",
+    "q-zacke": "q wave",
+    "q-zacken": "q waves",
+    "s-zacke": "s wave",
+    "qs-komplex": "qs complex",
+    "kammerkomplex": "ventricular complex",
+    "komplexe": "complexes",
+    "komplex": "complex",
+    "verzoegerte r-progression": "delayed r progression",
+    "verzoegerte": "delayed",
+    "verzoegert": "delayed",
+    "rechtsverspaetung": "right ventricular conduction delay",
+    "linksverspaetung": "left ventricular conduction delay",
+    "verspaetung": "delay",
+    "aufsplitterung": "splintering",
+    "knotung": "notching",
+    "vereinzelt": "isolated",
+    "vereinzelte": "isolated",
+    "vereinzelter": "isolated",
+    "gehaeuft": "frequent",
+    "gehaeufte": "frequent",
+    "gelegentlich": "occasional",
+    "gelegentliche": "occasional",
+    "haeufig": "frequent",
+    "haeufige": "frequent",
+    "einzelne": "single",
+    "vermutlich": "presumably",
+    "eventuell": "possibly",
+    "evtl": "possibly",
+    "bzw": "or",
+    "beginnend": "incipient",
+    "beginnende": "incipient",
+    "zeichen": "signs",
+    "hinweis": "indication",
+    "hinweise": "indications",
+    "vereinbar": "compatible",
+    "zustand nach": "status post",
+    "vorbefund": "previous finding",
+    "gegenueber": "compared with",
+    "im vergleich": "compared",
+    "vergleich": "comparison",
+    "vorzeitig": "premature",
+    "vorzeitige": "premature",
+    "anteroseptalinfarkt": "anteroseptal infarction",
+    "vorderwandspitzeninfarkt": "anteroapical infarction",
+    "spitzeninfarkt": "apical infarction",
+    "lateralinfarkt": "lateral infarction",
+    "posteriorinfarkt": "posterior infarction",
+    "herzinfarkt": "myocardial infarction",
+    "ischaemiezeichen": "signs of ischaemia",
+    "ischaemische": "ischaemic",
+    "ischaemischer": "ischaemic",
+    "ischaemisch": "ischaemic",
+    "hypoxie": "hypoxia",
+    "elektrolytstoerungen": "electrolyte disturbances",
+    "niedrige": "low",
+    "niedrig": "low",
+    "amplituden": "amplitudes",
+    "verlaengerte": "prolonged",
+    "verlaengert": "prolonged",
+    "pq-verlaengerung": "pr prolongation",
+    "qt-dauer": "qt interval",
+    "rechtsschenkel": "right bundle branch",
+    "linksschenkel": "left bundle branch",
+    "kompletten": "complete",
+    "inkompletten": "incomplete",
+    "sinusknotensyndrom": "sick sinus syndrome",
+    "sinusknoten": "sinus node",
+    "sinusarrest": "sinus arrest",
+    "pausen": "pauses",
+    "kontrolle": "follow-up",
+    "empfohlen": "recommended",
+    "ohne befund": "unremarkable",
+    "o.b.": "unremarkable",
+    "ohne": "without",
+    "unauffaellig": "unremarkable",
+    "unauffaelliges": "unremarkable",
+    "ueberwiegend": "predominantly",
+    "im": "in the",
+    "zum": "to the",
+    "zur": "to the",
+    "keg": "ecg",
 }
 
 # Adjective stems (German and Swedish) whose inflected forms all mean the same
@@ -966,3 +1083,85 @@ def translate_reports(texts):
             done[text] = translate_ptbxl_report(text)
         out.append(done[text])
     return out
+
+
+_LEAD_NAMES = {"i", "ii", "iii", "avr", "avl", "avf"}
+
+
+def translation_coverage(texts, english_words):
+    """How much of the non-English vocabulary of reports the phrase table translates.
+
+    Every word of the cleaned reports is counted once per occurrence as
+    *translated* (part of a phrase, an inflected adjective or a compound of
+    :data:`PHRASES`, or of an AV-block statement), *English* (left as it is and
+    in ``english_words``), or *untranslated* (left as it is and not in
+    ``english_words``): what reaches an English language model as noise.
+    Coverage is the translated share of the words that are not English.
+    Numbers and lead names (``v1``, ``avf``) are not words here. German words
+    that are also English words (``"in"``, ``"normal"``) count as English.
+
+    Parameters
+    ----------
+    texts : iterable of str
+        Reports, e.g. the ``report`` column of ``ptbxl_database.csv``.
+    english_words : iterable of str
+        The English vocabulary, in lower case (e.g. the whole-word tokens of the
+        language model's vocabulary plus the English side of the phrase table).
+
+    Returns
+    -------
+    coverage : dict
+        ``token_coverage`` and ``type_coverage`` (floats in [0, 1]),
+        ``translated_tokens``, ``untranslated_tokens``, ``english_tokens``,
+        ``translated_types``, ``untranslated_types`` (ints) and
+        ``untranslated`` (a :class:`collections.Counter` of the untranslated
+        words).
+
+    Examples
+    --------
+    >>> from sklearn_ecg.reports import translation_coverage
+    >>> out = translation_coverage(["sinusrhythmus normal ekg", "sinus rhythm. qwertz"],
+    ...                            english_words={"sinus", "rhythm", "normal"})
+    >>> out["translated_tokens"], out["untranslated_tokens"], out["english_tokens"]
+    (2, 1, 3)
+    >>> round(out["token_coverage"], 3), dict(out["untranslated"])
+    (0.667, {'qwertz': 1})
+    """
+    from collections import Counter
+
+    if isinstance(texts, str):
+        raise TypeError("texts must be a list of reports, got a single string.")
+    if isinstance(english_words, str):
+        raise TypeError("english_words must be a collection of words, got a single string.")
+    english = {str(w).lower() for w in english_words}
+    translated, untranslated, n_english = Counter(), Counter(), 0
+    for i, text in enumerate(texts):
+        _check_text(text, what=f"texts[{i}]")
+        cleaned = clean_ptbxl_report(text)
+        for match in _AV_BLOCK.finditer(cleaned):
+            translated.update(re.findall(r"[a-z]+", match.group(0)))
+        cleaned = _AV_BLOCK.sub(" ", cleaned)
+        for match in _PATTERN.finditer(cleaned):
+            word = match.group("word")
+            if word in _LEAD_NAMES:
+                continue
+            if word is not None and _translate_compound(word) == word:
+                if word in english:
+                    n_english += 1
+                else:
+                    untranslated[word] += 1
+            else:
+                translated.update(re.findall(r"[a-z]+", match.group(0)))
+    n_translated, n_left = sum(translated.values()), sum(untranslated.values())
+    types_translated = set(translated) - english
+    types_left = set(untranslated)
+    return {
+        "token_coverage": n_translated / max(n_translated + n_left, 1),
+        "type_coverage": len(types_translated) / max(len(types_translated | types_left), 1),
+        "translated_tokens": n_translated,
+        "untranslated_tokens": n_left,
+        "english_tokens": n_english,
+        "translated_types": len(types_translated),
+        "untranslated_types": len(types_left),
+        "untranslated": untranslated,
+    }

@@ -8,7 +8,8 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 from ._templates import template_fields
 from ._validation import check_ecg_array
 
-#: Descriptions of the PTB-XL diagnostic superclasses, several per class; the
+#: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class (the
+#: former default; see sklearn_ecg.prompts for the knowledge-base ones); the
 #: prompts of a class are averaged in the joint space.
 PTBXL_SUPERCLASS_DESCRIPTIONS = {
     "NORM": ["normal ECG", "sinus rhythm, normal ECG", "no abnormality"],
@@ -19,6 +20,13 @@ PTBXL_SUPERCLASS_DESCRIPTIONS = {
     "HYP": ["hypertrophy", "left ventricular hypertrophy", "right ventricular hypertrophy",
             "ventricular hypertrophy"],
 }
+
+#: The default prompt templates: the METS paper's class prompt and the
+#: template of METS's training text, each filled with every description; on
+#: the validation fold 8 of the shared PTB-XL records the two together scored
+#: above either alone (macro ROC-AUC 0.755 vs 0.747 and 0.738 with the
+#: statement descriptions).
+DEFAULT_TEMPLATES = ("The ECG of {}, a type of diagnostic.", "The report of the ECG is that {}")
 
 _FIELDS = ("", "0", "name")
 
@@ -56,16 +64,25 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
         A *fitted* :class:`~sklearn_ecg.METSPretrainer`. It is never refitted
         or modified, and :func:`sklearn.base.clone` shares it between the
         clones instead of copying (or unfitting) it.
-    template : str or list of str, default="The ECG of {}, a type of diagnostic."
+    template : str or sequence of str, default=DEFAULT_TEMPLATES
         Prompt(s); ``{}`` (or ``{name}``) is replaced by a class description.
-        Any other placeholder is an error.
+        Any other placeholder is an error. The default is the pair
+        ``("The ECG of {}, a type of diagnostic.", "The report of the ECG is that {}")``:
+        the paper's class prompt and METS's training-text template.
     class_descriptions : dict or None, default=None
         Maps a class label to a description or a list of descriptions. A
         class without an entry is described by its label as a string. None
-        uses ``PTBXL_SUPERCLASS_DESCRIPTIONS`` (NORM, MI, STTC, CD, HYP,
-        several synonyms each). Every description × template pair is one
+        uses :data:`sklearn_ecg.prompts.PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS`:
+        the PTB-XL superclasses (NORM, MI, STTC, CD, HYP) described by
+        their statements in PTB-XL's knowledge base, without labels; the
+        hand-written ``PTBXL_SUPERCLASS_DESCRIPTIONS`` (a few synonyms per
+        class) remain available. Every description × template pair is one
         prompt; a class's prompts are averaged (mean of the normalised
-        embeddings, normalised again).
+        embeddings, normalised again). A class may instead map to a list of
+        *groups* (lists of descriptions, e.g. one per subclass): each group
+        is averaged first, then the groups, so every group weighs the same;
+        :func:`sklearn_ecg.prompts.class_descriptions_from_statements` builds
+        such groups from a table of statements, without labels.
     class_names : list of str or None, default=None
         Names of the columns of a multi-label indicator ``y``. None takes the
         keys of ``class_descriptions`` (of the default descriptions: NORM,
@@ -112,7 +129,7 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
     (2, 5)
     """
 
-    def __init__(self, pretrainer, template="The ECG of {}, a type of diagnostic.",
+    def __init__(self, pretrainer, template=DEFAULT_TEMPLATES,
                  class_descriptions=None, class_names=None):
         self.pretrainer = pretrainer
         self.template = template
@@ -144,8 +161,16 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
             ) from exc
         return pretrainer
 
+    def _table(self):
+        if self.class_descriptions is None:
+            # Imported here: sklearn_ecg.prompts builds on this module.
+            from .prompts import PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
+
+            return PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
+        return self.class_descriptions
+
     def _descriptions(self, label):
-        table = PTBXL_SUPERCLASS_DESCRIPTIONS if self.class_descriptions is None else self.class_descriptions
+        table = self._table()
         if not isinstance(table, dict):
             raise TypeError(
                 f"class_descriptions must be a dict mapping class labels to descriptions; got "
@@ -160,6 +185,24 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
         if not descriptions or not all(isinstance(d, str) and d.strip() for d in descriptions):
             raise ValueError(f"The descriptions of class {label!r} must be non-empty strings; got {descriptions!r}.")
         return descriptions
+
+    def _description_groups(self, label):
+        """The descriptions of a class as groups: one group unless they are nested lists."""
+        table = self._table()
+        if isinstance(table, dict):
+            for key in (label, str(label)):
+                if key in table and not isinstance(table[key], str):
+                    items = list(table[key])
+                    if items and all(not isinstance(i, str) for i in items):
+                        groups = [_as_list(i) for i in items]
+                        if not all(g and all(isinstance(d, str) and d.strip() for d in g) for g in groups):
+                            raise ValueError(
+                                f"The description groups of class {label!r} must be non-empty lists "
+                                f"of non-empty strings; got {items!r}."
+                            )
+                        return groups
+                    break
+        return [self._descriptions(label)]
 
     def fit(self, X, y):
         """Learn the classes; nothing is trained.
@@ -200,7 +243,7 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
         if kind == "multilabel-indicator":
             names = self.class_names
             if names is None:
-                table = PTBXL_SUPERCLASS_DESCRIPTIONS if self.class_descriptions is None else self.class_descriptions
+                table = self._table()
                 names = list(table)
             names = list(names)
             if len(names) != y.shape[1]:
@@ -222,16 +265,24 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
         templates = _as_list(self.template)
         if not templates:
             raise ValueError("template must be a string or a non-empty list of strings.")
-        self.prompts_ = [
-            [_render(t, d) for d in self._descriptions(label) for t in templates] for label in self.classes_
+        groups = [
+            [[_render(t, d) for d in group for t in templates] for group in self._description_groups(label)]
+            for label in self.classes_
         ]
+        self.prompts_ = [[p for group in class_groups for p in group] for class_groups in groups]
         flat = [p for prompts in self.prompts_ for p in prompts]
         emb = pretrainer.encode_text(flat)
         out, start = [], 0
-        for prompts in self.prompts_:
-            mean = emb[start : start + len(prompts)].mean(axis=0)
+        for class_groups in groups:
+            # Each group (e.g. a subclass) is averaged first, then the groups, so
+            # every group weighs the same whatever its number of prompts.
+            means = []
+            for group in class_groups:
+                mean = emb[start : start + len(group)].mean(axis=0)
+                means.append(mean / max(np.linalg.norm(mean), 1e-12))
+                start += len(group)
+            mean = np.mean(means, axis=0) if len(means) > 1 else means[0]
             out.append(mean / max(np.linalg.norm(mean), 1e-12))
-            start += len(prompts)
         self.class_embeddings_ = np.asarray(out, dtype=np.float32)
         self.logit_scale_ = pretrainer.logit_scale_
         return self

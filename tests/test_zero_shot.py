@@ -12,7 +12,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn_ecg import METSPretrainer, ZeroShotECGClassifier
 from sklearn_ecg.datasets import load_ptbxl_sample
 from _text_encoders import BagOfWords
-from sklearn_ecg.zero_shot import PTBXL_SUPERCLASS_DESCRIPTIONS
+from sklearn_ecg.prompts import PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
+from sklearn_ecg.zero_shot import DEFAULT_TEMPLATES, PTBXL_SUPERCLASS_DESCRIPTIONS
 
 
 bag_of_words = BagOfWords()
@@ -49,7 +50,12 @@ def test_multilabel_indicator_uses_the_superclass_descriptions(data, mets):
     # Works with sklearn metrics on the raw similarities.
     per_class = [roc_auc_score(Y[:, k], scores[:, k]) for k in range(Y.shape[1])]
     assert roc_auc_score(Y, scores, average="macro") == pytest.approx(np.mean(per_class))
-    assert len(clf.prompts_[0]) == len(PTBXL_SUPERCLASS_DESCRIPTIONS["NORM"])
+    # The default: the statement descriptions of PTB-XL, each in both default templates.
+    for k, name in enumerate(clf.classes_):
+        assert len(clf.prompts_[k]) == len(PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS[name]) * len(DEFAULT_TEMPLATES)
+    assert "The report of the ECG is that normal ECG" in clf.prompts_[0]
+    hand = ZeroShotECGClassifier(mets, class_descriptions=PTBXL_SUPERCLASS_DESCRIPTIONS).fit(X, Y)
+    assert len(hand.prompts_[0]) == len(PTBXL_SUPERCLASS_DESCRIPTIONS["NORM"]) * len(DEFAULT_TEMPLATES)
 
 
 def test_scores_are_cosine_to_averaged_prompts(data, mets):
@@ -76,7 +82,8 @@ def test_scores_are_cosine_to_averaged_prompts(data, mets):
 def test_int_labels_use_descriptions_or_their_string(data, mets):
     X, Y, _ = data
     y = Y.argmax(axis=1)
-    clf = ZeroShotECGClassifier(mets, class_descriptions={0: "normal ECG"}).fit(X, y)
+    clf = ZeroShotECGClassifier(mets, template="The ECG of {}, a type of diagnostic.",
+                                class_descriptions={0: "normal ECG"}).fit(X, y)
     assert clf.prompts_[0] == ["The ECG of normal ECG, a type of diagnostic."]
     assert clf.prompts_[1] == [f"The ECG of {clf.classes_[1]}, a type of diagnostic."]
     assert set(clf.predict(X)) <= set(clf.classes_)
