@@ -128,6 +128,7 @@ class _ToyPretrainer(BaseEstimator):
 
     def fit(self, X=None, y=None):
         self.net_ = True
+        self.n_leads_ = 3
         return self
 
     def encode_ecg(self, X):
