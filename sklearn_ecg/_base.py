@@ -11,6 +11,7 @@ pickling map a model trained on CUDA onto a machine without it.
 import contextlib
 import copy
 import sys
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -287,6 +288,10 @@ class PretrainingNet(NeuralNet):
         return step
 
 
+# Fitted module -> (weights' identity and versions, its inference copy).
+_INFERENCE_COPIES = weakref.WeakKeyDictionary()
+
+
 def _check_finite_weights(module, name):
     bad = [n for n, t in [*module.named_parameters(), *module.named_buffers()]
            if t.is_floating_point() and not torch.isfinite(t).all()]
@@ -429,7 +434,9 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
         """
         # In a process group: this process's GPU, and the first process's seed.
         device = _distributed.local_device(resolve_device(self.device))
-        init_seed, train_seed = child_seeds(_distributed.same_seed(seed_from(self.random_state)), 2)
+        init_seed, train_seed = child_seeds(
+            _distributed.same_seed(seed_from(self.random_state), device), 2
+        )
         if self._continuing():
             # Train a copy: a failed fit must keep the model fitted before.
             net = copy.deepcopy(self.net_)
@@ -496,24 +503,20 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
     def _inference_module(self):
         """The fitted module with BatchNorm folded into the convolutions, for inference.
 
-        Built on first use and kept while ``net_``'s weights are the ones it
-        was built from (a new fit or an in-place change of a weight rebuilds
-        it); never pickled.
+        Built on first use and kept, outside the estimator (so never
+        pickled, and ``transform`` leaves the estimator as it was), while the
+        fitted module lives and its weights are the ones it was built from (a
+        new fit or an in-place change of a weight rebuilds it).
         """
         module = self.net_.module_
         tensors = [*module.parameters(), *module.buffers()]
         # Tensors count their in-place changes: a changed weight changes the key.
-        key = (id(module), tuple(id(t) for t in tensors), tuple(t._version for t in tensors))
-        cached = self.__dict__.get("_inference_cache")
+        key = (tuple(id(t) for t in tensors), tuple(t._version for t in tensors))
+        cached = _INFERENCE_COPIES.get(module)
         if cached is None or cached[0] != key:
             cached = (key, folded_copy(module))
-            self.__dict__["_inference_cache"] = cached
+            _INFERENCE_COPIES[module] = cached
         return cached[1]
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_inference_cache", None)
-        return state
 
     def transform(self, X):
         """Embed ECG records with the pretrained encoder.

@@ -274,13 +274,18 @@ def local_device(device):
     return f"cuda:{local_rank % torch.cuda.device_count()}"
 
 
-def same_seed(seed):
-    """``seed`` of the first process, on every process of the group (unchanged in one process)."""
+def same_seed(seed, device="cpu"):
+    """``seed`` of the first process, on every process of the group (unchanged in one process).
+
+    ``device`` is this process's training device (NCCL broadcasts GPU tensors only).
+    """
     if world() is None:
         return seed
-    box = [seed]
-    torch.distributed.broadcast_object_list(box, src=0)
-    return box[0]
+    box = torch.tensor([seed], dtype=torch.int64)
+    if torch.distributed.get_backend() == "nccl":
+        box = box.to(device)
+    torch.distributed.broadcast(box, src=0)
+    return int(box.item())
 
 
 def rank_seed(seed):

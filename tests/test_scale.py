@@ -9,7 +9,7 @@ import torch
 
 from _text_encoders import BagOfWords
 from sklearn_ecg import LCDPretrainer, METSPretrainer
-from sklearn_ecg import _validation
+from sklearn_ecg import _base, _validation
 from sklearn_ecg.datasets import load_ptbxl_sample
 from sklearn_ecg.distributed import transform_dask
 from sklearn_ecg.nn.inference import folded_copy
@@ -131,8 +131,8 @@ def test_folded_copy_is_exact_and_leaves_the_original(encoder):
 def test_inference_copy_follows_the_weights_and_is_not_pickled(records, lcd):
     X, _ = records
     before = lcd.transform(X[:4])
-    assert "_inference_cache" in lcd.__dict__
-    assert "_inference_cache" not in pickle.loads(pickle.dumps(lcd)).__dict__
+    assert lcd.net_.module_ in _base._INFERENCE_COPIES
+    assert pickle.loads(pickle.dumps(lcd)).net_.module_ not in _base._INFERENCE_COPIES
     with torch.no_grad():
         conv = lcd.net_.module_.encoder.features[0]
         conv.bias.add_(1.0)
