@@ -59,7 +59,9 @@ class _VGG1dAs2d(nn.Module):
         layers = []
         for layer in vgg.features:
             if type(layer) is nn.Conv1d:
-                conv = nn.Conv2d(
+                # skip_init: no draw from torch's global generator.
+                conv = nn.utils.skip_init(
+                    nn.Conv2d,
                     layer.in_channels, layer.out_channels, (1, layer.kernel_size[0]),
                     stride=(1, layer.stride[0]), padding=(0, layer.padding[0]),
                     dilation=(1, layer.dilation[0]), groups=layer.groups,
