@@ -160,6 +160,12 @@ class PretrainingNet(NeuralNet):
     -----
     Ctrl+C (``KeyboardInterrupt``) stops the training and propagates, where
     skorch's default swallows it and returns a half-trained model.
+
+    Inside an initialised process group of several processes the net trains
+    data-parallel (:mod:`sklearn_ecg.distributed`): the module runs under
+    ``DistributedDataParallel`` for the duration of the fit, each process
+    reads its share of every global batch, and the logged losses are the
+    processes' mean.
     """
 
     def __init__(self, module, *args, amp=False, loss_terms=(), seed=None, **kwargs):
