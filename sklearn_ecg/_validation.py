@@ -16,8 +16,8 @@ def _describe_records(indices, limit=10):
     return f"{len(indices)} record(s) (index {shown}{more})"
 
 
-def nonfinite_records(X):
-    """Indices of the records of ``X`` that hold a NaN or an infinity."""
+def nonfinite_records(X, dtype=None):
+    """Indices of the records of ``X`` that hold a NaN or an infinity (once cast to ``dtype``)."""
     if not np.issubdtype(X.dtype, np.inexact):
         return []  # integers are always finite; no need to read them
     n = X.shape[0]
@@ -25,7 +25,10 @@ def nonfinite_records(X):
     step = max(1, _CHUNK_ELEMENTS // per_record)
     bad = []
     for start in range(0, n, step):
-        chunk = np.asarray(X[start : start + step]).reshape(min(step, n - start), -1)
+        # Values beyond float32's range become infinite, and are reported.
+        with np.errstate(over="ignore"):
+            chunk = np.asarray(X[start : start + step], dtype=dtype)
+        chunk = chunk.reshape(min(step, n - start), -1)
         rows = np.flatnonzero(~np.isfinite(chunk).all(axis=1))
         bad.extend((rows + start).tolist())
     return bad
@@ -40,7 +43,9 @@ def _refuse_transposed(name, shape):
     )
 
 
-def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, min_length=None):
+def check_ecg_array(
+    estimator, X, *, reset, min_records=2, min_timepoints=1, min_length=None, cast_lazily=False
+):
     """Validate an ECG array and return it as float32.
 
     ``X`` is ``(n_records, n_leads, n_timepoints)``; 2-D input is taken as
@@ -63,11 +68,18 @@ def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, min
     min_length : int or None, default=None
         The encoder's minimum record length: shorter multi-lead (3-D) records
         are refused, shorter single-lead (2-D) records only warned about.
+    cast_lazily : bool, default=False
+        Return a NumPy array (or ``numpy.memmap``) of another real dtype
+        (float64, float16, integers) as it is, for the caller to cast batch
+        by batch: a large memory-mapped database is then never copied whole
+        into memory. Its records are still checked for values that are not
+        finite once cast to float32.
 
     Returns
     -------
     X : ndarray of float32
-        The validated records (not copied when already float32 and C-ordered).
+        The validated records (not copied when already float32 and C-ordered;
+        with ``cast_lazily``, not copied when of a real dtype).
     """
     name = type(estimator).__name__
     if not hasattr(X, "ndim"):
@@ -90,13 +102,15 @@ def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, min
         # Before scikit-learn's feature-count check, which would only say that
         # the lead count differs from fit.
         _refuse_transposed(name, X.shape)
+    lazy = cast_lazily and isinstance(X, np.ndarray) and X.dtype.kind in "fiu"
     try:
         X = validate_data(
             estimator,
             X,
             reset=reset,
             allow_nd=True,
-            dtype=np.float32,
+            # Left as it is, it is cast a batch at a time by the caller.
+            dtype=None if lazy else np.float32,
             ensure_all_finite=False,
             ensure_min_samples=min_records,
         )
@@ -143,7 +157,7 @@ def check_ecg_array(estimator, X, *, reset, min_records=2, min_timepoints=1, min
                 UserWarning,
                 stacklevel=3,
             )
-    bad = nonfinite_records(X)
+    bad = nonfinite_records(X, dtype=np.float32 if lazy and X.dtype != np.float32 else None)
     if bad:
         raise ValueError(
             f"X contains NaN or infinity in {_describe_records(bad)}. {name} cannot learn from "

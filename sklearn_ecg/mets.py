@@ -486,7 +486,9 @@ class METSPretrainer(BasePretrainer):
             L2-normalised, float32; whatever ``output`` says.
         """
         check_is_fitted(self, "net_")
-        X = check_ecg_array(self, X, reset=False, min_records=1, min_length=self._min_length)
+        X = check_ecg_array(
+            self, X, reset=False, min_records=1, min_length=self._min_length, cast_lazily=True
+        )
         return self._embed(self._as_records(X), lambda module, x: module.embed_ecg(x))
 
     def encode_text(self, texts):

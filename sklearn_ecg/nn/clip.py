@@ -6,6 +6,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .. import distributed as _distributed
+
 
 class LogitScale(nn.Module):
     """Learnable inverse temperature ``1/τ``, stored as its logarithm and clamped.
@@ -71,6 +73,13 @@ def clip_loss(ecg, text, logit_scale, groups=None):
     """
     ecg = F.normalize(ecg.float(), dim=-1)
     text = F.normalize(text.float(), dim=-1)
+    group = _distributed.active_group()
+    if group is not None:
+        # A data-parallel fit: every record against every report of the global batch.
+        ecg = _distributed.all_gather(ecg, group)
+        text = _distributed.all_gather(text, group)
+        if groups is not None:
+            groups = _distributed.all_gather(groups, group)
     logits = logit_scale.float() * ecg @ text.T
     if groups is None:
         targets = torch.arange(len(ecg), device=ecg.device)

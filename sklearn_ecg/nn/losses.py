@@ -3,6 +3,8 @@
 import torch
 from torch.nn import functional as F
 
+from .. import distributed as _distributed
+
 
 def byol_loss(q, z):
     """BYOL regression loss ``2 - 2 cos(q, z)``, averaged over the batch.
@@ -28,8 +30,14 @@ def decorrelation_loss(h1, h2=None, lambd=0.0051, eps=1e-5):
     the loss of a last, partial batch.
     """
     z = h1 if h2 is None else torch.cat([h1, h2], dim=1)
-    z = F.batch_norm(z, None, None, training=True, eps=eps)
-    c = z.T @ z / z.shape[0]
+    group = _distributed.active_group()
+    if group is None:
+        z = F.batch_norm(z, None, None, training=True, eps=eps)
+        c = z.T @ z / z.shape[0]
+    else:
+        # A data-parallel fit: statistics and C over the global batch.
+        z, _, _, n = _distributed.global_batch_norm(z, group, eps)
+        c = _distributed.all_reduce_sum(z.T @ z, group) / n
     diag = torch.diagonal(c)
     on_diag = (diag - 1.0).pow(2).sum()
     off_diag = c.pow(2).sum() - diag.pow(2).sum()
