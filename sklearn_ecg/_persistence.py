@@ -365,7 +365,9 @@ def _snapshot_download(repo_id, *, revision, cache_dir, local_files_only, token)
             allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, MODEL_CARD_NAME],
         )
     except Exception as exc:
-        offline = local_files_only or getattr(hub.constants, "HF_HUB_OFFLINE", False)
+        from huggingface_hub import constants
+
+        offline = local_files_only or bool(getattr(constants, "HF_HUB_OFFLINE", False))
         hint = (
             " Offline (HF_HUB_OFFLINE=1 or local_files_only=True), only models already in "
             "the local Hugging Face cache can be loaded: download it once while online."
