@@ -414,7 +414,8 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         if self._continuing():
             # Train a copy: a failed fit must keep the model fitted before.
             net = copy.deepcopy(self.net_)
-            net.set_params(device=device)
+            # The epochs of this call, as in scikit-learn's warm starts (e.g. after loading).
+            net.set_params(device=device, max_epochs=self.max_epochs)
             net.module_.to(device)
         else:
             net = self._make_net(X, device, len(X), context)
