@@ -101,7 +101,7 @@ def _text_encoder_spec(encoder, owner):
     from .text import CallableTextEncoder, TextEncoder
 
     allowed = _text_encoder_classes()
-    if isinstance(encoder, TextEncoder) and type(encoder).__name__ in allowed and type(encoder) is allowed[type(encoder).__name__]:
+    if type(encoder) is allowed.get(type(encoder).__name__):
         try:
             return {"class": type(encoder).__name__, "params": _to_json(encoder.get_params())}
         except _Unsaveable:
@@ -424,13 +424,11 @@ def _read_config(folder):
             f"{config.get('sklearn_ecg_version', '?')}; this release reads versions up to "
             f"{FORMAT_VERSION}. Upgrade sklearn-ecg (pip install -U sklearn-ecg).",
         )
-    expected = {"estimator": str, "params": dict, "module": dict, "fitted": dict, "history": list}
-    for key, kind in expected.items():
+    expected = {"estimator": (str, "string"), "params": (dict, "object"),
+                "module": (dict, "object"), "fitted": (dict, "object"), "history": (list, "array")}
+    for key, (kind, json_name) in expected.items():
         if not isinstance(config.get(key), kind):
-            raise _bad(
-                path,
-                f"lacks the entry {key!r} or it is not a JSON {kind.__name__.replace('dict', 'object').replace('str', 'string').replace('list', 'array')}; the file is damaged.",
-            )
+            raise _bad(path, f"lacks the entry {key!r} or it is not a JSON {json_name}; the file is damaged.")
     return config, path
 
 
