@@ -206,6 +206,13 @@ def _build_config(est):
     params, not_saved = {}, list(_NOT_SAVED)
     for key, value in est.get_params(deep=False).items():
         if key in _NOT_SAVED:
+            if value:
+                warnings.warn(
+                    f"{key} is not saved (it holds Python objects): the loaded model has "
+                    f"{key}=None; set it again before continuing the training.",
+                    UserWarning,
+                    stacklevel=3,
+                )
             continue
         if key == "optimizer":
             name = getattr(value, "__name__", None)

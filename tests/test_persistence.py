@@ -142,6 +142,35 @@ def test_optimizer_is_saved_by_its_torch_optim_name(X, tmp_path):
     assert loaded.optimizer is torch.optim.SGD
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_model_fitted_on_cuda_loads_on_the_cpu(X, tmp_path):
+    lcd = LCDPretrainer(**{**TINY, "device": "cuda"}).fit(X)
+    loaded = LCDPretrainer.from_pretrained(lcd.save_pretrained(tmp_path / "m"), device="cpu")
+    assert loaded.net_.device == "cpu"
+    np.testing.assert_allclose(loaded.transform(X), lcd.transform(X), rtol=1e-3, atol=1e-4)
+    on_cuda = LCDPretrainer.from_pretrained(tmp_path / "m", device="cuda")
+    np.testing.assert_array_equal(on_cuda.transform(X), lcd.transform(X))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error without CUDA")
+def test_loading_on_missing_cuda_is_refused_clearly(saved):
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        LCDPretrainer.from_pretrained(saved, device="cuda")
+
+
+def test_unsaved_settings_are_announced(X, tmp_path):
+    from skorch.callbacks import EpochTimer
+
+    lcd = LCDPretrainer(**{**TINY, "max_epochs": 1, "callbacks": [EpochTimer()],
+                           "net_params": {"optimizer__betas": (0.8, 0.9)}}).fit(X)
+    with pytest.warns(UserWarning, match="callbacks is not saved") as record:
+        folder = lcd.save_pretrained(tmp_path / "m")
+    assert any("net_params is not saved" in str(w.message) for w in record)
+    loaded = LCDPretrainer.from_pretrained(folder, device="cpu")
+    assert loaded.callbacks is None and loaded.net_params is None
+    np.testing.assert_array_equal(loaded.transform(X), lcd.transform(X))
+
+
 # -- saving ---------------------------------------------------------------------
 
 
