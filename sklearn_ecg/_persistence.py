@@ -211,7 +211,7 @@ def _build_config(est):
                     f"{key} is not saved (it holds Python objects): the loaded model has "
                     f"{key}=None; set it again before continuing the training.",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
             continue
         if key == "optimizer":
@@ -222,7 +222,7 @@ def _build_config(est):
                     "saved and the loaded model uses the default (torch.optim.Adam) to "
                     "continue training.",
                     UserWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
                 not_saved.append(key)
             else:
@@ -238,7 +238,7 @@ def _build_config(est):
                 f"{key}={value!r} ({exc}) cannot be written as JSON: it is not saved and the "
                 "loaded model gets its default.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             not_saved.append(key)
 

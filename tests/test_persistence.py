@@ -163,9 +163,11 @@ def test_unsaved_settings_are_announced(X, tmp_path):
 
     lcd = LCDPretrainer(**{**TINY, "max_epochs": 1, "callbacks": [EpochTimer()],
                            "net_params": {"optimizer__betas": (0.8, 0.9)}}).fit(X)
-    with pytest.warns(UserWarning, match="callbacks is not saved") as record:
+    with pytest.warns(UserWarning, match="is not saved") as record:
         folder = lcd.save_pretrained(tmp_path / "m")
-    assert any("net_params is not saved" in str(w.message) for w in record)
+    messages = " ".join(str(w.message) for w in record)
+    assert "callbacks is not saved" in messages and "net_params is not saved" in messages
+    assert all(w.filename == __file__ for w in record)  # points at the caller's line
     loaded = LCDPretrainer.from_pretrained(folder, device="cpu")
     assert loaded.callbacks is None and loaded.net_params is None
     np.testing.assert_array_equal(loaded.transform(X), lcd.transform(X))
