@@ -1,9 +1,19 @@
 """Self-supervised ECG representation learning as scikit-learn transformers."""
 
+from ._persistence import PretrainedModelError, load_pretrained
 from .lcd import LCDPretrainer
+from .leadwise import LeadwiseEmbedder
 from .mets import METSPretrainer
 from .zero_shot import ZeroShotECGClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["LCDPretrainer", "METSPretrainer", "ZeroShotECGClassifier", "__version__"]
+__all__ = [
+    "LCDPretrainer",
+    "LeadwiseEmbedder",
+    "METSPretrainer",
+    "PretrainedModelError",
+    "ZeroShotECGClassifier",
+    "__version__",
+    "load_pretrained",
+]

@@ -23,6 +23,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import distributed as _distributed
+from ._persistence import PretrainedMixin
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import (
     child_seeds,
@@ -310,7 +311,7 @@ def _check_finite_weights(module, name):
         )
 
 
-class BasePretrainer(TransformerMixin, BaseEstimator):
+class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the self-supervised pretrainers (not public).
 
     Subclasses implement ``_module_spec(n_leads, n_timepoints, **context)``
@@ -385,7 +386,15 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
 
     def _make_net(self, X, device, n_records, context):
         module_cls, module_kwargs = self._module_spec(X.shape[1], X.shape[2], **context)
-        batch_size = min(self.batch_size, n_records)
+        return self._net_from_spec(module_cls, module_kwargs, device, n_records)
+
+    def _net_from_spec(self, module_cls, module_kwargs, device, n_records):
+        """An uninitialised net around ``module_cls(**module_kwargs)``.
+
+        ``n_records`` (None when unknown, e.g. for a loaded model) bounds the
+        batch size and decides whether a last batch of one record is dropped.
+        """
+        batch_size = self.batch_size if n_records is None else min(self.batch_size, n_records)
         optimizer_kwargs = {
             f"optimizer__{name}": getattr(self, name) for name in self._optimizer_kwargs
         }
@@ -411,7 +420,7 @@ class BasePretrainer(TransformerMixin, BaseEstimator):
             verbose=int(self.verbose >= 2),
             iterator_train__shuffle=True,
             # BatchNorm cannot normalise a batch of one record: drop such a tail.
-            iterator_train__drop_last=(n_records % batch_size == 1),
+            iterator_train__drop_last=(n_records is not None and n_records % batch_size == 1),
             iterator_train__collate_fn=_batch_as_is,
             iterator_train__pin_memory=torch.device(device).type == "cuda",
             **{**optimizer_kwargs, **extra},

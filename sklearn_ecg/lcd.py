@@ -384,3 +384,71 @@ class LCDPretrainer(BasePretrainer):
         """The pretrained single-lead encoder (a :class:`torch.nn.Module`)."""
         check_is_fitted(self, "net_")
         return self.net_.module_.encoder
+
+    @classmethod
+    def from_reference_checkpoint(cls, path, *, n_leads=8, n_timepoints=None, standardize=None,
+                                  predictor_dim=512, device="auto", random_state=0):
+        """Import a checkpoint of the LCD authors' code as a fitted pretrainer.
+
+        Reads the ``model.pth`` that the reference implementation
+        (github.com/Aiwiscal/ECG_SSL_LCD, ``run_pt.py``) saves with
+        ``torch.save``: a dict with ``online_network_state_dict``,
+        ``target_network_state_dict`` and ``optimizer_state_dict`` (a bare
+        state dict of their ``EncoderNet`` is accepted too). It is read with
+        ``torch.load(..., weights_only=True)``: tensors only, nothing else
+        is unpickled.
+
+        The online network's VGG16 and projection head become
+        ``encoder`` and ``projector``, the target network ``target_encoder``
+        and ``target_projector`` (a copy of the online one if absent); their
+        layers are the same, so every weight and BatchNorm statistic maps one
+        to one and :meth:`transform` gives the reference encoder's
+        embeddings. Dropped: the optimizer's state and the predictor, which
+        the reference does not save (it is freshly initialised from
+        ``random_state``; it matters only to continue training with
+        ``warm_start``).
+
+        The reference z-scores every record before saving it for training
+        and evaluation ("Z-score normalizes each ECG"; the code that does it
+        is not published). To feed the imported encoder the same input,
+        z-score each record over all its leads, with the population standard
+        deviation (``numpy.std``'s default, ``ddof=0``):
+        ``sklearn_ecg.preprocessing.Standardize(per="record")`` computes
+        exactly ``(x - x.mean()) / x.std()`` per record (in float64; a flat
+        record becomes zeros instead of NaN), or pass
+        ``standardize="record"`` here, which does the same inside the
+        network in float32 and adds ``1e-6`` to the deviation (differences
+        around ``1e-5`` in the z-scored values).
+
+        Parameters
+        ----------
+        path : str or path
+            The checkpoint file.
+        n_leads : int, default=8
+            Leads per record that :meth:`transform` embeds (the reference
+            uses II, III, V1–V6); sets ``n_leads_`` and ``n_features_in_``.
+            For other lead sets without re-importing, see
+            :class:`~sklearn_ecg.LeadwiseEmbedder`.
+        n_timepoints : int or None, default=None
+            Recorded as ``n_timepoints_`` (the encoder takes any length of
+            at least 32 samples).
+        standardize : {"record", "lead"} or None, default=None
+            z-scoring inside the network (see above).
+        predictor_dim : int, default=512
+            Hidden size of the freshly initialised predictor.
+        device : str, default="auto"
+            Where the networks are loaded.
+        random_state : int, default=0
+            Seeds the predictor's initialisation.
+
+        Returns
+        -------
+        lcd : LCDPretrainer
+            Fitted, with an empty ``history_``.
+        """
+        from ._reference import load_reference_checkpoint
+
+        return load_reference_checkpoint(
+            cls, path, n_leads=n_leads, n_timepoints=n_timepoints, standardize=standardize,
+            predictor_dim=predictor_dim, device=device, random_state=random_state,
+        )

