@@ -269,8 +269,11 @@ def _build_config(est):
 
 
 def _history_as_list(history):
+    # Per-epoch entries only: the per-batch records (a loss per step) would
+    # make config.json hundreds of times larger for a long fit.
+    epochs = [{k: v for k, v in row.items() if k != "batches"} for row in history]
     try:
-        return json.loads(json.dumps(list(history), default=_json_default))
+        return json.loads(json.dumps(epochs, default=_json_default))
     except (TypeError, ValueError):  # pragma: no cover - skorch records numbers only
         return []
 
