@@ -8,10 +8,11 @@ import torch as _torch
 # reaches torch's worker threads created after it is set, hence at import.
 _torch.set_flush_denormal(True)
 
+from .finetune import ECGClassifier  # noqa: E402
 from .lcd import LCDPretrainer  # noqa: E402
 from .mets import METSPretrainer  # noqa: E402
 from .zero_shot import ZeroShotECGClassifier  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["LCDPretrainer", "METSPretrainer", "ZeroShotECGClassifier", "__version__"]
+__all__ = ["ECGClassifier", "LCDPretrainer", "METSPretrainer", "ZeroShotECGClassifier", "__version__"]
