@@ -13,7 +13,7 @@ from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_consistent_length, check_is_fitted
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 from torch import nn
 from torch.nn import functional as F
 
@@ -183,7 +183,7 @@ def _check_y(y, name):
         )
     y = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
-        y = y.ravel()
+        y = column_or_1d(y, warn=True)
     if y.ndim not in (1, 2):
         raise ValueError(f"y must be 1-D (labels) or 2-D (multi-label indicator); got shape {y.shape}.")
     if y.dtype.kind in "fc" and not np.isfinite(y).all():

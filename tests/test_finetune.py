@@ -311,3 +311,27 @@ def _checks_estimator():
 )
 def test_sklearn_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.slow
+def test_label_efficiency_study_smallest_setting(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_label_efficiency.py"
+    spec = importlib.util.spec_from_file_location("bench_label_efficiency", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    methods = [m for m in bench.METHODS if m != "minirocket" or importlib.util.find_spec("aeon")]
+    rows = bench.main(["--smallest", "--methods", *methods, "--cache-dir", str(tmp_path / "cache"),
+                       "--out-dir", str(tmp_path / "out")])
+    assert {r["method"] for r in rows} == set(methods) and {r["fraction"] for r in rows} == {0.1, 1.0}
+    assert all(0 <= r["macro"] <= 1 for r in rows)
+    table = (tmp_path / "out" / "label_efficiency.md").read_text()
+    assert "fine-tuned LCD" in table and "10 % (35)" in table
+    assert (tmp_path / "out" / "label_efficiency.csv").exists()
+    if importlib.util.find_spec("matplotlib"):
+        assert (tmp_path / "out" / "label_efficiency.png").stat().st_size > 0
+    # A second run finds the pretrained models in the cache.
+    assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == [
+        "lcd_test-smallest_e1_s0.joblib", "mets_test-smallest_e1_s0.joblib"]
