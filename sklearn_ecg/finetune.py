@@ -339,12 +339,14 @@ class ECGClassifier(ClassifierMixin, BaseEstimator):
     >>> from sklearn_ecg import ECGClassifier, LCDPretrainer
     >>> from sklearn_ecg.datasets import load_ptbxl_sample
     >>> data = load_ptbxl_sample(leads=["II", "V1"])
-    >>> X, y = data.X[:64, :, :500], data.y[:64]
-    >>> lcd = LCDPretrainer(max_epochs=1, batch_size=32, random_state=0).fit(X)
-    >>> clf = ECGClassifier(lcd, max_epochs=2, batch_size=32, random_state=0)
-    >>> clf.fit(X, y, groups=data.patient_id[:64]).predict_proba(X[:3]).shape
+    >>> X, y = data.X[:48, :, :256], data.y[:48]
+    >>> lcd = LCDPretrainer(max_epochs=1, batch_size=16, random_state=0).fit(X)
+    >>> clf = ECGClassifier(lcd, max_epochs=2, batch_size=16, random_state=0)
+    >>> clf.fit(X, y, groups=data.patient_id[:48]).predict_proba(X[:3]).shape
     (3, 5)
-    >>> scratch = ECGClassifier(architecture="lcd", max_epochs=2, random_state=0).fit(X, y)
+    >>> scratch = ECGClassifier(architecture="lcd", max_epochs=1, random_state=0).fit(X, y)
+    >>> len(scratch.net_.module_.encoders)  # one encoder per lead
+    2
     """
 
     def __init__(
