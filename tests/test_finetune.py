@@ -314,13 +314,16 @@ def test_sklearn_checks(estimator, check):
 
 
 @pytest.mark.slow
-def test_label_efficiency_study_smallest_setting(tmp_path):
+def test_label_efficiency_study_smallest_setting(tmp_path, monkeypatch):
     import importlib.util
+    import sys
     from pathlib import Path
 
     path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_label_efficiency.py"
     spec = importlib.util.spec_from_file_location("bench_label_efficiency", path)
     bench = importlib.util.module_from_spec(spec)
+    # Registered so that its classes pickle into the cache of pretrained models.
+    monkeypatch.setitem(sys.modules, "bench_label_efficiency", bench)
     spec.loader.exec_module(bench)
     methods = [m for m in bench.METHODS if m != "minirocket" or importlib.util.find_spec("aeon")]
     rows = bench.main(["--smallest", "--methods", *methods, "--cache-dir", str(tmp_path / "cache"),
