@@ -1,6 +1,7 @@
 """Self-supervised ECG representation learning as scikit-learn transformers."""
 
 from ._persistence import PretrainedModelError, load_pretrained
+from .finetune import ECGClassifier
 from .lcd import LCDPretrainer
 from .leadwise import LeadwiseEmbedder
 from .mets import METSPretrainer
@@ -9,6 +10,7 @@ from .zero_shot import ZeroShotECGClassifier
 __version__ = "0.1.0"
 
 __all__ = [
+    "ECGClassifier",
     "LCDPretrainer",
     "LeadwiseEmbedder",
     "METSPretrainer",

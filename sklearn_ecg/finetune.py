@@ -1,0 +1,748 @@
+"""Supervised ECG classification by a deep encoder: fine-tuned after pretraining, or from scratch."""
+
+import copy
+import numbers
+
+import numpy as np
+import pandas as pd
+import torch
+from skorch.callbacks import Callback
+from skorch.helper import predefined_split
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from torch import nn
+from torch.nn import functional as F
+
+from ._base import PretrainingNet, _batch_as_is, _EpochProgressBar, _RecordDataset, resolve_device
+from ._runtime import child_seeds, flush_denormals, seed_from, seeded_construction
+from ._validation import check_ecg_array
+from .lcd import LCDPretrainer
+from .mets import METSPretrainer
+from .nn.resnet1d import ResNet1d
+from .nn.scaling import STANDARDIZE_OPTIONS as _STANDARDIZE
+from .nn.scaling import standardize as _standardize
+from .nn.vgg1d import VGG1d
+
+_ARCHITECTURES = ("auto", "lcd", "mets")
+# Encoder settings of a network trained from scratch, per architecture: those of
+# the pretrainers' defaults, so that "from scratch" is the same network.
+_ENCODER_DEFAULTS = {"lcd": {"width": 0.125, "standardize": None}, "mets": {"width": 64, "standardize": None}}
+_MIN_LENGTH = 32
+
+
+class ECGClassifierModule(nn.Module):
+    """Encoder(s) and a linear head, computing their own supervised loss.
+
+    Parameters
+    ----------
+    encoders : torch.nn.ModuleList
+        One encoder for all leads (METS's ResNet1d over all leads, or one
+        single-lead encoder shared by every lead), or one single-lead
+        encoder per lead (LCD's multi-branch network).
+    n_leads : int
+        Leads per record.
+    n_outputs : int
+        Logits: one per class.
+    per_lead : bool
+        Whether the encoders take one lead at a time (LCD) or the whole
+        record (METS).
+    multilabel : bool
+        Binary cross-entropy per class (multi-label indicator targets) instead
+        of the softmax cross-entropy over classes.
+    standardize : {"record", "lead"} or None
+        z-scoring of every record before the encoders, as in the pretrainer.
+    class_weight : tensor or None
+        Softmax: the weight of each class; multi-label: the weight of the
+        positives of each class (``pos_weight``).
+    """
+
+    def __init__(self, encoders, n_leads, n_outputs, *, per_lead, multilabel, standardize=None,
+                 class_weight=None):
+        super().__init__()
+        self.encoders = encoders
+        self.per_lead = per_lead
+        self.multilabel = multilabel
+        self.standardize = standardize
+        self.n_leads = n_leads
+        width = encoders[0].out_features * (n_leads if per_lead else 1)
+        self.head = nn.Linear(width, n_outputs)
+        self.encoder_frozen = False
+        # Not persistent: the weights are a setting of one fit, not of the model.
+        self.register_buffer("class_weight", class_weight, persistent=False)
+
+    def train(self, mode=True):
+        super().train(mode)
+        if self.encoder_frozen:
+            # A frozen encoder also keeps its BatchNorm statistics.
+            self.encoders.eval()
+        return self
+
+    def freeze_encoder(self, frozen):
+        """Stop (True) or resume (False) training the encoders."""
+        self.encoder_frozen = bool(frozen)
+        for p in self.encoders.parameters():
+            p.requires_grad_(not frozen)
+        self.train(self.training)
+
+    def features(self, x):
+        """Encoder features of records ``x`` (batch, leads, time)."""
+        x = _standardize(x, self.standardize)
+        if not self.per_lead:
+            return self.encoders[0](x)
+        batch, n_leads, length = x.shape
+        if len(self.encoders) == 1:
+            # One shared encoder: all leads in one batched pass.
+            emb = self.encoders[0](x.reshape(batch * n_leads, 1, length))
+            return emb.reshape(batch, -1)
+        return torch.cat([enc(x[:, i : i + 1]) for i, enc in enumerate(self.encoders)], dim=1)
+
+    def forward(self, x):
+        """Logits of records ``x`` (batch, leads, time)."""
+        return self.head(self.features(x))
+
+    def training_loss(self, x, y, view_generator=None, pair_generator=None):
+        """Cross-entropy of the logits of ``x``; nothing is drawn at random."""
+        logits = self(x).float()
+        if self.multilabel:
+            loss = F.binary_cross_entropy_with_logits(logits, y, pos_weight=self.class_weight)
+        else:
+            loss = F.cross_entropy(logits, y, weight=self.class_weight)
+        return loss, {}
+
+    def after_optimizer_step(self):
+        pass
+
+
+class _FineTuningNet(PretrainingNet):
+    """The pretrainers' net, plus the loss on the internal validation split."""
+
+    def validation_step(self, batch, **fit_params):
+        self._set_training(False)
+        Xi, yi = batch
+        with torch.no_grad():
+            loss, _ = self.module_.training_loss(Xi.to(self.device), yi.to(self.device))
+        return {"loss": loss.float(), "y_pred": None}
+
+
+class _LabelledRecords(_RecordDataset):
+    """Records with targets of any dtype (class indices, or float indicators)."""
+
+    def __getitems__(self, indices):
+        indices = np.asarray(indices)
+        Xb, _ = super().__getitems__(indices)
+        return Xb, torch.from_numpy(np.ascontiguousarray(self.targets[indices]))
+
+
+class _FreezeEncoder(Callback):
+    """Keep the encoders frozen for the first ``epochs`` epochs, then train them."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def on_epoch_begin(self, net, **kwargs):
+        # The net's own on_epoch_begin has already opened this epoch's row.
+        net.module_.freeze_encoder(len(net.history) <= self.epochs)
+
+    def on_train_end(self, net, **kwargs):
+        net.module_.freeze_encoder(False)
+
+
+class _KeepBestValidLoss(Callback):
+    """Keep the weights of the epoch with the lowest validation loss; stop after ``patience`` worse ones.
+
+    Unlike a checkpoint file, the copy lives in memory and is dropped once
+    restored, so the fitted net carries one set of weights.
+    """
+
+    def __init__(self, patience=None):
+        self.patience = patience
+
+    def on_train_begin(self, net, **kwargs):
+        self.best_loss_, self.best_epoch_, self.best_state_, self.misses_ = np.inf, None, None, 0
+
+    def on_epoch_end(self, net, **kwargs):
+        loss = net.history[-1, "valid_loss"]
+        if loss < self.best_loss_:
+            self.best_loss_, self.best_epoch_, self.misses_ = loss, len(net.history), 0
+            self.best_state_ = {k: v.detach().clone() for k, v in net.module_.state_dict().items()}
+        else:
+            self.misses_ += 1
+            if self.patience is not None and self.misses_ >= self.patience:
+                raise KeyboardInterrupt  # skorch's way to end training early
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_state_ is not None:
+            net.module_.load_state_dict(self.best_state_)
+        self.best_state_ = None
+
+
+def _unwrap(pretrainer):
+    """The pretrainer inside a FrozenEstimator, or the pretrainer itself."""
+    if hasattr(pretrainer, "frozen_") or type(pretrainer).__name__ == "FrozenEstimator":
+        return getattr(pretrainer, "estimator", pretrainer)
+    return pretrainer
+
+
+def _check_y(y, name):
+    """``y`` as an array, its target type; NaN and unsupported targets refused."""
+    if y is None:
+        raise ValueError(
+            f"{name} requires y to be passed, but the target y is None: pass class labels or a "
+            "multi-label indicator matrix."
+        )
+    y = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D (labels) or 2-D (multi-label indicator); got shape {y.shape}.")
+    if y.dtype.kind in "fc" and not np.isfinite(y).all():
+        raise ValueError(
+            "y contains NaN or infinity; every training record needs a label. Drop the unlabelled "
+            "records (or fill their labels) before fit."
+        )
+    if y.dtype.kind == "O" and pd.isna(y).any():
+        raise ValueError(
+            "y contains missing labels (None or NaN); every training record needs a label. Drop "
+            "the unlabelled records before fit."
+        )
+    kind = type_of_target(y, input_name="y")
+    if kind not in ("binary", "multiclass", "multilabel-indicator"):
+        raise ValueError(
+            f"Unknown label type: {name} needs class labels (binary or multiclass) or a "
+            f"multi-label indicator matrix of 0/1; got a target of type {kind!r}."
+        )
+    return y, kind
+
+
+class ECGClassifier(ClassifierMixin, BaseEstimator):
+    """Deep ECG classifier: a pretrained encoder fine-tuned end to end, or the same network from scratch.
+
+    ``fit`` copies the encoder of a fitted :class:`~sklearn_ecg.LCDPretrainer`
+    or :class:`~sklearn_ecg.METSPretrainer` (the pretrainer itself is never
+    modified), puts a linear layer on its features and trains both on the
+    labels, keeping the weights of the epoch with the lowest loss on an
+    internal validation split. Without a pretrainer, the same architecture
+    starts from random weights: the supervised baseline against which
+    pretraining is judged.
+
+    - LCD (``architecture="lcd"``): LCD's multi-branch network. Every lead
+      goes through its own copy of the pretrained single-lead encoder (or
+      one shared copy, ``share_encoder=True``), the per-lead features are
+      concatenated, lead after lead, into the linear head. Records are
+      z-scored exactly as the pretrainer does (its ``standardize``).
+    - METS (``architecture="mets"``): the ResNet1d encoder over all leads
+      and a linear head on its pooled features.
+
+    The loss is the softmax cross-entropy for class labels (binary or
+    multiclass) and the binary cross-entropy of each class for a multi-label
+    indicator ``y`` (e.g. PTB-XL's superclasses).
+
+    Parameters
+    ----------
+    pretrainer : LCDPretrainer, METSPretrainer, FrozenEstimator of one, or None, default=None
+        A *fitted* pretrainer whose encoder is the starting point. It is
+        only read: :func:`~sklearn.base.clone` shares it between clones
+        (e.g. in a :class:`~sklearn.model_selection.GridSearchCV`) rather
+        than copying or unfitting it. None trains ``architecture`` from
+        random weights.
+    architecture : {"auto", "lcd", "mets"}, default="auto"
+        The network. ``"auto"`` follows the pretrainer, and is ``"lcd"``
+        without one.
+    encoder_params : dict or None, default=None
+        Only without a pretrainer: ``{"width": ..., "standardize": ...}`` of
+        the randomly initialised encoder. None gives the pretrainers'
+        defaults (LCD: width 0.125; METS: width 64; no z-scoring).
+    share_encoder : bool, default=False
+        LCD only: one copy of the encoder for all leads instead of one per
+        lead (8 times fewer encoder weights for 8 leads).
+    lr : float, default=1e-4
+        Learning rate of the head, and of the encoder unless
+        ``encoder_lr`` is given (1e-4 with Adam, as the LCD authors'
+        fine-tuning).
+    encoder_lr : float or None, default=None
+        Learning rate of the encoder (a smaller one preserves more of the
+        pretraining); None uses ``lr``.
+    freeze_epochs : int, default=0
+        Train only the head during the first ``freeze_epochs`` epochs (the
+        encoder's weights and BatchNorm statistics fixed), then everything.
+        ``freeze_epochs >= max_epochs`` is a linear probe trained by
+        gradient descent.
+    weight_decay : float, default=0.0
+        Weight decay of the optimizer.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+        Optimizer of encoder and head.
+    class_weight : "balanced", dict or None, default=None
+        Weights of the classes in the loss. ``"balanced"``: for class
+        labels, ``n_records / (n_classes * count)`` per class, as in
+        scikit-learn; for a multi-label indicator, the positives of each
+        class weighted by ``n_negatives / n_positives`` (BCE's
+        ``pos_weight``), counted on the training part. A dict maps class
+        labels (or, multi-label, column indices) to weights.
+    validation_fraction : float or None, default=0.1
+        Share of the records held out to pick the best epoch (lowest
+        validation loss). With ``groups`` passed to :meth:`fit` (e.g.
+        patient ids) the split keeps every group on one side. None trains
+        on everything and keeps the last epoch.
+    patience : int or None, default=None
+        Stop after this many epochs without a lower validation loss. None
+        runs ``max_epochs`` epochs (the authors' protocol) and keeps the
+        best.
+    max_epochs : int, default=100
+        Passes over the training records.
+    batch_size : int, default=128
+        Records per step (and per batch when predicting).
+    device : str, default="auto"
+        Torch device; ``"auto"`` uses CUDA when available, else the CPU.
+    amp : bool, default=True
+        Mixed precision when training on CUDA; ignored on the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the head (and a from-scratch encoder), the validation split
+        and the batches. The caller's global torch random state is left
+        untouched.
+    verbose : int, default=0
+        0 is silent, 1 shows a progress bar over epochs, 2 also prints
+        skorch's per-epoch table.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra skorch callbacks.
+
+    Attributes
+    ----------
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.module_`` is an :class:`ECGClassifierModule`.
+    classes_ : ndarray
+        Class labels; for a multi-label indicator, the column indices.
+    multilabel_ : bool
+        Whether ``y`` was a multi-label indicator.
+    architecture_ : {"lcd", "mets"}
+        The network trained.
+    encoder_params_ : dict
+        Width and z-scoring of the encoder (from the pretrainer, or
+        ``encoder_params``).
+    history_ : skorch.History
+        Per-epoch ``train_loss`` and ``valid_loss``.
+    best_epoch_ : int
+        The epoch whose weights were kept (1-based).
+    n_leads_, n_timepoints_ : int
+        Leads and samples per record seen in ``fit``.
+    n_features_in_ : int
+        The lead count for 3-D ``X``, the record length for 2-D ``X``.
+
+    See Also
+    --------
+    LCDPretrainer, METSPretrainer : The pretrainers whose encoders start here.
+    ZeroShotECGClassifier : Classification from class names, without training.
+
+    Notes
+    -----
+    The LCD authors' fine-tuning code builds its eight branches from the
+    *same* encoder modules, so their branches in fact share one set of
+    weights; the paper describes one copy per lead. ``share_encoder``
+    offers both.
+
+    A linear probe on frozen embeddings
+    (``make_pipeline(FrozenEstimator(pretrainer), LogisticRegression())``)
+    is the other protocol the papers use; this class covers fine-tuning.
+
+    Examples
+    --------
+    >>> from sklearn_ecg import ECGClassifier, LCDPretrainer
+    >>> from sklearn_ecg.datasets import load_ptbxl_sample
+    >>> data = load_ptbxl_sample(leads=["II", "V1"])
+    >>> X, y = data.X[:48, :, :256], data.y[:48]
+    >>> lcd = LCDPretrainer(max_epochs=1, batch_size=16, random_state=0).fit(X)
+    >>> clf = ECGClassifier(lcd, max_epochs=2, batch_size=16, random_state=0)
+    >>> clf.fit(X, y, groups=data.patient_id[:48]).predict_proba(X[:3]).shape
+    (3, 5)
+    >>> scratch = ECGClassifier(architecture="lcd", max_epochs=1, random_state=0).fit(X, y)
+    >>> len(scratch.net_.module_.encoders)  # one encoder per lead
+    2
+    """
+
+    def __init__(
+        self,
+        pretrainer=None,
+        architecture="auto",
+        encoder_params=None,
+        share_encoder=False,
+        lr=1e-4,
+        encoder_lr=None,
+        freeze_epochs=0,
+        weight_decay=0.0,
+        optimizer=torch.optim.Adam,
+        class_weight=None,
+        validation_fraction=0.1,
+        patience=None,
+        max_epochs=100,
+        batch_size=128,
+        device="auto",
+        amp=True,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+    ):
+        self.pretrainer = pretrainer
+        self.architecture = architecture
+        self.encoder_params = encoder_params
+        self.share_encoder = share_encoder
+        self.lr = lr
+        self.encoder_lr = encoder_lr
+        self.freeze_epochs = freeze_epochs
+        self.weight_decay = weight_decay
+        self.optimizer = optimizer
+        self.class_weight = class_weight
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.device = device
+        self.amp = amp
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+
+    def __sklearn_clone__(self):
+        # The fitted pretrainer is only read: share it, since clone would
+        # otherwise return it unfitted.
+        params = self.get_params(deep=False)
+        pretrainer = params.pop("pretrainer")
+        return type(self)(pretrainer=pretrainer, **{k: clone(v, safe=False) for k, v in params.items()})
+
+    # -- checks -----------------------------------------------------------
+
+    def _check_params(self):
+        for name, lowest in (("max_epochs", 1), ("batch_size", 1), ("freeze_epochs", 0)):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < lowest:
+                raise ValueError(f"{name} must be an integer >= {lowest}; got {value!r}.")
+        if self.patience is not None and (not isinstance(self.patience, numbers.Integral) or self.patience < 1):
+            raise ValueError(f"patience must be None or an integer >= 1; got {self.patience!r}.")
+        for name in ("lr", "encoder_lr"):
+            value = getattr(self, name)
+            if name == "encoder_lr" and value is None:
+                continue
+            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0:
+                raise ValueError(f"{name} must be a positive number; got {value!r}.")
+        if not isinstance(self.weight_decay, numbers.Real) or not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay must be a number >= 0; got {self.weight_decay!r}.")
+        fraction = self.validation_fraction
+        if fraction is not None and not (isinstance(fraction, numbers.Real) and 0 < fraction < 1):
+            raise ValueError(
+                f"validation_fraction must be a fraction in (0, 1), or None to train on all "
+                f"records; got {fraction!r}."
+            )
+        if self.architecture not in _ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {_ARCHITECTURES}; got {self.architecture!r}.")
+        if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {self.class_weight!r}.")
+
+    def _source(self):
+        """The architecture, encoder settings and (fitted) pretrainer to start from."""
+        if self.pretrainer is None:
+            arch = "lcd" if self.architecture == "auto" else self.architecture
+            params = dict(_ENCODER_DEFAULTS[arch])
+            given = self.encoder_params or {}
+            if not isinstance(given, dict):
+                raise TypeError(f"encoder_params must be a dict or None; got {type(given).__name__}.")
+            unknown = sorted(set(given) - set(params))
+            if unknown:
+                raise ValueError(f"encoder_params accepts {sorted(params)}; got unknown key(s) {unknown}.")
+            params.update(given)
+            if params["standardize"] not in _STANDARDIZE:
+                raise ValueError(f"standardize must be one of {_STANDARDIZE}; got {params['standardize']!r}.")
+            return arch, params, None
+        pretrainer = _unwrap(self.pretrainer)
+        if isinstance(pretrainer, LCDPretrainer):
+            arch = "lcd"
+        elif isinstance(pretrainer, METSPretrainer):
+            arch = "mets"
+        else:
+            raise TypeError(
+                "pretrainer must be a fitted LCDPretrainer or METSPretrainer (or a FrozenEstimator "
+                f"of one), or None to train from scratch; got {type(pretrainer).__name__}."
+            )
+        if self.architecture not in ("auto", arch):
+            raise ValueError(
+                f"architecture={self.architecture!r} does not match the {type(pretrainer).__name__} "
+                f"given as pretrainer; use architecture='auto' (or {arch!r})."
+            )
+        if self.encoder_params is not None:
+            raise ValueError(
+                "encoder_params sets up an encoder trained from scratch; with a pretrainer the "
+                "encoder is the pretrainer's. Pass encoder_params=None."
+            )
+        try:
+            check_is_fitted(pretrainer, "net_")
+        except Exception as exc:
+            raise ValueError(
+                f"The {type(pretrainer).__name__} given as pretrainer is not fitted: pretrain it "
+                "first (pretrainer.fit(X...)), or pass pretrainer=None to train from scratch."
+            ) from exc
+        width = pretrainer.width
+        return arch, {"width": width, "standardize": pretrainer.standardize}, pretrainer
+
+    def _validate_X(self, X, *, reset):
+        X = check_ecg_array(self, X, reset=reset, min_records=1 if not reset else 2, min_length=_MIN_LENGTH)
+        return X[:, None, :] if X.ndim == 2 else X
+
+    def _encode_y(self, y, kind):
+        if kind == "multilabel-indicator":
+            self_classes = np.arange(y.shape[1])
+            return y.astype(np.float32), self_classes, True
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(
+                f"y has a single class ({encoder.classes_[0]!r}); a classifier needs records of "
+                "at least 2 classes."
+            )
+        return encoder.transform(y).astype(np.int64), encoder.classes_, False
+
+    def _class_weight_tensor(self, targets, classes, multilabel):
+        cw = self.class_weight
+        if cw is None:
+            return None
+        if multilabel:
+            if cw == "balanced":
+                pos = targets.sum(axis=0)
+                neg = len(targets) - pos
+                weight = np.where(pos > 0, neg / np.maximum(pos, 1), 1.0)
+            else:
+                weight = np.array([float(cw.get(k, 1.0)) for k in range(len(classes))])
+        else:
+            present = np.unique(targets)
+            if cw == "balanced":
+                weight = np.ones(len(classes))
+                weight[present] = compute_class_weight("balanced", classes=present, y=targets)
+            else:
+                weight = np.array([float(cw.get(c, 1.0)) for c in classes])
+        return torch.as_tensor(weight, dtype=torch.float32)
+
+    # -- the network ------------------------------------------------------
+
+    def _build_module(self, arch, params, pretrainer, n_leads, n_outputs, multilabel, class_weight):
+        if arch == "lcd":
+            if pretrainer is not None:
+                base = pretrainer.net_.module_.encoder
+            else:
+                base = VGG1d(in_channels=1, width=params["width"])
+            # deepcopy: the pretrainer's own encoder is never trained here.
+            copies = 1 if self.share_encoder else n_leads
+            encoders = nn.ModuleList(copy.deepcopy(base) for _ in range(copies))
+            per_lead = True
+        else:
+            if pretrainer is not None:
+                base = copy.deepcopy(pretrainer.net_.module_.encoder)
+            else:
+                base = ResNet1d(in_channels=n_leads, width=params["width"])
+            encoders = nn.ModuleList([base])
+            per_lead = False
+        for p in encoders.parameters():
+            p.requires_grad_(True)
+        return ECGClassifierModule(
+            encoders.cpu(), n_leads, n_outputs, per_lead=per_lead, multilabel=multilabel,
+            standardize=params["standardize"], class_weight=class_weight,
+        )
+
+    def _callbacks(self, has_validation):
+        callbacks = []
+        if self.verbose:
+            callbacks.append(("progress_bar", _EpochProgressBar(type(self).__name__)))
+        if self.freeze_epochs:
+            callbacks.append(("freeze_encoder", _FreezeEncoder(self.freeze_epochs)))
+        if has_validation:
+            callbacks.append(("keep_best", _KeepBestValidLoss(self.patience)))
+        callbacks.extend(self.callbacks or [])
+        return callbacks
+
+    def _split(self, n, groups, seed):
+        """Indices of the training and validation parts (validation None without one)."""
+        if self.validation_fraction is None:
+            return np.arange(n), None
+        if groups is not None:
+            groups = np.asarray(groups)
+            check_consistent_length(np.empty(n), groups)
+            if len(np.unique(groups)) < 2:
+                raise ValueError(
+                    "groups holds a single group, so no validation split can keep groups apart; "
+                    "pass validation_fraction=None or more groups."
+                )
+            splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+        else:
+            splitter = ShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+        train, valid = next(splitter.split(np.empty((n, 1)), groups=groups))
+        if len(train) < 2 or len(valid) < 1:
+            raise ValueError(
+                f"{n} records are too few for a validation split of {self.validation_fraction}; "
+                "pass validation_fraction=None or more records."
+            )
+        return train, valid
+
+    def fit(self, X, y, groups=None):
+        """Train the encoder and the head on labelled records.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or (n_records, n_timepoints)
+            ECG records (2-D: single-lead records), with the pretrainer's
+            leads, in its order.
+        y : array-like of shape (n_records,) or (n_records, n_classes)
+            Class labels (numbers or strings), or a multi-label indicator.
+        groups : array-like of shape (n_records,) or None, default=None
+            Group of each record (e.g. the patient): the internal validation
+            split keeps each group on one side.
+
+        Returns
+        -------
+        self : ECGClassifier
+            The fitted classifier.
+        """
+        self._check_params()
+        arch, params, pretrainer = self._source()
+        X = self._validate_X(X, reset=True)
+        y, kind = _check_y(y, type(self).__name__)
+        check_consistent_length(X, y)
+        if pretrainer is not None and X.shape[1] != pretrainer.n_leads_:
+            raise ValueError(
+                f"X has {X.shape[1]} lead(s) but the {type(pretrainer).__name__} was pretrained on "
+                f"{pretrainer.n_leads_}; pass records with the pretrainer's leads, in the same order."
+            )
+        targets, classes, multilabel = self._encode_y(y, kind)
+        device = resolve_device(self.device)
+        # Generators owned by the fit (split, initialisation, shuffling): the
+        # caller's global random state is neither used nor changed.
+        split_seed, init_seed, train_seed = child_seeds(seed_from(self.random_state), 3)
+        train, valid = self._split(len(X), groups, split_seed % (2**32))
+        class_weight = self._class_weight_tensor(targets[train], classes, multilabel)
+        with seeded_construction(init_seed, device):
+            module = self._build_module(arch, params, pretrainer, X.shape[1], len(classes), multilabel, class_weight)
+            net = self._make_net(module, device, len(train), valid is not None, train_seed)
+            if valid is not None:
+                net.set_params(train_split=predefined_split(_LabelledRecords(X[valid], targets[valid])))
+            net.initialize()
+        train_ds = _LabelledRecords(X[train], targets[train])
+        with flush_denormals():
+            net.partial_fit(train_ds, None)
+        net.module_.class_weight = None
+        self.net_ = net
+        self.history_ = net.history
+        keep = dict(net.callbacks_).get("keep_best")
+        self.best_epoch_ = keep.best_epoch_ if keep is not None and keep.best_epoch_ else len(net.history)
+        self.classes_ = classes
+        self.multilabel_ = multilabel
+        self.architecture_ = arch
+        self.encoder_params_ = params
+        self.n_leads_, self.n_timepoints_ = X.shape[1], X.shape[2]
+        return self
+
+    def _make_net(self, module, device, n_train, has_validation, seed):
+        batch_size = min(self.batch_size, n_train)
+        param_groups = []
+        if self.encoder_lr is not None:
+            param_groups.append(("encoders.*", {"lr": self.encoder_lr}))
+        return _FineTuningNet(
+            module,
+            criterion=torch.nn.Identity,
+            optimizer=self.optimizer,
+            optimizer__weight_decay=self.weight_decay,
+            optimizer__param_groups=param_groups,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=batch_size,
+            train_split=None,
+            device=device,
+            amp=self.amp,
+            callbacks=self._callbacks(has_validation),
+            seed=seed,
+            verbose=int(self.verbose >= 2),
+            iterator_train__shuffle=True,
+            # BatchNorm cannot normalise a batch of one record: drop such a tail.
+            iterator_train__drop_last=(n_train % batch_size == 1),
+            iterator_train__collate_fn=_batch_as_is,
+            iterator_train__pin_memory=torch.device(device).type == "cuda",
+            iterator_valid__collate_fn=_batch_as_is,
+        )
+
+    # -- predicting -------------------------------------------------------
+
+    def _logits(self, X):
+        check_is_fitted(self, "net_")
+        X = self._validate_X(X, reset=False)
+        module = self.net_.module_
+        device = self.net_.device
+        was_training = module.training
+        module.eval()
+        out = np.empty((len(X), module.head.out_features), dtype=np.float32)
+        try:
+            with torch.inference_mode():
+                for start in range(0, len(X), self.batch_size):
+                    chunk = np.array(X[start : start + self.batch_size], dtype=np.float32, order="C")
+                    out[start : start + len(chunk)] = module(torch.from_numpy(chunk).to(device)).float().cpu().numpy()
+        finally:
+            module.train(was_training)
+        return out
+
+    def decision_function(self, X):
+        """Logits of the classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or (n_records, n_timepoints)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_records, n_classes) or (n_records,)
+            For two classes of labels, the logit of the second minus that of
+            the first, shape (n_records,), as scikit-learn expects.
+        """
+        logits = self._logits(X)
+        if not self.multilabel_ and len(self.classes_) == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or (n_records, n_timepoints)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_records, n_classes)
+            Softmax over the classes; for a multi-label indicator, the
+            probability of each class on its own (sigmoid).
+        """
+        logits = torch.from_numpy(self._logits(X)).double()
+        proba = torch.sigmoid(logits) if self.multilabel_ else torch.softmax(logits, dim=1)
+        return proba.numpy()
+
+    def predict(self, X):
+        """Most probable class, or for a multi-label indicator the classes of probability > 0.5.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_records, n_leads, n_timepoints) or (n_records, n_timepoints)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_records,) or (n_records, n_classes)
+        """
+        logits = self._logits(X)
+        if self.multilabel_:
+            return (logits > 0).astype(np.int64)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = True
+        tags.classifier_tags.multi_label = True
+        try:
+            on_cuda = torch.device(resolve_device(self.device)).type == "cuda"
+        except ValueError:
+            on_cuda = False
+        tags.non_deterministic = on_cuda
+        return tags
