@@ -22,7 +22,7 @@ def test_readme_example_runs(index):
     code = BLOCKS[index]
     if "path/to/ptb-xl" in code:
         if not PTBXL.is_dir():
-            pytest.skip("needs ../shared/data/ptbxl500 as the local PTB-XL copy")
+            pytest.skip("needs a local copy of PTB-XL in its official layout")
         code = code.replace("path/to/ptb-xl", str(PTBXL))
     if "METSPretrainer" in code:
         pytest.importorskip("sentence_transformers", reason="the default text model needs the text extra")
