@@ -19,7 +19,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, PassthroughScoring
 from skorch.utils import TeeGenerator
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import distributed as _distributed
@@ -56,6 +57,25 @@ def resolve_device(device):
             "use device='cpu' or device='auto'."
         )
     return str(dev)
+
+
+class SharesFittedPretrainerMixin:
+    """For estimators built on a fitted pretrainer given as their ``pretrainer`` parameter.
+
+    The pretrainer is only read, so :func:`sklearn.base.clone` keeps a fitted
+    one (as :class:`~sklearn.frozen.FrozenEstimator` does) instead of
+    returning an unfitted copy that cross-validation could not use; anything
+    else (None, a name, an unfitted estimator) is cloned as usual.
+    """
+
+    def __sklearn_clone__(self):
+        params = self.get_params(deep=False)
+        pretrainer = params.pop("pretrainer")
+        try:
+            check_is_fitted(pretrainer)
+        except (NotFittedError, TypeError):
+            pretrainer = clone(pretrainer, safe=False)
+        return type(self)(pretrainer=pretrainer, **{k: clone(v, safe=False) for k, v in params.items()})
 
 
 class _RecordDataset(torch.utils.data.Dataset):

@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 from torch import nn
 from torch.nn import functional as F
 
-from ._base import PretrainingNet, _batch_as_is, _EpochProgressBar, _RecordDataset, resolve_device
+from ._base import PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _EpochProgressBar, _RecordDataset, resolve_device
 from ._runtime import child_seeds, flush_denormals, seed_from, seeded_construction
 from ._validation import check_ecg_array
 from .lcd import LCDPretrainer
@@ -218,7 +218,7 @@ def _check_y(y, name):
     return y, kind
 
 
-class ECGClassifier(ClassifierMixin, BaseEstimator):
+class ECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator):
     """Deep ECG classifier: a pretrained encoder fine-tuned end to end, or the same network from scratch.
 
     ``fit`` copies the encoder of a fitted :class:`~sklearn_ecg.LCDPretrainer`
@@ -403,13 +403,6 @@ class ECGClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
-
-    def __sklearn_clone__(self):
-        # The fitted pretrainer is only read: share it, since clone would
-        # otherwise return it unfitted.
-        params = self.get_params(deep=False)
-        pretrainer = params.pop("pretrainer")
-        return type(self)(pretrainer=pretrainer, **{k: clone(v, safe=False) for k, v in params.items()})
 
     # -- checks -----------------------------------------------------------
 

@@ -4,12 +4,13 @@ import os
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .preprocessing._leads import STANDARD_LEADS, lead_key
+from ._base import SharesFittedPretrainerMixin
 from ._validation import check_ecg_array
 
 #: The shipped LCD model that ``LeadwiseEmbedder(pretrainer=None)`` loads.
@@ -38,7 +39,7 @@ class _SelectedLeads:
         return self.X[rows][:, self.indices]
 
 
-class LeadwiseEmbedder(TransformerMixin, BaseEstimator):
+class LeadwiseEmbedder(SharesFittedPretrainerMixin, TransformerMixin, BaseEstimator):
     """Embed the chosen leads of any ECG with a pretrained single-lead encoder.
 
     LCD pretrains one *generic single-lead* encoder: whatever leads it was
@@ -134,16 +135,6 @@ class LeadwiseEmbedder(TransformerMixin, BaseEstimator):
         self.pretrainer = pretrainer
         self.leads = leads
         self.lead_names = lead_names
-
-    def __sklearn_clone__(self):
-        # A fitted pretrainer is the point of this estimator: clone keeps it
-        # (as FrozenEstimator does) instead of returning an unfitted copy.
-        params = self.get_params(deep=False)
-        pretrainer = params.pop("pretrainer")
-        params = {k: clone(v, safe=False) for k, v in params.items()}
-        if not (hasattr(pretrainer, "transform") and _is_fitted(pretrainer)):
-            pretrainer = clone(pretrainer, safe=False)
-        return type(self)(pretrainer=pretrainer, **params)
 
     def _resolve_pretrainer(self):
         from ._persistence import load_pretrained

@@ -20,10 +20,11 @@ descriptions that rank the labelled records best.
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import SharesFittedPretrainerMixin
 from .zero_shot import (
     DEFAULT_TEMPLATES,
     PTBXL_SUPERCLASS_DESCRIPTIONS,
@@ -250,7 +251,7 @@ def class_descriptions_from_statements(statements, class_column="diagnostic_clas
     return {c: list(groups[c].values()) for c in classes}
 
 
-class FewLabelPromptSelector(ClassifierMixin, BaseEstimator):
+class FewLabelPromptSelector(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator):
     """Choose each class's descriptions on labelled records (a *few-label* method, not zero-shot).
 
     For users who have some labelled records: every candidate description of a
@@ -324,12 +325,6 @@ class FewLabelPromptSelector(ClassifierMixin, BaseEstimator):
         self.template = template
         self.n_descriptions = n_descriptions
         self.class_names = class_names
-
-    def __sklearn_clone__(self):
-        # As ZeroShotECGClassifier: the fitted pretrainer is shared, never unfitted.
-        params = self.get_params(deep=False)
-        pretrainer = params.pop("pretrainer")
-        return type(self)(pretrainer=pretrainer, **{k: clone(v, safe=False) for k, v in params.items()})
 
     def _candidates(self):
         if self.candidates is None:

@@ -1,10 +1,11 @@
 """Zero-shot ECG classification with a fitted METS model."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
+from ._base import SharesFittedPretrainerMixin
 from ._templates import template_fields
 from ._validation import check_ecg_array
 
@@ -48,7 +49,7 @@ def _as_list(value):
     return [value] if isinstance(value, str) else list(value)
 
 
-class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
+class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator):
     """Classify ECG records from the names of the classes alone, with a fitted METS model.
 
     Each class is described in words; the prompts ``template.format(description)``
@@ -135,13 +136,6 @@ class ZeroShotECGClassifier(ClassifierMixin, BaseEstimator):
         self.template = template
         self.class_descriptions = class_descriptions
         self.class_names = class_names
-
-    def __sklearn_clone__(self):
-        # The fitted pretrainer is read-only here: share it, since clone would
-        # otherwise return it unfitted.
-        params = self.get_params(deep=False)
-        pretrainer = params.pop("pretrainer")
-        return type(self)(pretrainer=pretrainer, **{k: clone(v, safe=False) for k, v in params.items()})
 
     def _pretrainer(self):
         # A FrozenEstimator forwards encode_text, encode_ecg and the fitted

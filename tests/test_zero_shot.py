@@ -141,13 +141,6 @@ def test_cross_val_and_grid_search_over_template(data, mets):
     assert grid.best_estimator_.pretrainer is mets
 
 
-def _checks_classifier():
-    rng = np.random.RandomState(0)
-    X = rng.normal(size=(20, 1, 40)).astype(np.float32)
-    reports = np.array(["normal ecg", "infarction", "left bundle branch block", "hypertrophy"] * 5, dtype=object)
-    return ZeroShotECGClassifier(_fit_tiny(X, reports))
-
-
 class SelfPretrainedZeroShot(ZeroShotECGClassifier):
     """Zero-shot classifier that pretrains a tiny METS on the records ``fit`` sees.
 

@@ -1,6 +1,5 @@
 """Loader for the PhysioNet/Computing in Cardiology Challenge 2020/2021 format."""
 
-import os
 import re
 from numbers import Integral
 from pathlib import Path
