@@ -73,6 +73,7 @@ sphinx_gallery_conf = {
         "plot_zero_shot.py",
         "plot_grid_search.py",
         "plot_metadata_routing.py",
+        "plot_pretrained_and_finetune.py",
         "*",
     ]),
     "doc_module": ("sklearn_ecg",),
