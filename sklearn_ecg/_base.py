@@ -10,7 +10,9 @@ pickling map a model trained on CUDA onto a machine without it.
 
 import contextlib
 import copy
+import signal
 import sys
+import threading
 import weakref
 from numbers import Integral, Real
 
@@ -136,6 +138,34 @@ class _EpochProgressBar(Callback):
         del self.bar_
 
 
+@contextlib.contextmanager
+def _sigint_recorded():
+    """Record a Ctrl+C (SIGINT) while the block runs; yields a list that is then non-empty.
+
+    Python raises KeyboardInterrupt for Ctrl+C, and skorch's EarlyStopping
+    raises it too to stop a training: the signal tells them apart. Signal
+    handlers exist in the main thread only; elsewhere no Ctrl+C arrives and
+    nothing is installed.
+    """
+    seen = []
+    if threading.current_thread() is not threading.main_thread():
+        yield seen
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        seen.append(signum)
+        if callable(previous):
+            previous(signum, frame)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield seen
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _monitor_training_loss(callback):
     """A copy of ``callback`` that monitors the training loss instead of a validation score.
 
@@ -217,6 +247,7 @@ class PretrainingNet(NeuralNet):
         # the shuffling and the lead pairs stay identical on every process.
         self.view_generator_ = make_generator(_distributed.rank_seed(view_seed), self.device)
         self.pair_generator_ = make_generator(pair_seed)
+        self.valid_generator_ = make_generator(child_seeds(pair_seed, 1)[0])
         self._data_parallel = _distributed.begin_fit(self, len(X)) if X is not None else None
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
@@ -225,13 +256,22 @@ class PretrainingNet(NeuralNet):
         self._data_parallel = None
         self.grad_scaler_ = None
         self.shuffle_generator_ = self.view_generator_ = self.pair_generator_ = None
+        self.valid_generator_ = None
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         if not self.initialized_:
             self.initialize()
         self.notify("on_train_begin", X=X, y=y)
         try:
-            self.fit_loop(X, y, **fit_params)
+            with _sigint_recorded() as ctrl_c:
+                try:
+                    self.fit_loop(X, y, **fit_params)
+                except KeyboardInterrupt:
+                    # skorch's EarlyStopping (and callbacks like it) stop the
+                    # training by raising KeyboardInterrupt: that ends the
+                    # loop. A real Ctrl+C propagates.
+                    if ctrl_c:
+                        raise
         finally:
             # Callbacks close what they opened (progress bars, files) on
             # every way out, Ctrl+C and errors included, which then propagate.
@@ -249,12 +289,17 @@ class PretrainingNet(NeuralNet):
                 generator=self.shuffle_generator_,
                 **kwargs,
             )
-        if training and getattr(self, "shuffle_generator_", None) is not None:
-            kwargs = self.get_params_for("iterator_train")
-            kwargs.setdefault("batch_size", self.batch_size)
-            kwargs["generator"] = self.shuffle_generator_
-            return self.iterator_train(dataset, **kwargs)
-        return super().get_iterator(dataset, training=training)
+        generator = getattr(self, "shuffle_generator_" if training else "valid_generator_", None)
+        if generator is None:
+            return super().get_iterator(dataset, training=training)
+        # Every DataLoader draws a seed when it starts iterating, from the
+        # global generator unless it is given one: the fit's own, here.
+        kwargs = self.get_params_for("iterator_train" if training else "iterator_valid")
+        kwargs.setdefault("batch_size", self.batch_size)
+        if kwargs["batch_size"] == -1:
+            kwargs["batch_size"] = len(dataset)
+        kwargs["generator"] = generator
+        return (self.iterator_train if training else self.iterator_valid)(dataset, **kwargs)
 
     def train_step_single(self, batch, **fit_params):
         self._set_training(True)

@@ -1,6 +1,7 @@
 """Process state, failed fits, interrupts and parameter validation of the estimators."""
 
 import pickle
+import signal
 import subprocess
 import sys
 import textwrap
@@ -144,13 +145,36 @@ def test_nonfinite_embeddings_are_an_error(X):
         lcd.transform(X)
 
 
+class _CtrlCAtEpoch(Callback):
+    """Sends the process the signal Ctrl+C sends, at the end of an epoch."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, net, **kwargs):
+        if len(net.history) >= self.epoch:
+            signal.raise_signal(signal.SIGINT)
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="Ctrl+C (SIGINT) reaches the main thread only")
 def test_ctrl_c_stops_fit_and_keeps_the_previous_model(X):
     lcd = LCDPretrainer(**TINY).fit(X)
     net = lcd.net_
-    lcd.set_params(max_epochs=5, callbacks=[_RaiseAtEpoch(KeyboardInterrupt, epoch=2)])
+    before = signal.getsignal(signal.SIGINT)
+    lcd.set_params(max_epochs=5, callbacks=[_CtrlCAtEpoch(epoch=2)])
     with pytest.raises(KeyboardInterrupt):
         lcd.fit(X)
     assert lcd.net_ is net and len(lcd.history_) == 1
+    assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_early_stopping_ends_the_fit_without_an_error(X):
+    # skorch's EarlyStopping stops by raising KeyboardInterrupt, which is no Ctrl+C.
+    lcd = LCDPretrainer(**{**TINY, "max_epochs": 5,
+                           "callbacks": [_RaiseAtEpoch(KeyboardInterrupt, epoch=2)]}).fit(X)
+    assert len(lcd.history_) == 2
+    assert np.isfinite(lcd.transform(X[:2])).all()
 
 
 def test_huge_finite_input_is_standardised_not_nan(X):
