@@ -1,14 +1,15 @@
 """Supervised ECG classification by a deep encoder: fine-tuned after pretraining, or from scratch."""
 
 import copy
-import numbers
+from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 import torch
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.utils._param_validation import StrOptions
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
@@ -18,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._base import PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _EpochProgressBar, _RecordDataset, resolve_device
+from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import child_seeds, flush_denormals, seed_from, seeded_construction
 from ._validation import check_ecg_array
 from .lcd import LCDPretrainer
@@ -406,31 +408,28 @@ class ECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator)
 
     # -- checks -----------------------------------------------------------
 
-    def _check_params(self):
-        for name, lowest in (("max_epochs", 1), ("batch_size", 1), ("freeze_epochs", 0)):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < lowest:
-                raise ValueError(f"{name} must be an integer >= {lowest}; got {value!r}.")
-        if self.patience is not None and (not isinstance(self.patience, numbers.Integral) or self.patience < 1):
-            raise ValueError(f"patience must be None or an integer >= 1; got {self.patience!r}.")
-        for name in ("lr", "encoder_lr"):
-            value = getattr(self, name)
-            if name == "encoder_lr" and value is None:
-                continue
-            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not value > 0:
-                raise ValueError(f"{name} must be a positive number; got {value!r}.")
-        if not isinstance(self.weight_decay, numbers.Real) or not self.weight_decay >= 0:
-            raise ValueError(f"weight_decay must be a number >= 0; got {self.weight_decay!r}.")
-        fraction = self.validation_fraction
-        if fraction is not None and not (isinstance(fraction, numbers.Real) and 0 < fraction < 1):
-            raise ValueError(
-                f"validation_fraction must be a fraction in (0, 1), or None to train on all "
-                f"records; got {fraction!r}."
-            )
-        if self.architecture not in _ARCHITECTURES:
-            raise ValueError(f"architecture must be one of {_ARCHITECTURES}; got {self.architecture!r}.")
-        if not (self.class_weight is None or self.class_weight == "balanced" or isinstance(self.class_weight, dict)):
-            raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {self.class_weight!r}.")
+    _parameter_constraints = {
+        # Checked in fit, with a message that says what to pass.
+        "pretrainer": "no_validation",
+        "architecture": [StrOptions(set(_ARCHITECTURES))],
+        "encoder_params": [dict, None],
+        "share_encoder": ["boolean"],
+        "lr": [StrictInterval(Real, 0, None, closed="neither")],
+        "encoder_lr": [StrictInterval(Real, 0, None, closed="neither"), None],
+        "freeze_epochs": [StrictInterval(Integral, 0, None, closed="left")],
+        "weight_decay": [StrictInterval(Real, 0, None, closed="left")],
+        "optimizer": [OptimizerClass()],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "validation_fraction": [StrictInterval(Real, 0, 1, closed="neither"), None],
+        "patience": [StrictInterval(Integral, 1, None, closed="left"), None],
+        "max_epochs": [StrictInterval(Integral, 1, None, closed="left")],
+        "batch_size": [StrictInterval(Integral, 1, None, closed="left")],
+        "device": [TorchDevice(), None],
+        "amp": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, None],
+    }
 
     def _source(self):
         """The architecture, encoder settings and (fitted) pretrainer to start from."""
@@ -573,6 +572,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator)
             )
         return train, valid
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None):
         """Train the encoder and the head on labelled records.
 
@@ -592,7 +592,6 @@ class ECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator)
         self : ECGClassifier
             The fitted classifier.
         """
-        self._check_params()
         arch, params, pretrainer = self._source()
         X = self._validate_X(X, reset=True)
         y, kind = _check_y(y, type(self).__name__)

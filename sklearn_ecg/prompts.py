@@ -17,14 +17,15 @@ users who have some labelled records: it keeps, for each class, the candidate
 descriptions that rank the labelled records best.
 """
 
-import numbers
+from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import SharesFittedPretrainerMixin
+from ._param_validation import StrictInterval
 from .zero_shot import (
     DEFAULT_TEMPLATES,
     PTBXL_SUPERCLASS_DESCRIPTIONS,
@@ -354,6 +355,16 @@ class FewLabelPromptSelector(SharesFittedPretrainerMixin, ClassifierMixin, BaseE
             raise ValueError(f"The candidates of class {label!r} must be non-empty strings; got {flat!r}.")
         return list(dict.fromkeys(flat))
 
+    _parameter_constraints = {
+        # Checked in fit, with a message that says what to pass.
+        "pretrainer": "no_validation",
+        "candidates": [dict, None],
+        "template": [str, list, tuple],
+        "n_descriptions": [StrictInterval(Integral, 1, None, closed="left")],
+        "class_names": ["array-like", None],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Score the candidates on labelled records and keep the best of each class.
 
@@ -369,9 +380,6 @@ class FewLabelPromptSelector(SharesFittedPretrainerMixin, ClassifierMixin, BaseE
         -------
         self : FewLabelPromptSelector
         """
-        n = self.n_descriptions
-        if not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1:
-            raise ValueError(f"n_descriptions must be a positive integer; got {n!r}.")
         if y is None:
             raise ValueError(
                 f"{type(self).__name__} requires y: it selects descriptions on labelled records."
@@ -409,7 +417,7 @@ class FewLabelPromptSelector(SharesFittedPretrainerMixin, ClassifierMixin, BaseE
             self.candidate_scores_[label] = scores
             # Stable sort: ties keep the candidates' order.
             ranked = sorted(descriptions, key=lambda d: -scores[d])
-            self.selected_descriptions_[label] = ranked[:n]
+            self.selected_descriptions_[label] = ranked[: self.n_descriptions]
         self.classifier_ = ZeroShotECGClassifier(
             self.pretrainer, template=self.template,
             class_descriptions=dict(self.selected_descriptions_),

@@ -1,7 +1,7 @@
 """Zero-shot ECG classification with a fitted METS model."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
 
@@ -198,6 +198,15 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
                     break
         return [self._descriptions(label)]
 
+    _parameter_constraints = {
+        # Checked in fit, with a message that says what to pass.
+        "pretrainer": "no_validation",
+        "template": [str, list, tuple],
+        "class_descriptions": [dict, None],
+        "class_names": ["array-like", None],
+    }
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Learn the classes; nothing is trained.
 

@@ -181,9 +181,9 @@ def test_few_label_selector_multilabel_and_errors(mets):
     assert list(selector.classes_) == SUPERCLASSES and selector.multilabel_
     assert all(1 <= len(v) <= 2 for v in selector.selected_descriptions_.values())
     assert selector.decision_function(X).shape == (40, 5)
-    with pytest.raises(ValueError, match="n_descriptions must be a positive integer"):
+    with pytest.raises(ValueError, match=r"'n_descriptions' parameter .* range \[1, inf\)"):
         FewLabelPromptSelector(mets, n_descriptions=0).fit(X, Y)
     with pytest.raises(ValueError, match="both in and out of it"):
         FewLabelPromptSelector(mets).fit(X, np.c_[Y[:, :4], np.ones(40, int)])
-    with pytest.raises(TypeError, match="candidates must be a dict"):
+    with pytest.raises(TypeError, match="'candidates' parameter of FewLabelPromptSelector must be an instance of 'dict'"):
         FewLabelPromptSelector(mets, candidates=["x"]).fit(X, Y)
