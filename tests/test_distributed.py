@@ -90,6 +90,7 @@ def one_process_fit():
     return _fit_all(PER_PROCESS_BATCH * WORLD_SIZE)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["lcd", "mets", "unseeded"])
 def test_every_rank_ends_with_the_same_weights(two_process_fit, name):
     first, second = (r[name] for r in two_process_fit)

@@ -35,6 +35,7 @@ def test_docs_have_code_blocks():
     assert len(BLOCKS) >= 8
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code", BLOCKS)
 def test_docs_code_block_runs(code, tmp_path, monkeypatch, capsys):
     if "path/to/ptb-xl" in code:

