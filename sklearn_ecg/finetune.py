@@ -437,8 +437,6 @@ class ECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator)
             arch = "lcd" if self.architecture == "auto" else self.architecture
             params = dict(_ENCODER_DEFAULTS[arch])
             given = self.encoder_params or {}
-            if not isinstance(given, dict):
-                raise TypeError(f"encoder_params must be a dict or None; got {type(given).__name__}.")
             unknown = sorted(set(given) - set(params))
             if unknown:
                 raise ValueError(f"encoder_params accepts {sorted(params)}; got unknown key(s) {unknown}.")

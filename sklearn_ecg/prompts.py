@@ -335,11 +335,6 @@ class FewLabelPromptSelector(SharesFittedPretrainerMixin, ClassifierMixin, BaseE
                 merged += PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS[c]
                 table[c] = list(dict.fromkeys(merged))
             return table
-        if not isinstance(self.candidates, dict):
-            raise TypeError(
-                "candidates must be a dict mapping class labels to lists of descriptions; got "
-                f"{type(self.candidates).__name__}."
-            )
         return self.candidates
 
     def _class_candidates(self, table, label):

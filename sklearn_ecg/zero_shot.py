@@ -165,11 +165,6 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
 
     def _descriptions(self, label):
         table = self._table()
-        if not isinstance(table, dict):
-            raise TypeError(
-                f"class_descriptions must be a dict mapping class labels to descriptions; got "
-                f"{type(table).__name__}."
-            )
         for key in (label, str(label)):
             if key in table:
                 descriptions = _as_list(table[key])
