@@ -41,7 +41,9 @@ MODEL_CARD_NAME = "README.md"
 # never saved, the loaded estimator gets their defaults.
 _NOT_SAVED = ("callbacks", "net_params")
 # Fitted attributes saved when the estimator has them.
-_FITTED_SCALARS = ("n_leads_", "n_timepoints_", "n_features_in_", "n_reports_")
+_FITTED_SCALARS = ("n_leads_", "n_timepoints_", "n_features_in_", "n_reports_", "best_epoch_")
+# A classifier's labels: their JSON values and the numpy dtype to restore, of these kinds only.
+_CLASS_DTYPE_KINDS = "biufUO"
 _FLOAT_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -54,12 +56,14 @@ class PretrainedModelError(ValueError):
 
 
 def _estimator_classes():
+    from .finetune import ECGClassifier, ECGClassifierModule
     from .lcd import LCDModule, LCDPretrainer
     from .mets import METSModule, METSPretrainer
 
     return {
         "LCDPretrainer": (LCDPretrainer, LCDModule),
         "METSPretrainer": (METSPretrainer, METSModule),
+        "ECGClassifier": (ECGClassifier, ECGClassifierModule),
     }
 
 
@@ -177,7 +181,7 @@ def _default_model_card(est, config):
         "library_name: sklearn-ecg",
         "tags:",
         "- ecg",
-        "- self-supervised-learning",
+        "- ecg-classification" if hasattr(est, "classes_") else "- self-supervised-learning",
         "- sklearn-ecg",
         "---",
         "",
@@ -193,7 +197,7 @@ def _default_model_card(est, config):
         "```python",
         f"from sklearn_ecg import {name}",
         f"model = {name}.from_pretrained(\"path/or/owner/name\")",
-        "embeddings = model.transform(X)",
+        "proba = model.predict_proba(X)" if hasattr(est, "classes_") else "embeddings = model.transform(X)",
         "```",
         "",
     ]
@@ -228,6 +232,20 @@ def _build_config(est):
             else:
                 params[key] = name
             continue
+        if key == "pretrainer":
+            # The classifier's weights hold its fine-tuned copy of the encoder; the
+            # pretrainer itself is another model, saved on its own if wanted.
+            if value is not None:
+                warnings.warn(
+                    "pretrainer is not saved (the fine-tuned copy of its encoder is, with the "
+                    "classifier's weights): the loaded classifier has pretrainer=None and "
+                    f"architecture={est.architecture_!r}, so refitting it trains that network from "
+                    "scratch; set pretrainer again to fine-tune a pretrained encoder anew.",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                not_saved.append(key)
+            continue
         if key == "text_encoder" and value is not None and not isinstance(value, (str, os.PathLike)):
             params[key] = {"text_encoder": _text_encoder_spec(value, type(est).__name__)}
             continue
@@ -242,6 +260,8 @@ def _build_config(est):
             )
             not_saved.append(key)
 
+    if "pretrainer" in not_saved:
+        params["architecture"] = est.architecture_
     net = est.net_
     fitted = {}
     for attr in _FITTED_SCALARS:
@@ -249,6 +269,14 @@ def _build_config(est):
             fitted[attr] = _to_json(getattr(est, attr))
     if hasattr(est, "feature_names_in_"):
         fitted["feature_names_in_"] = [str(n) for n in est.feature_names_in_]
+    if hasattr(est, "classes_"):
+        fitted["classes_"] = {"values": _to_json(est.classes_.tolist()), "dtype": est.classes_.dtype.str
+                              if est.classes_.dtype.kind != "O" else "object"}
+        fitted["multilabel_"] = bool(est.multilabel_)
+        fitted["architecture_"] = est.architecture_
+        fitted["encoder_params_"] = _to_json(est.encoder_params_)
+    module_config = (est._module_config() if hasattr(est, "_module_config") else
+                     {"class": net.module.__name__, "kwargs": _to_json(net.get_params_for("module"))})
     config = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -256,10 +284,7 @@ def _build_config(est):
         "estimator": type(est).__name__,
         "params": params,
         "params_not_saved": not_saved,
-        "module": {
-            "class": net.module.__name__,
-            "kwargs": _to_json(net.get_params_for("module")),
-        },
+        "module": module_config,
         "fitted": fitted,
         "history": _to_json(_history_as_list(net.history)),
     }
@@ -511,7 +536,38 @@ def _check_fitted(config, path):
         if len(names) != fitted["n_features_in_"]:
             raise _bad(path, "has feature_names_in_ and n_features_in_ of different lengths.")
         fitted["feature_names_in_"] = np.asarray(names, dtype=object)
+    if "classes_" in fitted:
+        fitted["classes_"] = _check_classes(fitted["classes_"], path)
+        if not isinstance(fitted.get("multilabel_"), bool):
+            raise _bad(path, "has an invalid fitted attribute 'multilabel_' (true or false).")
+        if fitted.get("architecture_") not in ("lcd", "mets"):
+            raise _bad(path, f"has an invalid fitted attribute architecture_={fitted.get('architecture_')!r} "
+                             "('lcd' or 'mets').")
+        if not isinstance(fitted.get("encoder_params_"), dict):
+            raise _bad(path, "has an invalid fitted attribute 'encoder_params_' (a JSON object).")
     return fitted
+
+
+def _check_classes(entry, path):
+    """A classifier's ``classes_`` from its JSON entry, with its numpy dtype."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("values"), list) or len(entry["values"]) < 1:
+        raise _bad(path, "has an invalid fitted attribute 'classes_' (an object with 'values' and 'dtype').")
+    try:
+        dtype = np.dtype(entry.get("dtype"))
+    except TypeError as exc:
+        raise _bad(path, f"has an invalid dtype {entry.get('dtype')!r} for 'classes_'.") from exc
+    if dtype.kind not in _CLASS_DTYPE_KINDS:
+        raise _bad(path, f"has the dtype {entry.get('dtype')!r} for 'classes_'; labels are numbers or strings.")
+    values = entry["values"]
+    if dtype.kind == "O" and not all(isinstance(v, str) for v in values):
+        raise _bad(path, "has labels of dtype object that are not all strings.")
+    try:
+        classes = np.array(values, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise _bad(path, f"has labels that are not of their dtype {entry['dtype']!r} ({exc}).") from exc
+    if classes.ndim != 1 or len(np.unique(classes)) != len(classes):
+        raise _bad(path, "has 'classes_' that are not distinct single labels.")
+    return classes
 
 
 def _read_weights(folder, module):
@@ -561,7 +617,7 @@ def _read_weights(folder, module):
 
 def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revision=None,
                     cache_dir=None, local_files_only=False, token=None):
-    """Load a fitted pretrainer saved with ``save_pretrained``, of whichever class it is.
+    """Load a fitted model saved with ``save_pretrained``, of whichever class it is.
 
     Parameters
     ----------
@@ -582,8 +638,9 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
 
     Returns
     -------
-    estimator : LCDPretrainer or METSPretrainer
-        Fitted: ``transform`` gives the saved model's embeddings.
+    estimator : LCDPretrainer, METSPretrainer or ECGClassifier
+        Fitted: ``transform`` gives the saved model's embeddings (a
+        classifier's ``predict_proba`` its probabilities).
 
     Raises
     ------
@@ -642,11 +699,11 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
     elif hasattr(cls, "encode_text"):
         raise _bad(cpath, "lacks the specification of the METS text encoder ('text_encoder').")
     dev = resolve_device(device)
-    net = est._net_from_spec(module_cls, dict(module_spec["kwargs"]), dev, None)
     try:
         # Initial weights are overwritten below: seeded so that loading leaves
         # torch's global random state as it was.
         with seeded_construction(0, dev):
+            net = est._net_from_spec(module_cls, dict(module_spec["kwargs"]), dev, None)
             net.initialize()
     except (TypeError, ValueError) as exc:
         raise _bad(cpath, f"has module arguments that {module_cls.__name__} refuses ({exc}).") from exc
@@ -669,7 +726,7 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
 
 
 class PretrainedMixin:
-    """``save_pretrained`` / ``from_pretrained`` / ``push_to_hub`` for the pretrainers."""
+    """``save_pretrained`` / ``from_pretrained`` / ``push_to_hub`` for the pretrainers and ECGClassifier."""
 
     def save_pretrained(self, save_directory, *, overwrite=False, dtype="float32", model_card=None):
         """Save the fitted model to a folder, without pickle.

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted, c
 from torch import nn
 from torch.nn import functional as F
 
+from ._persistence import PretrainedMixin
 from ._base import PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _EpochProgressBar, _RecordDataset, resolve_device
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import child_seeds, flush_denormals, seed_from, seeded_construction
@@ -220,7 +221,7 @@ def _check_y(y, name):
     return y, kind
 
 
-class ECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator):
+class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixin, BaseEstimator):
     """Deep ECG classifier: a pretrained encoder fine-tuned end to end, or the same network from scratch.
 
     ``fit`` copies the encoder of a fitted :class:`~sklearn_ecg.LCDPretrainer`
@@ -511,6 +512,39 @@ class ECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator)
         return torch.as_tensor(weight, dtype=torch.float32)
 
     # -- the network ------------------------------------------------------
+
+    def _module_config(self):
+        """The network's description in a saved model's ``config.json`` (see ``save_pretrained``)."""
+        module = self.net_.module_
+        return {"class": type(module).__name__, "kwargs": {
+            "architecture": self.architecture_, "encoder_params": dict(self.encoder_params_),
+            "n_encoders": len(module.encoders), "n_leads": int(module.n_leads),
+            "n_outputs": int(module.head.out_features), "multilabel": bool(module.multilabel)}}
+
+    def _net_from_spec(self, module_cls, kwargs, device, n_records):
+        """An uninitialised net around the network a saved ``config.json`` describes."""
+        expected = {"architecture", "encoder_params", "n_encoders", "n_leads", "n_outputs", "multilabel"}
+        if set(kwargs) != expected:
+            raise ValueError(f"the classifier network is described by {sorted(expected)}; got {sorted(kwargs)}")
+        arch, params = kwargs["architecture"], kwargs["encoder_params"]
+        n_leads, n_encoders, n_outputs = kwargs["n_leads"], kwargs["n_encoders"], kwargs["n_outputs"]
+        if arch not in ("lcd", "mets") or not isinstance(params, dict) or set(params) != {"width", "standardize"}:
+            raise ValueError(f"architecture {arch!r} with encoder parameters {params!r} is not a network of "
+                             "this release")
+        counts = (n_leads, n_encoders, n_outputs)
+        if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in counts):
+            raise ValueError(f"n_leads, n_encoders and n_outputs must be positive integers; got {counts}")
+        if n_encoders not in ((1, n_leads) if arch == "lcd" else (1,)):
+            raise ValueError(f"{n_encoders} encoders do not fit {n_leads} leads of architecture {arch!r}")
+        if params["standardize"] not in _STANDARDIZE:
+            raise ValueError(f"standardize must be one of {_STANDARDIZE}; got {params['standardize']!r}")
+        if arch == "lcd":
+            encoders = nn.ModuleList(VGG1d(in_channels=1, width=params["width"]) for _ in range(n_encoders))
+        else:
+            encoders = nn.ModuleList([ResNet1d(in_channels=n_leads, width=params["width"])])
+        module = module_cls(encoders, n_leads, n_outputs, per_lead=arch == "lcd",
+                            multilabel=bool(kwargs["multilabel"]), standardize=params["standardize"])
+        return self._make_net(module, device, n_records or self.batch_size, False, 0)
 
     def _build_module(self, arch, params, pretrainer, n_leads, n_outputs, multilabel, class_weight):
         if arch == "lcd":

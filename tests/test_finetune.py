@@ -1,5 +1,6 @@
 """Tests of ECGClassifier: fine-tuning a pretrained encoder, and the same network from scratch."""
 
+import json
 import pickle
 
 import joblib
@@ -13,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from _text_encoders import BagOfWords
-from sklearn_ecg import ECGClassifier, LCDPretrainer, METSPretrainer
+from sklearn_ecg import ECGClassifier, LCDPretrainer, METSPretrainer, PretrainedModelError, load_pretrained
 from sklearn_ecg.datasets import load_ptbxl_sample
 from sklearn_ecg.preprocessing import PadOrCrop
 
@@ -239,6 +240,72 @@ def test_pickle_round_trip(data, lcd, tmp_path):
     again = joblib.load(tmp_path / "clf.joblib")
     np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).decision_function(X), clf.decision_function(X))
+
+
+@pytest.mark.parametrize("case", ["lcd-strings", "lcd-shared-multilabel", "mets-scratch-multiclass"])
+def test_save_pretrained_round_trip(data, lcd, tmp_path, case):
+    X, Y, groups, _ = data
+    if case == "lcd-strings":
+        y = np.where(Y[:, 0] == 1, "NORM", "other").astype(object)
+        clf = ECGClassifier(lcd, **TINY).fit(X, y, groups=groups)
+    elif case == "lcd-shared-multilabel":
+        y = Y
+        clf = ECGClassifier(lcd, share_encoder=True, **TINY).fit(X, y)
+    else:
+        y = np.argmax(Y, axis=1)
+        clf = ECGClassifier(architecture="mets", encoder_params={"width": 4}, **TINY).fit(X, y)
+    if clf.pretrainer is not None:
+        with pytest.warns(UserWarning, match="pretrainer is not saved"):
+            folder = clf.save_pretrained(tmp_path / "clf")
+    else:
+        folder = clf.save_pretrained(tmp_path / "clf")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["estimator"] == "ECGClassifier" and config["module"]["class"] == "ECGClassifierModule"
+    assert "predict_proba" in (folder / "README.md").read_text()
+    loaded = ECGClassifier.from_pretrained(folder, device="cpu")
+    assert type(load_pretrained(folder, device="cpu")) is ECGClassifier
+    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
+    assert loaded.classes_.dtype == clf.classes_.dtype
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+    np.testing.assert_array_equal(loaded.predict(X), clf.predict(X))
+    for attr in ("multilabel_", "architecture_", "encoder_params_", "best_epoch_", "n_leads_", "n_timepoints_"):
+        assert getattr(loaded, attr) == getattr(clf, attr), attr
+    assert [h["valid_loss"] for h in loaded.history_] == pytest.approx([h["valid_loss"] for h in clf.history_])
+    # Without its pretrainer, the loaded classifier refits the same network from scratch.
+    assert loaded.pretrainer is None and loaded.architecture == clf.architecture_
+    refit = clone(loaded).fit(X, y)
+    assert refit.architecture_ == clf.architecture_
+    assert len(refit.net_.module_.encoders) == len(clf.net_.module_.encoders) or clf.architecture_ == "lcd"
+    with pytest.raises(PretrainedModelError, match="describes a ECGClassifier, not a LCDPretrainer"):
+        LCDPretrainer.from_pretrained(folder, device="cpu")
+
+
+def _edit(folder, edit):
+    path = folder / "config.json"
+    config = json.loads(path.read_text())
+    edit(config)
+    path.write_text(json.dumps(config))
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda c: c["fitted"]["classes_"].update(dtype="<M8[ns]"), "labels are numbers or strings"),
+    (lambda c: c["fitted"]["classes_"].update(values=[0, 0, 1, 2, 3]), "not distinct"),
+    (lambda c: c["fitted"]["classes_"].update(dtype="object"), "not all strings"),
+    (lambda c: c["fitted"].update(architecture_="transformer"), "architecture_"),
+    (lambda c: c["fitted"].update(multilabel_="yes"), "multilabel_"),
+    (lambda c: c["module"]["kwargs"].update(n_encoders=2), "2 encoders do not fit 3 leads"),
+    (lambda c: c["module"]["kwargs"].update(n_outputs=4), "shape"),
+    (lambda c: c["module"]["kwargs"].update(architecture="mets"), "3 encoders do not fit 3 leads"),
+    (lambda c: c["module"]["kwargs"].update(n_encoders=1), r"holds \d+ tensor\(s\) it does not have \(e.g. 'encoders.1"),
+    (lambda c: c["module"]["kwargs"].pop("multilabel"), "is described by"),
+])
+def test_damaged_classifier_folder_is_refused(data, lcd, tmp_path, edit, match):
+    X, Y, _, _ = data
+    with pytest.warns(UserWarning, match="pretrainer is not saved"):
+        folder = ECGClassifier(lcd, **TINY).fit(X, Y).save_pretrained(tmp_path / "clf")
+    _edit(folder, edit)
+    with pytest.raises(PretrainedModelError, match=match):
+        ECGClassifier.from_pretrained(folder, device="cpu")
 
 
 def test_clear_errors(data, lcd, mets):

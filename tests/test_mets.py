@@ -159,6 +159,25 @@ def test_pickle_small_and_still_embeds_prompts(sample, tmp_path):
     np.testing.assert_array_equal(loaded.encode_text(["new prompt"]), mets.encode_text(["new prompt"]))
 
 
+def test_mlp_text_head(sample, tmp_path):
+    X, reports, _ = sample
+    linear = tiny().fit(X, reports=reports)
+    mlp = tiny(text_head="mlp").fit(X, reports=reports)
+    head = mlp.net_.module_.text_head
+    assert isinstance(head, torch.nn.Sequential)
+    assert [type(m) for m in head] == [torch.nn.Linear, torch.nn.GELU, torch.nn.Linear]
+    assert head[0].in_features == head[0].out_features == bag_of_words.dim
+    assert head[2].out_features == 8
+    prompts = ["normal ecg", "atrial fibrillation"]
+    t = mlp.encode_text(prompts)
+    assert t.shape == (2, 8)
+    np.testing.assert_allclose(np.linalg.norm(t, axis=1), 1.0, rtol=1e-5)
+    assert not np.allclose(t, linear.encode_text(prompts))
+    path = tmp_path / "mlp.joblib"
+    joblib.dump(mlp, path)
+    np.testing.assert_array_equal(joblib.load(path).encode_text(prompts), t)
+
+
 def test_same_seed_same_embeddings_and_caller_rng_untouched(sample):
     X, reports, _ = sample
     torch.manual_seed(123)
@@ -257,6 +276,7 @@ def test_text_encoder_that_cannot_load(sample, tmp_path):
         (dict(width=0), r"\'width\' parameter .* range \[1, inf\)"),
         (dict(temperature=-1.0), r"\'temperature\' parameter .* range \(0.0, inf\)"),
         (dict(max_logit_scale=5.0), "max_logit_scale"),
+        (dict(text_head="transformer"), "'text_head' parameter of METSPretrainer must be a str among"),
     ],
 )
 def test_bad_params(sample, params, match):

