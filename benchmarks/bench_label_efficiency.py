@@ -28,10 +28,25 @@ training pool; ``--pretrained fit`` pretrains them here instead
 (``--lcd-epochs``, ``--mets-epochs``). With ``--validate`` the shipped models
 have seen the unlabelled signals of fold 8.
 
-The full study (six fractions, three draws below 25 %, 100 fine-tuning epochs)
-takes hours on a CPU::
+Networks are trained for at least ``--ft-epochs`` epochs and ``--min-steps``
+optimiser steps, keeping the epoch with the lowest loss on an internal
+validation split of the labelled draw (patients kept apart; ``--patience``
+stops early); a draw whose split would hold fewer than ``--min-validation``
+records has none and keeps its last epoch. ``label_efficiency.rst`` holds the
+table for the documentation.
 
-    python benchmarks/bench_label_efficiency.py --ptbxl ../shared/data/ptbxl500 ../shared/data/ptbxl-more
+The study of the README and the documentation runs one queue per pretraining
+method, one thread each, on a 2-core CPU, with the settings chosen on the
+validation split (``--validate --fractions 0.1 --seeds 2``; see the README)::
+
+    P="--ptbxl ../shared/data/ptbxl500 ../shared/data/ptbxl-more --batch-size 32 --ft-epochs 40 \\
+       --min-steps 200 --patience 10 --threads 1 --out-dir label_efficiency"
+    B=benchmarks/bench_label_efficiency.py
+    python $B $P --methods probe-lcd probe-untrained minirocket probe-mets
+    python $B $P --methods ft-lcd ft-mets --lr 1e-3 --encoder-lr 1e-4 --freeze-epochs 5
+    python $B $P --methods scratch-lcd --lr 1e-4
+    python $B $P --methods scratch-mets --lr 1e-3
+    python $B --report-only --out-dir label_efficiency
 
 ``--smallest`` runs every method on a corner of the embedded sample with tiny
 networks in well under a minute (a smoke test, not a measurement).
@@ -218,13 +233,18 @@ def run_one(method, idx, seed, args, pool, test, features):
     kind = method.split("-")[1]
     X_pool = lcd_leads(pool["X"]) if kind == "lcd" else pool["X"]
     X_test = lcd_leads(test["X"]) if kind == "lcd" else test["X"]
+    # A validation split of a handful of records picks a random epoch: below
+    # --min-validation records there is none, and the last epoch is kept.
+    validation = args.validation_fraction
+    if validation and int(np.floor(len(idx) * validation)) < args.min_validation:
+        validation = None
     # Few labels give few steps per epoch: train for at least --min-steps optimiser steps.
-    n_train = int(np.ceil(len(idx) * (1 - (args.validation_fraction or 0))))
+    n_train = int(np.ceil(len(idx) * (1 - (validation or 0))))
     steps_per_epoch = max(1, n_train // min(args.batch_size, n_train))
     epochs = max(args.ft_epochs, int(np.ceil(args.min_steps / steps_per_epoch)))
     settings = dict(lr=args.lr, encoder_lr=args.encoder_lr, freeze_epochs=args.freeze_epochs,
                     weight_decay=args.weight_decay, max_epochs=epochs, batch_size=args.batch_size,
-                    validation_fraction=args.validation_fraction, patience=args.patience)
+                    validation_fraction=validation, patience=args.patience if validation else None)
     if method.startswith("ft"):
         clf = ECGClassifier(pretrained(kind, pool, args), **settings, device=args.device, random_state=seed)
     else:
@@ -266,6 +286,14 @@ def summarise(rows, names, out_dir):
             cells.append(f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}")
         md.append(f"| {LABELS[m]} | " + " | ".join(cells) + " |")
     (out_dir / "label_efficiency.md").write_text("\n".join(md) + "\n")
+    # The same table for the Sphinx documentation (``.. include::``).
+    rst = [".. list-table::", "   :header-rows: 1", "", "   * - method"]
+    rst += [f"     - {100 * f:g} % ({n_labels[f]})" for f in fractions]
+    for line in md[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rst.append(f"   * - {cells[0]}")
+        rst += [f"     - {c}" if c else "     -" for c in cells[1:]]
+    (out_dir / "label_efficiency.rst").write_text("\n".join(rst) + "\n")
     print("\n".join(md))
     try:
         import matplotlib
@@ -316,6 +344,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--validation-fraction", type=float, default=0.2)
     parser.add_argument("--patience", type=int, default=None)
+    parser.add_argument("--min-validation", type=int, default=20,
+                        help="no internal validation split (keep the last epoch) below this many validation records")
     parser.add_argument("--probe-C", type=float, default=0.01)
     parser.add_argument("--minirocket-C", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=0, help="seed of the pretraining and of MiniRocket")
@@ -330,7 +360,7 @@ def main(argv=None):
         args.fractions, args.seeds = [0.1, 1.0], 1
         args.lcd_epochs = args.mets_epochs = args.ft_epochs = 1
         args.batch_size = 64
-    elif not args.ptbxl:
+    elif not args.ptbxl and not args.report_only:
         parser.error("--ptbxl is required (or --smallest for the smoke test on the embedded sample)")
     if args.threads:
         torch.set_num_threads(args.threads)
