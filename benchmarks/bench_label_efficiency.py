@@ -312,6 +312,8 @@ def summarise(rows, names, out_dir):
         line, = ax.plot([100 * f for f in fs], mean, style, marker="o", label=LABELS[m])
         ax.fill_between([100 * f for f in fs], mean - std, mean + std, color=line.get_color(), alpha=0.15)
     ax.set_xscale("log")
+    ax.set_xticks([100 * f for f in fractions], [f"{100 * f:g}" for f in fractions])
+    ax.minorticks_off()
     ax.set_xlabel("labelled training records (%)")
     ax.set_ylabel("macro ROC-AUC (" + ", ".join(names) + ")")
     ax.grid(True, which="both", alpha=0.3)
