@@ -225,7 +225,9 @@ class LeadwiseEmbedder(SharesFittedPretrainerMixin, TransformerMixin, BaseEstima
         self : LeadwiseEmbedder
         """
         pre = self._resolve_pretrainer()
-        X = check_ecg_array(self, X, reset=True, min_records=1, min_length=pre._min_length)
+        # Only the shape is needed: a memmap of another dtype is not cast (copied) whole.
+        X = check_ecg_array(self, X, reset=True, min_records=1, min_length=pre._min_length,
+                            cast_lazily=True)
         n_leads = 1 if X.ndim == 2 else X.shape[1]
         self.indices_ = self._lead_indices(n_leads)
         self.n_leads_ = n_leads
@@ -248,9 +250,10 @@ class LeadwiseEmbedder(SharesFittedPretrainerMixin, TransformerMixin, BaseEstima
         """
         check_is_fitted(self, "pretrainer_")
         pre = self.pretrainer_
-        X = check_ecg_array(self, X, reset=False, min_records=1, min_length=pre._min_length)
-        if X.ndim == 2:
-            X = X[:, None, :]
+        # Cast a batch at a time by the pretrainer's _embed, as in its own transform.
+        X = check_ecg_array(self, X, reset=False, min_records=1, min_length=pre._min_length,
+                            cast_lazily=True)
+        X = pre._as_records(X)
         if not np.array_equal(self.indices_, np.arange(X.shape[1])):
             X = _SelectedLeads(X, self.indices_)
         return pre._embed(X)

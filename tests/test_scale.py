@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from _text_encoders import BagOfWords
-from sklearn_ecg import LCDPretrainer, METSPretrainer
+from sklearn_ecg import LCDPretrainer, LeadwiseEmbedder, METSPretrainer
 from sklearn_ecg import _base, _validation
 from sklearn_ecg.datasets import load_ptbxl_sample
 from sklearn_ecg.distributed import transform_dask
@@ -88,6 +88,29 @@ def test_memmap_of_another_dtype_is_never_copied_whole(tmp_path, records, monkey
     assert fit_peak < float32_bytes / 3, (fit_peak, float32_bytes)
     assert transform_peak < float32_bytes / 3, (transform_peak, float32_bytes)
     assert Z.shape == (len(big), 3 * 64) and Z.dtype == np.float32
+
+
+def test_leadwise_embedder_never_copies_a_memmap_whole(tmp_path, records, lcd, monkeypatch):
+    X, _ = records
+    big = np.tile(X, (10, 1, 4))  # 4.9 MB as float32
+    mm = _memmap(tmp_path, big, np.float64, "r")
+    float32_bytes = big.size * 4
+    monkeypatch.setattr(_validation, "_CHUNK_ELEMENTS", 2**14)
+    emb = LeadwiseEmbedder(lcd, leads=[0, 2])
+    tracemalloc.start()
+    try:
+        emb.fit(mm)
+        _, fit_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        Z = emb.transform(mm)
+        _, transform_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert fit_peak < float32_bytes / 3, (fit_peak, float32_bytes)
+    assert transform_peak < float32_bytes / 3, (transform_peak, float32_bytes)
+    in_memory = big.astype(np.float32)
+    expected = LeadwiseEmbedder(lcd, leads=[0, 2]).fit(in_memory).transform(in_memory)
+    np.testing.assert_array_equal(Z, expected)
 
 
 def test_float64_values_beyond_float32_are_refused(records):
