@@ -2,13 +2,12 @@
 
 import importlib
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from _code_blocks import ROOT, runnable
+
 DOCS = ROOT / "docs"
-PTBXL = ROOT.parent / "shared" / "data" / "ptbxl500"
 
 
 def _blocks():
@@ -25,12 +24,6 @@ def _blocks():
 BLOCKS = _blocks()
 
 
-def _quick(code):
-    # One epoch everywhere: the point is that the code runs, not how well.
-    code = re.sub(r"max_epochs=\d+", "max_epochs=1", code)
-    return re.sub(r"(LCDPretrainer|METSPretrainer)\((?!max_epochs)", r"\1(max_epochs=1, ", code)
-
-
 def test_docs_have_code_blocks():
     assert len(BLOCKS) >= 8
 
@@ -38,16 +31,11 @@ def test_docs_have_code_blocks():
 @pytest.mark.slow
 @pytest.mark.parametrize("code", BLOCKS)
 def test_docs_code_block_runs(code, tmp_path, monkeypatch, capsys):
-    if "path/to/ptb-xl" in code:
-        if not PTBXL.is_dir():
-            pytest.skip("needs a local copy of PTB-XL in its official layout")
-        code = code.replace("path/to/ptb-xl", str(PTBXL))
-    if "METSPretrainer" in code:
-        pytest.importorskip("sentence_transformers", reason="the default text model needs the text extra")
     if "matplotlib" in code:
         pytest.importorskip("matplotlib", reason="plots need the plot extra")
+    compiled = runnable(code, "docs code block")
     monkeypatch.chdir(tmp_path)  # files a block writes land here
-    exec(compile(_quick(code), "docs code block", "exec"), {"__name__": "__docs__"})
+    exec(compiled, {"__name__": "__docs__"})
     # Every block shows its result.
     assert capsys.readouterr().out.strip()
 
