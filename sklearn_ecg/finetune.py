@@ -522,7 +522,11 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
             "n_outputs": int(module.head.out_features), "multilabel": bool(module.multilabel)}}
 
     def _net_from_spec(self, module_cls, kwargs, device, n_records):
-        """An uninitialised net around the network a saved ``config.json`` describes."""
+        """An uninitialised net around the network a saved ``config.json`` describes.
+
+        ``module_cls`` is always ``ECGClassifierModule`` (``load_pretrained``
+        checks the name), which ``_build_module`` builds.
+        """
         expected = {"architecture", "encoder_params", "n_encoders", "n_leads", "n_outputs", "multilabel"}
         if set(kwargs) != expected:
             raise ValueError(f"the classifier network is described by {sorted(expected)}; got {sorted(kwargs)}")
@@ -538,22 +542,22 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
             raise ValueError(f"{n_encoders} encoders do not fit {n_leads} leads of architecture {arch!r}")
         if params["standardize"] not in _STANDARDIZE:
             raise ValueError(f"standardize must be one of {_STANDARDIZE}; got {params['standardize']!r}")
-        if arch == "lcd":
-            encoders = nn.ModuleList(VGG1d(in_channels=1, width=params["width"]) for _ in range(n_encoders))
-        else:
-            encoders = nn.ModuleList([ResNet1d(in_channels=n_leads, width=params["width"])])
-        module = module_cls(encoders, n_leads, n_outputs, per_lead=arch == "lcd",
-                            multilabel=bool(kwargs["multilabel"]), standardize=params["standardize"])
+        # The saved weights replace the random ones.
+        module = self._build_module(arch, params, None, n_leads, n_outputs, bool(kwargs["multilabel"]), None,
+                                    copies=n_encoders)
         return self._make_net(module, device, n_records or self.batch_size, False, 0)
 
-    def _build_module(self, arch, params, pretrainer, n_leads, n_outputs, multilabel, class_weight):
+    def _build_module(self, arch, params, pretrainer, n_leads, n_outputs, multilabel, class_weight,
+                      copies=None):
+        """The network; ``copies`` of the LCD encoder default to one per lead, or one if shared."""
         if arch == "lcd":
             if pretrainer is not None:
                 base = pretrainer.net_.module_.encoder
             else:
                 base = VGG1d(in_channels=1, width=params["width"])
             # deepcopy: the pretrainer's own encoder is never trained here.
-            copies = 1 if self.share_encoder else n_leads
+            if copies is None:
+                copies = 1 if self.share_encoder else n_leads
             encoders = nn.ModuleList(copy.deepcopy(base) for _ in range(copies))
             per_lead = True
         else:
