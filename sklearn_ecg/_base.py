@@ -26,6 +26,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import distributed as _distributed
+from ._encoder import ARCHITECTURES, EncoderContract
 from ._persistence import PretrainedMixin
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import (
@@ -364,13 +365,36 @@ class PretrainingNet(NeuralNet):
 _INFERENCE_COPIES = weakref.WeakKeyDictionary()
 
 
-def _check_finite_weights(module, name):
+# Learnable weights of a healthy network stay within a few units; Adam with a
+# learning rate far too large pushes them by about lr per step. Far beyond
+# this bound the network is diverging even while its values are still finite.
+_MAX_WEIGHT = 1e4
+
+
+def check_trained_weights(module, name):
+    """Refuse the weights of a diverged training: NaN or infinite tensors, or huge weights.
+
+    Parameters and buffers must be finite; parameters must stay below
+    ``_MAX_WEIGHT`` in magnitude (BatchNorm's running statistics follow the
+    input's scale, so buffers are not bounded).
+    """
     bad = [n for n, t in [*module.named_parameters(), *module.named_buffers()]
            if t.is_floating_point() and not torch.isfinite(t).all()]
     if bad:
         raise FloatingPointError(
             f"{name}: training diverged; after the last optimizer step {len(bad)} weight "
             f"tensor(s) hold NaN or infinity (e.g. {bad[0]!r}). Lower the learning rate "
+            "(lr=...), or check the input scale (e.g. standardise the records). The estimator "
+            "was left as it was before this fit."
+        )
+    with torch.no_grad():
+        sizes = {n: float(t.detach().abs().max()) for n, t in module.named_parameters()
+                 if t.is_floating_point() and t.numel()}
+    huge = [n for n, v in sizes.items() if v > _MAX_WEIGHT]
+    if huge:
+        raise FloatingPointError(
+            f"{name}: training diverged; {len(huge)} weight tensor(s) reached magnitudes above "
+            f"{_MAX_WEIGHT:g} (e.g. {huge[0]!r}: {sizes[huge[0]]:.3g}). Lower the learning rate "
             "(lr=...), or check the input scale (e.g. standardise the records). The estimator "
             "was left as it was before this fit."
         )
@@ -395,6 +419,8 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
 
     _loss_terms = ()
     _min_length = None
+    # The encoder's family in sklearn_ecg._encoder.ARCHITECTURES.
+    _architecture = None
     _optimizer_kwargs = ()
     # transform runs a copy of the networks with BatchNorm folded into the
     # convolutions: the same embeddings up to float rounding (relative 1e-6),
@@ -422,8 +448,14 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
 
     def _check_params(self):
         """Checks that no constraint can express (subclasses extend it)."""
+        # What the pretrainer sets on its net itself (or checks through its own parameters).
         reserved = {"module", "criterion", "train_split", "max_epochs", "batch_size", "lr",
-                    "optimizer", "device", "callbacks", "seed", "amp", "loss_terms"}
+                    "optimizer", "device", "callbacks", "seed", "amp", "loss_terms", "verbose",
+                    "warm_start", "optimizer__lr", "optimizer__params",
+                    *(f"optimizer__{name}" for name in self._optimizer_kwargs),
+                    *(f"{it}__{key}" for it in ("iterator_train", "iterator_valid")
+                      for key in ("batch_size", "shuffle", "drop_last", "collate_fn", "pin_memory",
+                                  "generator"))}
         for key in self.net_params or {}:
             if not isinstance(key, str) or key in reserved or key.startswith("module__"):
                 raise ValueError(
@@ -438,8 +470,11 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         return X[:, None, :] if X.ndim == 2 else X
 
     def _validate_X(self, X, *, reset):
-        X = check_ecg_array(self, X, reset=reset, min_length=self._min_length, cast_lazily=True)
-        return self._as_records(X)
+        """The records as ``(n, leads, T)``; in ``fit`` (``reset``), with the :class:`SeenInput`."""
+        checked = check_ecg_array(self, X, reset=reset, min_length=self._min_length, cast_lazily=True)
+        if reset:
+            return self._as_records(checked[0]), checked[1]
+        return self._as_records(checked)
 
     def _callbacks(self):
         callbacks = []
@@ -491,26 +526,50 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
             **{**optimizer_kwargs, **extra},
         )
 
+    def _apply_training_settings(self, net, n_records):
+        """Give a fitted net this estimator's learning rate, batch size and optimizer settings.
+
+        Set in place, the optimizer keeps its state (Adam's moments): only
+        the values of its parameter groups change.
+        """
+        batch_size = min(self.batch_size, n_records)
+        # Attributes, not set_params: skorch would re-create the optimizer.
+        net.lr = self.lr
+        net.batch_size = batch_size
+        net.iterator_train__drop_last = n_records % batch_size == 1
+        settings = {"lr": self.lr, **{name: getattr(self, name) for name in self._optimizer_kwargs}}
+        for name in self._optimizer_kwargs:
+            setattr(net, f"optimizer__{name}", settings[name])
+        if getattr(net, "optimizer_", None) is not None:
+            for group in net.optimizer_.param_groups:
+                group.update((k, v) for k, v in settings.items() if k in group)
+
     def _fit(self, X, targets=None):
         """Validate, then (continue to) train the net on ``X``; returns self."""
-        return self._train(self._validate_for_fit(X), targets)
+        X, seen = self._validate_for_fit(X)
+        return self._train(X, targets, seen=seen)
 
     def _continuing(self):
         return bool(self.warm_start) and hasattr(self, "net_")
 
     def _validate_for_fit(self, X):
-        """Check the parameters and ``X``; the records as ``(n, leads, T)``."""
+        """Check the parameters and ``X``: the records as ``(n, leads, T)`` and the
+        :class:`SeenInput` to assign after the fit (None when continuing a fit)."""
         self._check_params()
-        return self._validate_X(X, reset=not self._continuing())
+        if self._continuing():
+            return self._validate_X(X, reset=False), None
+        return self._validate_X(X, reset=True)
 
     def _fit_context_for(self, module, **context):
         """Hand ``module`` what one fit needs beyond the records (nothing by default)."""
         return contextlib.nullcontext()
 
-    def _train(self, X, targets=None, **context):
+    def _train(self, X, targets=None, *, seen=None, **context):
         """(Continue to) train a net on validated records ``X``; returns self.
 
-        ``context`` goes to ``_module_spec`` and ``_fit_context_for``.
+        ``seen`` (what ``fit`` recorded about its input) is assigned with the
+        other fitted attributes once training has succeeded. ``context`` goes
+        to ``_module_spec`` and ``_fit_context_for``.
         """
         # In a process group: this process's GPU, and the first process's seed.
         device = _distributed.local_device(resolve_device(self.device))
@@ -525,6 +584,7 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
                            callbacks=self._callbacks(), verbose=int(self.verbose >= 2))
             net.initialize_callbacks()
             net.module_.to(device)
+            self._apply_training_settings(net, len(X))
         else:
             net = self._make_net(X, device, len(X), context)
             with seeded_construction(init_seed, device):
@@ -532,7 +592,7 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         net.seed = train_seed
         with flush_denormals(), self._fit_context_for(net.module_, **context):
             net.partial_fit(_RecordDataset(X, targets), None)
-        _check_finite_weights(net.module_, type(self).__name__)
+        check_trained_weights(net.module_, type(self).__name__)
         # Finite weights can still be wildly off after a divergent last step
         # (the BatchNorm statistics no longer match): embed one batch of the
         # training records, which must stay finite.
@@ -548,6 +608,8 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         self.n_leads_ = X.shape[1]
         self.n_timepoints_ = X.shape[2]
         self.history_ = net.history
+        if seen is not None:
+            seen.assign(self)
         return self
 
     # -- transforming -----------------------------------------------------
@@ -635,6 +697,34 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
             self, X, reset=False, min_records=1, min_length=self._min_length, cast_lazily=True
         )
         return self._embed(self._as_records(X))
+
+    # -- the encoder contract ---------------------------------------------
+
+    @property
+    def encoder_contract_(self):
+        """The trained encoder and how to feed it (:class:`~sklearn_ecg._encoder.EncoderContract`).
+
+        What the estimators built on a pretrainer (``ECGClassifier``,
+        ``LeadwiseEmbedder``) read from it.
+        """
+        check_is_fitted(self, "net_")
+        module = self.net_.module_
+        spec = ARCHITECTURES[self._architecture]
+        return EncoderContract(
+            encoder=module.encoder,
+            per_lead=spec.per_lead,
+            n_leads=int(self.n_leads_),
+            min_length=spec.min_length,
+            standardize=module.standardize,
+            architecture=spec.name,
+            width=self.net_.get_params_for("module").get("width", self.width),
+            head=self._contract_head(module),
+            batch_embedder=self._embed,
+        )
+
+    def _contract_head(self, module):
+        """The projection after the encoder that ``transform`` applies, if any."""
+        return None
 
     # -- feature names and tags -------------------------------------------
 

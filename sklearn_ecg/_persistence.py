@@ -23,12 +23,12 @@ import os
 import re
 import shutil
 import tempfile
-import uuid
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import validate_parameter_constraints
 
 FORMAT_NAME = "sklearn-ecg-pretrained"
 #: Version of the folder layout written by this release; loading accepts it and older ones.
@@ -134,42 +134,73 @@ def _check_dtype(dtype):
     return _FLOAT_DTYPES[dtype]
 
 
-def _write_atomically(target, write, overwrite):
-    """Run ``write(folder)`` on a temporary folder, then move it to ``target``.
+def _creation_modes():
+    """Modes of a new file and a new folder under the process's umask (0644 and 0755 under 022)."""
+    umask = None
+    try:
+        # Read, not set: os.umask would change it for every thread of the process.
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    umask = int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    if umask is None:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask, 0o777 & ~umask
 
-    The temporary folder sits beside ``target`` (one file system, so the
-    final rename is atomic); on any failure it is removed and an existing
-    ``target`` is left as it was.
+
+def _write_atomically(target, write, overwrite):
+    """Run ``write(folder)`` on a temporary folder, then move its files to ``target``.
+
+    The temporary folder sits beside ``target`` (one file system, so renames
+    are atomic). A new (or empty) ``target`` is the temporary folder renamed:
+    if another save creates it meanwhile, the rename fails and this save
+    raises instead of replacing the other model. Into an existing non-empty
+    ``target`` (``overwrite``) only the files written here are moved, one
+    atomic replacement each, ``config.json`` last; the folder's other files
+    stay. On any failure the temporary folder is removed.
     """
     target = Path(target).expanduser().absolute()
+    # Decided before writing: a folder that another save fills meanwhile is not replaced.
+    into_existing = False
     if target.exists() or target.is_symlink():
         if not target.is_dir():
             raise FileExistsError(f"{target} exists and is not a folder; choose another path.")
-        if any(target.iterdir()) and not overwrite:
+        into_existing = any(target.iterdir())
+        if into_existing and not overwrite:
             raise FileExistsError(
-                f"{target} is not empty; pass overwrite=True to replace its content, or "
-                "choose a new folder."
+                f"{target} is not empty; pass overwrite=True to replace the saved model's files "
+                f"({CONFIG_NAME}, {WEIGHTS_NAME}, {MODEL_CARD_NAME}) in it, or choose a new folder."
             )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    old = None
     try:
-        # mkdtemp's folder is private (0o700); a saved model gets the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
         write(tmp)
-        if target.exists():
-            old = target.parent / f".{target.name}.{uuid.uuid4().hex}.old"
-            os.replace(target, old)
-        os.replace(tmp, target)
-    except BaseException:
+        # mkdtemp's folder is private (0o700) and some writers create private
+        # files: a saved model gets the permissions of any new file.
+        file_mode, folder_mode = _creation_modes()
+        names = sorted(os.listdir(tmp), key=lambda n: n == CONFIG_NAME)
+        for name in names:
+            os.chmod(tmp / name, file_mode)
+        os.chmod(tmp, folder_mode)
+        if into_existing:
+            for name in names:
+                os.replace(tmp / name, target / name)
+        else:
+            try:
+                os.rename(tmp, target)
+            except OSError as exc:
+                if not (target.is_dir() and any(target.iterdir())):
+                    raise
+                raise FileExistsError(
+                    f"{target} was created by another save while this one was writing; nothing "
+                    "was replaced. Save again (with overwrite=True to replace it), or choose "
+                    "another folder."
+                ) from exc
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and old.exists() and not target.exists():
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
     return target
 
 
@@ -548,6 +579,48 @@ def _check_fitted(config, path):
     return fitted
 
 
+def _check_history(history, path):
+    """The saved training history: one JSON object per epoch, numbered from 1."""
+    for i, row in enumerate(history):
+        if not isinstance(row, dict):
+            raise _bad(path, f"has a malformed training history: entry {i} is a JSON "
+                             f"{type(row).__name__}, not an object; the file is damaged.")
+        epoch = row.get("epoch", i + 1)
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch != i + 1:
+            raise _bad(path, f"has a malformed training history: entry {i} is epoch {epoch!r}, "
+                             f"expected {i + 1}; the file is damaged.")
+
+
+def _check_agreement(est_cls, fitted, module_kwargs, path):
+    """The fitted attributes and the module's arguments must describe one model."""
+    n_leads, n_features = fitted["n_leads_"], fitted["n_features_in_"]
+    n_timepoints = fitted.get("n_timepoints_")
+    # 3-D input counts leads as features; 2-D input is one lead with its samples as features.
+    if n_features != n_leads and not (n_leads == 1 and n_timepoints in (None, n_features)):
+        raise _bad(path, f"has n_features_in_={n_features} but n_leads_={n_leads}: they contradict "
+                         "each other; the file is damaged.")
+    if "n_leads" in module_kwargs and module_kwargs["n_leads"] != n_leads:
+        raise _bad(path, f"describes a network for {module_kwargs['n_leads']!r} leads but n_leads_={n_leads}; "
+                         "the file is damaged.")
+    if "classes_" in fitted and "n_outputs" in module_kwargs:
+        classes, n_outputs = fitted["classes_"], module_kwargs["n_outputs"]
+        if fitted.get("multilabel_"):
+            agree = np.array_equal(classes, np.arange(len(classes))) and n_outputs == len(classes)
+        else:
+            agree = len(classes) >= 2 and n_outputs == len(classes)
+        if not agree:
+            raise _bad(path, f"has {len(classes)} classes {classes.tolist()!r} but a head of {n_outputs!r} "
+                             "outputs: they contradict each other; the file is damaged.")
+    # The module's settings obey the constructor's constraints of the same names.
+    constraints = getattr(est_cls, "_parameter_constraints", {})
+    shared = {k: tuple(v) if isinstance(v, list) else v for k, v in module_kwargs.items() if k in constraints}
+    try:
+        validate_parameter_constraints({k: constraints[k] for k in shared}, shared,
+                                       caller_name=f"the module of {est_cls.__name__}")
+    except (TypeError, ValueError) as exc:
+        raise _bad(path, f"has an invalid module setting: {exc}") from exc
+
+
 def _check_classes(entry, path):
     """A classifier's ``classes_`` from its JSON entry, with its numpy dtype."""
     if not isinstance(entry, dict) or not isinstance(entry.get("values"), list) or len(entry["values"]) < 1:
@@ -693,6 +766,8 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
         )
     est = _restore_params(cls, config, cpath, device)
     fitted = _check_fitted(config, cpath)
+    _check_agreement(est_cls, fitted, module_spec["kwargs"], cpath)
+    _check_history(config["history"], cpath)
     text_encoder = None
     if "text_encoder" in config:
         text_encoder = _build_text_encoder(config["text_encoder"], cpath)

@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._base import BasePretrainer, resolve_device
+from ._encoder import ARCHITECTURES
 from ._param_validation import StrictInterval
 from ._validation import check_ecg_array
 from ._templates import template_fields as _template_fields
@@ -210,11 +211,8 @@ class METSPretrainer(BasePretrainer):
     text_head : {"linear", "mlp"}, default="linear"
         Projection of the frozen text embeddings into the joint space: one
         linear layer, as in the paper, or a two-layer perceptron (linear,
-        GELU, linear). On the validation fold the two-layer head scored
-        within a seed of the linear one (macro ROC-AUC 0.759 and 0.781
-        against 0.752 and 0.773 for two seeds; see
-        ``benchmarks/bench_zero_shot.py``), so the paper's linear head stays
-        the default.
+        GELU, linear); both score alike (see the benchmarks page of the
+        documentation).
     text_encoder : None, str, path, TextEncoder or callable, default=None
         The frozen language model; anything
         :func:`sklearn_ecg.text.get_text_encoder` accepts. None is
@@ -335,7 +333,8 @@ class METSPretrainer(BasePretrainer):
     (2, 128)
     """
 
-    _min_length = 32
+    _architecture = "mets"
+    _min_length = ARCHITECTURES["mets"].min_length
     _optimizer_kwargs = ("weight_decay",)
 
     def __init__(
@@ -391,7 +390,7 @@ class METSPretrainer(BasePretrainer):
     _parameter_constraints = {
         **BasePretrainer._parameter_constraints,
         "embedding_dim": [StrictInterval(Integral, 1, None, closed="left")],
-        "width": [StrictInterval(Integral, 1, None, closed="left")],
+        "width": ARCHITECTURES["mets"].width_constraints,
         "temperature": [StrictInterval(Real, 0, None, closed="neither")],
         "max_logit_scale": [StrictInterval(Real, 0, None, closed="neither")],
         "text_head": [StrOptions({"linear", "mlp"})],
@@ -443,7 +442,7 @@ class METSPretrainer(BasePretrainer):
         self : METSPretrainer
             The fitted pretrainer.
         """
-        X = self._validate_for_fit(X)
+        X, seen = self._validate_for_fit(X)
         texts, keep = _check_reports(reports, len(X))
         if len(keep) < len(X):
             X = X[keep]
@@ -460,7 +459,7 @@ class METSPretrainer(BasePretrainer):
                     f"warm_start: the text encoder gives {table.shape[1]}-d embeddings but the "
                     f"fitted text head expects {expected}; keep the text encoder of the first fit."
                 )
-        self._train(X, inverse, report_table=table)
+        self._train(X, inverse, seen=seen, report_table=table)
         self.text_encoder_ = encoder
         self.n_reports_ = int(table.shape[0])
         return self
@@ -491,6 +490,9 @@ class METSPretrainer(BasePretrainer):
 
     def _embed_batch(self, module, x):
         return module.embed_ecg(x) if self.output == "joint" else module(x)
+
+    def _contract_head(self, module):
+        return module.ecg_head if self.output == "joint" else None
 
     def encode_ecg(self, X):
         """Embed records into the joint ECG–text space.
