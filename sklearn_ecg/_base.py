@@ -33,33 +33,13 @@ from ._runtime import (
     child_seeds,
     flush_denormals,
     make_generator,
+    resolve_device,
     seed_from,
     seeded_construction,
     zero_denormals,
 )
 from ._validation import check_ecg_array
 from .nn.inference import folded_copy
-
-
-def resolve_device(device):
-    """Turn the ``device`` parameter into a torch device string.
-
-    ``"auto"`` (or None) picks CUDA when it is available, else the CPU.
-    """
-    if device is None or device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
-        ) from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available on this machine; "
-            "use device='cpu' or device='auto'."
-        )
-    return str(dev)
 
 
 class SharesFittedPretrainerMixin:
@@ -187,7 +167,7 @@ class PretrainingNet(NeuralNet):
     """skorch net for a module that computes its own self-supervised loss.
 
     The module implements ``training_loss(X, y, view_generator=...,
-    pair_generator=...) -> (loss, terms)`` (``terms`` a dict of named scalar
+    pair_generator=..., group=...) -> (loss, terms)`` (``terms`` a dict of named scalar
     tensors, logged to the history as ``<name>_loss``; the generators are the
     fit's own sources of randomness, one on the training device and one on
     the CPU), ``after_optimizer_step()`` (e.g. an EMA update) and
@@ -312,7 +292,8 @@ class PretrainingNet(NeuralNet):
         training_loss = self.module_.training_loss if data_parallel is None else data_parallel
         with torch.autocast(torch.device(self.device).type, enabled=self._amp_enabled()):
             loss, terms = training_loss(
-                Xi, yi, view_generator=self.view_generator_, pair_generator=self.pair_generator_
+                Xi, yi, view_generator=self.view_generator_, pair_generator=self.pair_generator_,
+                group=_distributed.active_group(),
             )
         loss = loss.float()
         logged = loss
@@ -702,7 +683,7 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
 
     @property
     def encoder_contract_(self):
-        """The trained encoder and how to feed it (:class:`~sklearn_ecg._encoder.EncoderContract`).
+        """The trained encoder and how to feed it (an ``EncoderContract``).
 
         What the estimators built on a pretrainer (``ECGClassifier``,
         ``LeadwiseEmbedder``) read from it.

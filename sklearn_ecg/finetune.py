@@ -1,6 +1,7 @@
 """Supervised ECG classification by a deep encoder: fine-tuned after pretraining, or from scratch."""
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._encoder import ARCHITECTURES, fitted_pretrainer
-from ._persistence import PretrainedMixin
+from ._persistence import NOT_SAVED, PretrainedMixin, bad_file, check_classes, to_json
 from ._base import (PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _EpochProgressBar, _RecordDataset,
                     check_trained_weights, resolve_device)
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
@@ -101,7 +102,7 @@ class ECGClassifierModule(nn.Module):
         """Logits of records ``x`` (batch, leads, time)."""
         return self.head(self.features(x))
 
-    def training_loss(self, x, y, view_generator=None, pair_generator=None):
+    def training_loss(self, x, y, view_generator=None, pair_generator=None, group=None):
         """Cross-entropy of the logits of ``x``; nothing is drawn at random."""
         logits = self(x).float()
         if self.multilabel:
@@ -345,6 +346,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
     2
     """
 
+    _module_class = ECGClassifierModule
+
     def __init__(
         self,
         pretrainer=None,
@@ -509,6 +512,61 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         return torch.as_tensor(weight, dtype=torch.float32)
 
     # -- the network ------------------------------------------------------
+
+    # -- the fitted state saved by save_pretrained --------------------------
+
+    _saved_fitted_scalars = (*PretrainedMixin._saved_fitted_scalars, "best_epoch_")
+
+    def _saved_param(self, key, value):
+        if key == "pretrainer" and value is not None:
+            # The classifier's weights hold its fine-tuned copy of the encoder; the
+            # pretrainer itself is another model, saved on its own if wanted.
+            warnings.warn(
+                "pretrainer is not saved (the fine-tuned copy of its encoder is, with the "
+                "classifier's weights): the loaded classifier has pretrainer=None and "
+                f"architecture={self.architecture_!r}, so refitting it trains that network from "
+                "scratch; set pretrainer again to fine-tune a pretrained encoder anew.",
+                UserWarning,
+                stacklevel=5,
+            )
+            return NOT_SAVED
+        if key == "architecture" and self.pretrainer is not None:
+            return self.architecture_
+        return super()._saved_param(key, value)
+
+    def _get_fitted_state(self):
+        sections, module = super()._get_fitted_state()
+        classes = self.classes_
+        sections["fitted"].update(
+            classes_={"values": to_json(classes.tolist()),
+                      "dtype": classes.dtype.str if classes.dtype.kind != "O" else "object"},
+            multilabel_=bool(self.multilabel_),
+            architecture_=self.architecture_,
+            encoder_params_=to_json(self.encoder_params_),
+        )
+        return sections, module
+
+    @classmethod
+    def _check_fitted_state(cls, config, fitted, path):
+        if "classes_" not in fitted:
+            raise bad_file(path, "lacks the fitted attribute 'classes_'; the file is damaged.")
+        classes = check_classes(fitted["classes_"], path)
+        if not isinstance(fitted.get("multilabel_"), bool):
+            raise bad_file(path, "has an invalid fitted attribute 'multilabel_' (true or false).")
+        if fitted.get("architecture_") not in ARCHITECTURES:
+            raise bad_file(path, f"has an invalid fitted attribute architecture_={fitted.get('architecture_')!r} "
+                                 f"(one of {sorted(ARCHITECTURES)}).")
+        if not isinstance(fitted.get("encoder_params_"), dict):
+            raise bad_file(path, "has an invalid fitted attribute 'encoder_params_' (a JSON object).")
+        n_outputs = config["module"]["kwargs"].get("n_outputs")
+        if fitted["multilabel_"]:
+            agree = np.array_equal(classes, np.arange(len(classes))) and n_outputs == len(classes)
+        else:
+            agree = len(classes) >= 2 and n_outputs == len(classes)
+        if not agree:
+            raise bad_file(path, f"has {len(classes)} classes {classes.tolist()!r} but a head of {n_outputs!r} "
+                                 "outputs: they contradict each other; the file is damaged.")
+        return {**fitted, "classes_": classes}
 
     def _module_config(self):
         """The network's description in a saved model's ``config.json`` (see ``save_pretrained``)."""

@@ -98,3 +98,19 @@ def test_fitted_pretrainer_unwraps_and_refuses(lcd):
 def test_unfitted_pretrainer_has_no_contract():
     with pytest.raises(NotFittedError):
         LCDPretrainer().encoder_contract_
+
+
+@pytest.mark.parametrize("module_name", ["lcd", "mets"])
+def test_network_settings_are_declared_once(module_name):
+    # The signatures repeat the table's defaults; the constraints are the table's.
+    import importlib
+    import inspect
+
+    module = importlib.import_module(f"sklearn_ecg.{module_name}")
+    estimator = module.LCDPretrainer if module_name == "lcd" else module.METSPretrainer
+    network = module.LCDModule if module_name == "lcd" else module.METSModule
+    for name, (default, constraints) in module.NETWORK_SETTINGS.items():
+        assert inspect.signature(estimator).parameters[name].default == default, name
+        assert inspect.signature(network).parameters[name].default == default, name
+        assert estimator._parameter_constraints[name] is constraints, name
+    assert module.NETWORK_SETTINGS["width"][0] == ARCHITECTURES[module_name].default_width

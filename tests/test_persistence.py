@@ -323,7 +323,7 @@ DAMAGES = {
     "missing section": (lambda f: _edit_config(f, lambda c: c.pop("module")),
                         PretrainedModelError, r"lacks the entry 'module'"),
     "unknown class": (lambda f: _edit_config(f, _set(None, "estimator", "os.system")),
-                      PretrainedModelError, r"describes a 'os\.system'; only LCDPretrainer"),
+                      PretrainedModelError, r"describes a 'os\.system'; only ECGClassifier, LCDPretrainer, METSPretrainer can"),
     "wrong module": (lambda f: _edit_config(f, lambda c: c["module"].update({"class": "METSModule"})),
                      PretrainedModelError, r"describes the module 'METSModule'"),
     "optimizer not in torch.optim": (lambda f: _edit_config(f, _set("params", "optimizer", "system")),
@@ -544,7 +544,7 @@ def test_hub_missing_gives_an_install_hint(monkeypatch):
 
 
 def test_shipped_models_load_by_name(saved, lcd, X, tmp_path, monkeypatch):
-    monkeypatch.setattr(pretrained, "_ROOT", tmp_path)
+    monkeypatch.setattr(_persistence, "SHIPPED_ROOT", tmp_path)
     assert pretrained.list_pretrained() == []
     shutil.copytree(saved, tmp_path / "lcd-test")
     (tmp_path / "not-a-model").mkdir()  # no config.json: not listed
