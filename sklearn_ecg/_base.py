@@ -381,7 +381,82 @@ def check_trained_weights(module, name):
         )
 
 
-class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
+def run_batches(module, X, batch_size, device, batch_fn):
+    """``batch_fn(module, batch)`` over validated records ``X`` ``(n, leads, T)``, batch by batch.
+
+    Each batch is read (from a memmap), cast to float32 and moved to
+    ``device``; the module runs in eval mode (restored after) under
+    ``torch.inference_mode``. Returns the float32 outputs ``(n, k)``.
+    """
+    was_training = module.training
+    module.eval()
+    out = None
+    try:
+        with torch.inference_mode(), flush_denormals():
+            for start in range(0, len(X), batch_size):
+                chunk = np.ascontiguousarray(X[start : start + batch_size], dtype=np.float32)
+                if not chunk.flags.writeable:  # a read-only memmap
+                    chunk = chunk.copy()
+                emb = batch_fn(module, torch.from_numpy(chunk).to(device)).float().cpu().numpy()
+                if out is None:
+                    out = np.empty((len(X), emb.shape[1]), dtype=np.float32)
+                out[start : start + len(emb)] = emb
+    finally:
+        module.train(was_training)
+    return out
+
+
+class NetEstimator:
+    """What every estimator of the package that trains a network shares (not public).
+
+    It composes a skorch net inside ``fit`` and keeps it as ``net_``. Here:
+    the progress bar, the check that a training did not diverge, batched
+    inference and the tags. :class:`BasePretrainer` adds pretraining and
+    ``transform``; :class:`~sklearn_ecg.ECGClassifier` the head, the
+    validation split and ``predict``.
+
+    Subclasses implement ``_outputs(X, net)``: the outputs of validated
+    records by ``net`` (embeddings, logits), which the divergence probe reads.
+    """
+
+    # What the divergence probe calls the outputs, in its message.
+    _output_name = "outputs"
+
+    def _progress_callbacks(self):
+        """The progress bar over epochs, from ``verbose=1`` on."""
+        if self.verbose:
+            return [("progress_bar", _EpochProgressBar(type(self).__name__))]
+        return []
+
+    def _check_trained(self, net, X):
+        """Refuse a diverged training: its weights, then its outputs of training records, must be sane."""
+        check_trained_weights(net.module_, type(self).__name__)
+        # Finite weights can still be wildly off after a divergent last step
+        # (BatchNorm statistics that no longer match): the outputs of one batch
+        # of the training records must stay finite.
+        probe = self._outputs(X[: min(len(X), 64)], net)
+        if not np.isfinite(probe).all():
+            raise FloatingPointError(
+                f"{type(self).__name__}: training diverged; the trained network gives NaN or "
+                f"infinite {self._output_name} of its own training records. Lower the learning "
+                "rate (lr=...), or check the input scale (e.g. standardise the records). The "
+                "estimator was left as it was before this fit."
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = True
+        try:
+            on_cuda = torch.device(resolve_device(self.device)).type == "cuda"
+        except ValueError:
+            on_cuda = False
+        # cuDNN's kernels are not bitwise reproducible from run to run.
+        tags.non_deterministic = on_cuda
+        return tags
+
+
+class BasePretrainer(NetEstimator, PretrainedMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the self-supervised pretrainers (not public).
 
     Subclasses implement ``_module_spec(n_leads, n_timepoints, **context)``
@@ -458,9 +533,7 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         return self._as_records(checked)
 
     def _callbacks(self):
-        callbacks = []
-        if self.verbose:
-            callbacks.append(("progress_bar", _EpochProgressBar(type(self).__name__)))
+        callbacks = self._progress_callbacks()
         # skorch names the user's callbacks (and makes duplicate names unique).
         callbacks.extend(_monitor_training_loss(cb) for cb in self.callbacks or [])
         return callbacks
@@ -573,18 +646,7 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         net.seed = train_seed
         with flush_denormals(), self._fit_context_for(net.module_, **context):
             net.partial_fit(_RecordDataset(X, targets), None)
-        check_trained_weights(net.module_, type(self).__name__)
-        # Finite weights can still be wildly off after a divergent last step
-        # (the BatchNorm statistics no longer match): embed one batch of the
-        # training records, which must stay finite.
-        probe = self._embed(X[: min(len(X), 64)], net=net, check=False)
-        if not np.isfinite(probe).all():
-            raise FloatingPointError(
-                f"{type(self).__name__}: training diverged; the trained encoder gives NaN or "
-                "infinite embeddings of its own training records. Lower the learning rate "
-                "(lr=...), or check the input scale (e.g. standardise the records). The "
-                "estimator was left as it was before this fit."
-            )
+        self._check_trained(net, X)
         self.net_ = net
         self.n_leads_ = X.shape[1]
         self.n_timepoints_ = X.shape[2]
@@ -607,30 +669,8 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         # at the end of a fit) runs its own module.
         fold = self._fold_batchnorm and net is None
         net = self.net_ if net is None else net
-        if fold:
-            module = self._inference_module()
-        else:
-            module = net.module_
-            was_training = module.training
-            module.eval()
-        device = net.device
-        batch_size = self.batch_size
-        out = None
-        try:
-            with torch.inference_mode(), flush_denormals():
-                for start in range(0, len(X), batch_size):
-                    # One batch at a time is read (from a memmap) and cast to float32.
-                    chunk = np.ascontiguousarray(X[start : start + batch_size], dtype=np.float32)
-                    if not chunk.flags.writeable:  # a read-only memmap
-                        chunk = chunk.copy()
-                    xb = torch.from_numpy(chunk)
-                    emb = embed_batch(module, xb.to(device)).float().cpu().numpy()
-                    if out is None:
-                        out = np.empty((len(X), emb.shape[1]), dtype=np.float32)
-                    out[start : start + len(emb)] = emb
-        finally:
-            if not fold:
-                module.train(was_training)
+        module = self._inference_module() if fold else net.module_
+        out = run_batches(module, X, self.batch_size, net.device, embed_batch)
         bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
         if len(bad) and check:
             shown = ", ".join(str(i) for i in bad[:10])
@@ -641,6 +681,11 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
                 "around 1): rescale them, or fit with standardize='record'."
             )
         return out
+
+    _output_name = "embeddings"
+
+    def _outputs(self, X, net):
+        return self._embed(X, net=net, check=False)
 
     def _inference_module(self):
         """The fitted module with BatchNorm folded into the convolutions, for inference.
@@ -727,14 +772,6 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.input_tags.two_d_array = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         tags.requires_fit = True
-        try:
-            on_cuda = torch.device(resolve_device(self.device)).type == "cuda"
-        except ValueError:
-            on_cuda = False
-        # cuDNN's kernels are not bitwise reproducible from run to run.
-        tags.non_deterministic = on_cuda
         return tags

@@ -20,8 +20,8 @@ from torch.nn import functional as F
 
 from ._encoder import ARCHITECTURES, fitted_pretrainer
 from ._persistence import NOT_SAVED, PretrainedMixin, bad_file, check_classes, to_json
-from ._base import (PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _EpochProgressBar, _RecordDataset,
-                    check_trained_weights, resolve_device)
+from ._base import (NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _RecordDataset,
+                    resolve_device, run_batches)
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import child_seeds, flush_denormals, seed_from, seeded_construction
 from ._validation import check_ecg_array, check_targets
@@ -202,7 +202,7 @@ def _check_class_weight_keys(class_weight, classes, multilabel):
         )
 
 
-class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixin, BaseEstimator):
+class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, PretrainedMixin, ClassifierMixin, BaseEstimator):
     """Deep ECG classifier: a pretrained encoder fine-tuned end to end, or the same network from scratch.
 
     ``fit`` copies the encoder of a fitted :class:`~sklearn_ecg.LCDPretrainer`
@@ -625,9 +625,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         )
 
     def _callbacks(self, has_validation):
-        callbacks = []
-        if self.verbose:
-            callbacks.append(("progress_bar", _EpochProgressBar(type(self).__name__)))
+        callbacks = self._progress_callbacks()
         if self.freeze_epochs:
             callbacks.append(("freeze_encoder", _FreezeEncoder(self.freeze_epochs)))
         if has_validation:
@@ -705,16 +703,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         with flush_denormals():
             net.partial_fit(train_ds, None)
         net.module_.class_weight = None
-        check_trained_weights(net.module_, type(self).__name__)
-        # Finite weights can still be wildly off after a divergent last step
-        # (BatchNorm statistics of inf): the logits of training records must stay finite.
-        if not np.isfinite(self._logits_of(X[: min(len(X), 64)], net)).all():
-            raise FloatingPointError(
-                f"{type(self).__name__}: training diverged; the trained network gives NaN or "
-                "infinite logits for its own training records. Lower the learning rate (lr=...), "
-                "or check the input scale (e.g. standardise the records). The estimator was left "
-                "as it was before this fit."
-            )
+        self._check_trained(net, X)
         keep = dict(net.callbacks_).get("keep_best")
         self.net_ = net
         self.history_ = net.history
@@ -759,23 +748,13 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
 
     def _logits(self, X):
         check_is_fitted(self, "net_")
-        return self._logits_of(self._validate_X(X, reset=False), self.net_)
+        return self._outputs(self._validate_X(X, reset=False), self.net_)
 
-    def _logits_of(self, X, net):
+    _output_name = "logits"
+
+    def _outputs(self, X, net):
         """Logits of validated records ``(n, leads, T)`` by ``net``, batch by batch."""
-        module = net.module_
-        device = net.device
-        was_training = module.training
-        module.eval()
-        out = np.empty((len(X), module.head.out_features), dtype=np.float32)
-        try:
-            with torch.inference_mode():
-                for start in range(0, len(X), self.batch_size):
-                    chunk = np.array(X[start : start + self.batch_size], dtype=np.float32, order="C")
-                    out[start : start + len(chunk)] = module(torch.from_numpy(chunk).to(device)).float().cpu().numpy()
-        finally:
-            module.train(was_training)
-        return out
+        return run_batches(net.module_, X, self.batch_size, net.device, lambda module, x: module(x))
 
     def decision_function(self, X):
         """Logits of the classes.
@@ -830,12 +809,5 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.input_tags.two_d_array = True
         tags.classifier_tags.multi_label = True
-        try:
-            on_cuda = torch.device(resolve_device(self.device)).type == "cuda"
-        except ValueError:
-            on_cuda = False
-        tags.non_deterministic = on_cuda
         return tags
