@@ -23,7 +23,8 @@ one, unchanged.
   report of the global batch (embeddings all-gathered with their gradients),
   and every BatchNorm layer of the networks normalises with the statistics of
   the global batch (torch's ``SyncBatchNorm`` refuses CPU tensors, so the
-  layers compute them with the differentiable collectives below; their
+  layers compute them with the differentiable collectives of
+  ``sklearn_ecg.nn.collectives``; their
   running statistics are thereby identical on every process).
 * The per-batch lead pair of LCD and the EMA target are identical on every
   process; the random views differ (each process draws its own). Gradients are
@@ -50,7 +51,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .nn.collectives import all_gather, all_reduce_sum, global_batch_norm
+from .nn.collectives import global_batch_norm
 
 __all__ = ["transform_dask", "world"]
 
@@ -81,9 +82,6 @@ def world():
 def active_group():
     """The process group of the data-parallel fit under way, or None (one process)."""
     return _ACTIVE_GROUP
-
-
-# The differentiable collectives live in nn.collectives, below the losses that use them.
 
 
 class _GlobalBatchNorm(nn.BatchNorm1d):

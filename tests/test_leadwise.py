@@ -12,7 +12,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_ecg import LCDPretrainer, LeadwiseEmbedder, METSPretrainer, _persistence, pretrained
+from sklearn_ecg import LCDPretrainer, LeadwiseEmbedder, METSPretrainer, _persistence
 from sklearn_ecg.datasets import load_ptbxl_sample
 from sklearn_ecg.preprocessing import STANDARD_LEADS
 
