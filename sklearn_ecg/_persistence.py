@@ -374,7 +374,8 @@ def _resolve_folder(name_or_path, *, revision=None, cache_dir=None, local_files_
             f"{path} is a file; a saved model is the folder that holds {CONFIG_NAME} and "
             f"{WEIGHTS_NAME}."
         )
-    if name_or_path in shipped_names():
+    shipped = shipped_names()
+    if name_or_path in shipped:
         return Path(SHIPPED_ROOT) / name_or_path
     if _HUB_ID.match(name_or_path) and not name_or_path.startswith((".", "~")):
         return _snapshot_download(name_or_path, revision=revision, cache_dir=cache_dir,
