@@ -13,7 +13,7 @@ import functools
 import io
 from importlib import resources
 
-__all__ = ["read_mapping", "read_table"]
+__all__ = ["read_lists", "read_mapping", "read_table"]
 
 
 @functools.cache
@@ -75,3 +75,18 @@ def read_mapping(name, key, value, folder="data"):
             raise ValueError(f"sklearn_ecg/{folder}/{name}: {key} {row[key]!r} appears twice.")
         mapping[row[key]] = row[value]
     return mapping
+
+
+def read_lists(name, key, value, folder="data"):
+    """A two-column view of a shipped table as a new dict of lists, in file order.
+
+    Examples
+    --------
+    >>> from sklearn_ecg._tables import read_lists
+    >>> read_lists("ptbxl_superclass_descriptions.tsv", "class", "description")["NORM"]
+    ['normal ECG', 'sinus rhythm, normal ECG', 'no abnormality']
+    """
+    lists = {}
+    for row in read_table(name, folder):
+        lists.setdefault(row[key], []).append(row[value])
+    return lists
