@@ -1,6 +1,7 @@
 """Loader for the PhysioNet/Computing in Cardiology Challenge 2020/2021 format."""
 
 import re
+import warnings
 from numbers import Integral
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import validate_params
 
 from .._param_validation import StrictInterval
-from ._common import constraints, find_headers, load_signals
+from ._common import _list_str, constraints, find_headers, load_signals
 from ._wfdb import read_headers
 
 DESCR_CINC = """\
@@ -53,6 +54,28 @@ def _source(path, root):
 
 def _code_key(code):
     return (0, int(code), code) if code.isdigit() else (1, 0, code)
+
+
+def _warn_without_dx(dx, paths, root, target_names):
+    """Warn about records with no diagnosis: their rows of ``y`` are all zeros."""
+    missing = [p.relative_to(root).as_posix() for p, codes in zip(paths, dx) if not codes]
+    if not missing:
+        return
+    names = _list_str(repr(m) for m in missing)
+    if len(missing) == len(paths):
+        shape = ("y has no column (target_names is empty)" if not target_names
+                 else "every row of y is zeros")
+        message = (
+            f"none of the {len(paths)} records has a diagnosis (a '# Dx:' header line with "
+            f"SNOMED-CT codes): {shape}. For unlabelled records use load_wfdb, or check "
+            f"that these are CinC challenge headers."
+        )
+    else:
+        message = (
+            f"{len(missing)} record(s) have no diagnosis (no '# Dx:' header line, or an "
+            f"empty one): {names}; their rows of y are all zeros."
+        )
+    warnings.warn(message, UserWarning, stacklevel=3)
 
 
 @validate_params(
@@ -118,6 +141,12 @@ def load_cinc(path, *, fs=None, length=None, leads=None, classes=None, crop="sta
         ``fs_original`` and ``n_samples_original``; ``lead_names``; ``fs``;
         ``DESCR``.
 
+        A record without a diagnosis (no ``# Dx:`` header line, or an empty
+        one) gets a row of zeros in ``y`` and an empty ``dx``, with a
+        ``UserWarning`` naming the records. When no record has one and
+        ``classes`` is None, ``y`` has shape ``(n_records, 0)`` and
+        ``target_names`` is empty, with a ``UserWarning`` that says so.
+
     Examples
     --------
     >>> from sklearn_ecg.datasets import load_cinc
@@ -141,6 +170,7 @@ def load_cinc(path, *, fs=None, length=None, leads=None, classes=None, crop="sta
         nan_policy=nan_policy, memmap_path=memmap_path, overwrite_memmap=overwrite_memmap,
         verbose=verbose, desc="Loading CinC records",
     )
+    _warn_without_dx(dx, paths, root, target_names)
     column = {c: j for j, c in enumerate(target_names)}
     y = np.zeros((len(headers), len(target_names)), dtype=np.int64)
     for i, codes in enumerate(dx):

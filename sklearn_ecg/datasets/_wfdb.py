@@ -11,7 +11,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import validate_params
 
 from ._common import constraints, find_headers, load_signals
-from ._io import read_header
+from ._io import check_signal_size, read_header
 
 
 def record_paths(paths_or_folder):
@@ -40,7 +40,8 @@ def record_paths(paths_or_folder):
 
 
 def read_headers(paths):
-    """Read every header and check its signal files exist, before any signal is read."""
+    """Read every header and check its signal files exist and are long enough, before any
+    signal is read."""
     headers = [read_header(p) for p in paths]
     for h in headers:
         for fname in dict.fromkeys(h.file_name):
@@ -49,6 +50,7 @@ def read_headers(paths):
                     f"record {h.name!r}: signal file {h.path.with_name(fname)} not found "
                     f"(named in {h.hea})"
                 )
+        check_signal_size(h)
     return headers
 
 
