@@ -174,3 +174,73 @@ def test_cinc_without_any_dx_says_y_has_no_class(tmp_path):
     with pytest.warns(UserWarning, match="none of the 2 records has a diagnosis"):
         data = load_cinc(tmp_path, classes=["426177001"], verbose=0)
     assert data.y.shape == (2, 1) and data.y.sum() == 0
+
+
+# ------------------------------------------------------------------ SNOMED-CT names
+@needs_cinc
+def test_cinc_class_names_come_from_the_snomed_table():
+    data = load_cinc(CINC, verbose=0)
+    assert len(data.class_names) == len(data.target_names) == data.y.shape[1] == 25
+    named = dict(zip(data.target_names, data.class_names))
+    assert named["426177001"] == "sinus bradycardia"
+    assert named["67741000119109"] == "left atrial enlargement"
+    assert named["426783006"] == "sinus rhythm"
+    abbreviations = dict(zip(data.target_names, data.class_abbreviations))
+    assert abbreviations["426177001"] == "SB" and abbreviations["59118001"] == "RBBB"
+    # Every code of the sample is in the table: no code is left as its own name.
+    assert not set(data.class_names) & set(data.target_names)
+
+
+@needs_cinc
+def test_cinc_as_frame_names_the_columns(tmp_path):
+    _cinc_copy(tmp_path, ["E07500", "JS20000"])
+    data = load_cinc(tmp_path, as_frame=True, verbose=0)
+    assert list(data.y.columns) == data.class_names
+    assert list(data.y.index) == ["E07500", "JS20000"]
+    # E07500: "# Dx: 67741000119109,426177001".
+    assert data.y.loc["E07500", "sinus bradycardia"] == 1
+    assert data.y.loc["E07500", "left atrial enlargement"] == 1
+    assert data.y.loc["E07500"].sum() == 2
+
+
+@needs_cinc
+def test_unknown_snomed_codes_keep_the_code_with_a_warning(tmp_path):
+    _cinc_copy(tmp_path, ["E07500"])
+    hea = tmp_path / "E07500.hea"
+    hea.write_text(hea.read_text().replace("# Dx: 67741000119109,426177001",
+                                           "# Dx: 999999999,426177001"))
+    with pytest.warns(UserWarning, match=r"SNOMED-CT code\(s\) 999999999 are not in the table"):
+        data = load_cinc(tmp_path, verbose=0)
+    assert dict(zip(data.target_names, data.class_names)) == {
+        "426177001": "sinus bradycardia", "999999999": "999999999"}
+    with pytest.warns(UserWarning, match="999999999"):
+        meta = load_wfdb(tmp_path, verbose=0).metadata
+    assert meta["dx_names"][0] == ["999999999", "sinus bradycardia"]
+
+
+@needs_cinc
+def test_wfdb_loader_names_the_dx_codes_of_challenge_headers():
+    meta = load_wfdb(CINC, verbose=0).metadata
+    first = meta.index[meta["record"] == "E07500"][0]
+    assert meta["dx"][first] == ["67741000119109", "426177001"]
+    assert meta["dx_names"][first] == ["left atrial enlargement", "sinus bradycardia"]
+
+
+def test_wfdb_loader_without_dx_has_no_dx_columns(tmp_path):
+    import wfdb
+
+    wfdb.wrsamp("rec", fs=250, units=["mV"], sig_name=["II"],
+                p_signal=np.zeros((500, 1)), fmt=["16"], write_dir=str(tmp_path))
+    meta = load_wfdb(tmp_path, verbose=0).metadata
+    assert "dx" not in meta and "dx_names" not in meta
+
+
+def test_snomed_table_is_complete_and_unambiguous():
+    from sklearn_ecg._tables import read_table
+
+    rows = read_table("snomed_ct_codes.tsv", "datasets/data")
+    assert len(rows) == 133 and sum(r["scored"] == "1" for r in rows) == 30
+    for column in ("code", "name", "abbreviation"):
+        values = [r[column] for r in rows]
+        assert len(set(values)) == len(values), column
+    assert all(r["code"].isdigit() for r in rows)
