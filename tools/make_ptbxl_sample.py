@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sklearn_ecg.datasets._ptbxl import _headers, _read_tables
 from sklearn_ecg.datasets._common import resolve_leads
+from sklearn_ecg.datasets._ptbxl import _headers, _read_tables
 from sklearn_ecg.preprocessing._leads import STANDARD_LEADS
 
 DEFAULT_DEST = Path(__file__).resolve().parents[1] / "sklearn_ecg" / "datasets" / "data"
