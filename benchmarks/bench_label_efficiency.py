@@ -7,7 +7,8 @@ labels, trains on the same random draws of labelled records:
 
 - ``probe-lcd``, ``probe-mets``, ``probe-untrained``: logistic regression per
   superclass on the frozen embeddings (LCD, METS, an untrained LCD encoder);
-- ``minirocket``: the same probe on MiniRocket features (needs ``aeon``);
+- ``minirocket``: the same probe on MiniRocket features (needs ``aeon``, from the
+  ``bench`` extra: ``pip install -e ".[bench]"``);
 - ``ft-lcd``, ``ft-mets``: :class:`~sklearn_ecg.ECGClassifier` fine-tuning the
   pretrained encoder with a linear head;
 - ``scratch-lcd``, ``scratch-mets``: the same networks from random weights.
@@ -302,7 +303,7 @@ def summarise(rows, names, out_dir):
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("matplotlib is not installed (pip install 'sklearn-ecg[plot]'): no plot.")
+        print("matplotlib is not installed (pip install 'sklearn-ecg[bench]'): no plot.")
         return
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for m in methods:
@@ -375,14 +376,18 @@ def main(argv=None):
         summarise(rows, ["NORM", "MI", "STTC", "CD", "HYP"], out_dir)
         return rows
 
-    pool, test, names = load_split(args)
     methods = list(args.methods)
     if "minirocket" in methods:
         try:
             import aeon  # noqa: F401
         except ImportError:
-            print("minirocket skipped: it needs aeon (pip install aeon)", flush=True)
+            hint = ('minirocket needs aeon, from the benchmarks\' extra: '
+                    'pip install "sklearn-ecg[bench]"')
             methods.remove("minirocket")
+            if not methods:
+                raise SystemExit(hint) from None
+            print(f"{hint}; minirocket skipped.", flush=True)
+    pool, test, names = load_split(args)
     features = Features(args, pool, test)
     split = "validate (folds 1-7 -> 8)" if args.validate else "test (folds 1-8 -> 9-10)"
     print(f"{split}: pool {pool['X'].shape}, test {test['X'].shape}", flush=True)

@@ -4,10 +4,10 @@ MiniRocket features (about 10k) + StandardScaler + LogisticRegression(C=0.01)
 per superclass, trained on folds 1-8 and tested on folds 9-10 of the first
 folder, as in the baselines quoted for the quickstart. ``--label-fraction``
 trains on a random subset of the labelled training records, drawn exactly as
-``examples/quickstart.py`` draws it. Needs ``aeon`` (not a dependency of
-sklearn_ecg)::
+``examples/quickstart.py`` draws it. Needs ``aeon``, which the ``bench`` extra
+installs (it is not a dependency of sklearn_ecg itself)::
 
-    pip install aeon
+    pip install -e ".[bench]"
     python benchmarks/minirocket_baseline.py --ptbxl ../shared/data/ptbxl500 ../shared/data/ptbxl-more
 """
 
@@ -15,7 +15,14 @@ import argparse
 import time
 
 import numpy as np
-from aeon.transformations.collection.convolution_based import MiniRocket
+
+try:
+    from aeon.transformations.collection.convolution_based import MiniRocket
+except ImportError as exc:
+    raise SystemExit(
+        f"minirocket_baseline.py needs aeon ({exc}); install the benchmarks' extra: "
+        'pip install "sklearn-ecg[bench]" (or pip install -e ".[bench]" in a clone).'
+    ) from None
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.multiclass import OneVsRestClassifier

@@ -14,7 +14,6 @@ checkpoint and the optimizer's state is not imported.
 """
 
 import os
-import pickle
 import warnings
 from numbers import Integral
 
@@ -60,14 +59,26 @@ def _read_checkpoint(path):
     source = os.fspath(path)
     if not os.path.isfile(source):
         raise FileNotFoundError(f"No checkpoint file {source!r}.")
+    with open(source, "rb") as f:
+        head = f.read(8)
+    # torch.save writes a zip archive (since torch 1.6) or, formerly, a pickle.
+    if not head.startswith((b"PK\x03\x04", b"\x80")):
+        raise ValueError(
+            f"{source}: is not a torch checkpoint (a file written by torch.save starts as a "
+            f"zip archive or a pickle; this one starts with {head!r}). Pass the .pth file "
+            "that the reference LCD code saved."
+        )
     try:
         # weights_only: tensors, numbers and containers only, never arbitrary objects.
         ckpt = torch.load(source, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as exc:
+    except Exception as exc:
+        # torch's own advice (load with weights_only=False) must not be followed for a
+        # downloaded file, so only the first line of its message is kept.
+        reason = (str(exc).strip().splitlines() or [""])[0]
         raise ValueError(
             f"{source}: could not be read as a weights-only torch checkpoint ({type(exc).__name__}: "
-            f"{exc}). It is damaged, truncated, or holds Python objects besides tensors, which "
-            "are never unpickled."
+            f"{reason}). A checkpoint is a file written by torch.save; this one is damaged, "
+            "truncated, or holds Python objects besides tensors, which are never unpickled."
         ) from exc
     if not isinstance(ckpt, dict):
         raise ValueError(f"{source}: holds a {type(ckpt).__name__}, not a dict of state dicts.")

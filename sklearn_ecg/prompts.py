@@ -17,9 +17,11 @@ users who have some labelled records: it keeps, for each class, the candidate
 descriptions that rank the labelled records best.
 """
 
+from importlib.resources import files
 from numbers import Integral
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.metrics import roc_auc_score
 from sklearn.utils.validation import check_is_fitted
@@ -42,47 +44,6 @@ __all__ = [
 
 _PTBXL_SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 _WEIGHTINGS = ("statement", "subclass")
-
-#: The PTB-XL diagnostic superclasses described by the English descriptions of
-#: their SCP statements (``scp_statements.csv`` of PTB-XL v1.0.3, CC BY 4.0):
-#: what ``class_descriptions_from_statements(statements)`` returns for the
-#: table shipped in ``sklearn_ecg/datasets/data``, and the default descriptions
-#: of :class:`~sklearn_ecg.ZeroShotECGClassifier`. A class's prompts are
-#: averaged, every statement weighing the same (on the validation fold 8 of
-#: the shared PTB-XL records this plain mean scored above the mean that weighs
-#: subclasses equally, ``weighting="subclass"``: macro ROC-AUC 0.755 vs 0.746).
-PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS = {
-    "NORM": ["normal ECG"],
-    "MI": [
-        "inferior myocardial infarction", "anteroseptal myocardial infarction",
-        "inferolateral myocardial infarction", "anterior myocardial infarction",
-        "anterolateral myocardial infarction", "subendocardial injury in anteroseptal leads",
-        "lateral myocardial infarction", "subendocardial injury in anterolateral leads",
-        "inferoposterolateral myocardial infarction", "inferoposterior myocardial infarction",
-        "subendocardial injury in inferior leads", "subendocardial injury in lateral leads",
-        "posterior myocardial infarction", "subendocardial injury in inferolateral leads",
-    ],
-    "STTC": [
-        "non-diagnostic T abnormalities", "non-specific ST changes", "digitalis-effect",
-        "long QT-interval", "non-specific ischemic", "ischemic in anterolateral leads",
-        "ischemic in inferior leads", "ischemic in inferolateral leads",
-        "ischemic in anteroseptal leads", "ischemic in lateral leads",
-        "ST-T changes compatible with ventricular aneurysm",
-        "electrolytic disturbance or drug (former EDIS)", "ischemic in anterior leads",
-    ],
-    "CD": [
-        "left anterior fascicular block", "incomplete right bundle branch block",
-        "first degree AV block", "non-specific intraventricular conduction disturbance (block)",
-        "complete right bundle branch block", "complete left bundle branch block",
-        "left posterior fascicular block", "Wolf-Parkinson-White syndrome",
-        "incomplete left bundle branch block", "third degree AV block", "second degree AV block",
-    ],
-    "HYP": [
-        "left ventricular hypertrophy", "left atrial overload/enlargement",
-        "right ventricular hypertrophy", "right atrial overload/enlargement", "septal hypertrophy",
-    ],
-}
-
 
 def _require_columns(statements, columns):
     missing = [c for c in columns if c not in statements.columns]
@@ -250,6 +211,24 @@ def class_descriptions_from_statements(statements, class_column="diagnostic_clas
     if weighting == "statement":
         return {c: groups[c][None] for c in classes}
     return {c: list(groups[c].values()) for c in classes}
+
+
+def _shipped_statement_descriptions():
+    # Derived from the shipped table rather than written out, so the two cannot drift.
+    path = files("sklearn_ecg") / "datasets" / "data" / "scp_statements.csv"
+    with path.open(encoding="utf-8") as f:
+        statements = pd.read_csv(f, index_col=0)
+    return class_descriptions_from_statements(statements)
+
+
+#: The PTB-XL diagnostic superclasses described by the English descriptions of
+#: their SCP statements (``scp_statements.csv`` of PTB-XL v1.0.3, CC BY 4.0):
+#: ``class_descriptions_from_statements(statements)`` computed at import from
+#: the table shipped in ``sklearn_ecg/datasets/data``, and the default
+#: descriptions of :class:`~sklearn_ecg.ZeroShotECGClassifier`. A class's
+#: prompts are averaged, every statement weighing the same
+#: (``weighting="statement"``).
+PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS = _shipped_statement_descriptions()
 
 
 class FewLabelPromptSelector(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator):

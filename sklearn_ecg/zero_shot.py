@@ -7,21 +7,16 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._base import SharesFittedPretrainerMixin
 from ._encoder import fitted_pretrainer
+from ._tables import read_lists
 from ._templates import template_fields
 from ._validation import check_ecg_array, check_targets
 
-#: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class (see
-#: sklearn_ecg.prompts for the ones derived from the SCP statements); the prompts of a
-#: class are averaged in the joint space.
-PTBXL_SUPERCLASS_DESCRIPTIONS = {
-    "NORM": ["normal ECG", "sinus rhythm, normal ECG", "no abnormality"],
-    "MI": ["myocardial infarction", "infarction", "old myocardial infarction", "Q waves of infarction"],
-    "STTC": ["ST/T change", "ST-T wave abnormality", "ischemic ST depression", "T wave inversion"],
-    "CD": ["conduction disturbance", "bundle branch block", "atrioventricular block",
-           "left anterior fascicular block"],
-    "HYP": ["hypertrophy", "left ventricular hypertrophy", "right ventricular hypertrophy",
-            "ventricular hypertrophy"],
-}
+#: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class
+#: (package data ``data/ptbxl_superclass_descriptions.tsv``; see sklearn_ecg.prompts for
+#: the knowledge-base ones); the prompts of a class are averaged in the joint space.
+PTBXL_SUPERCLASS_DESCRIPTIONS = read_lists(
+    "ptbxl_superclass_descriptions.tsv", "class", "description"
+)
 
 #: The default prompt templates: the METS paper's class prompt and the
 #: template of METS's training text, each filled with every description (the

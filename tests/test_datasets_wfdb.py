@@ -70,6 +70,8 @@ def test_cinc_sample_matches_wfdb_and_loadmat():
     assert given.y[0].tolist() == [1, 0]
 
 
+# The codes 1 and 2 stand for diagnoses: their missing names are warned about.
+@pytest.mark.filterwarnings("ignore:SNOMED-CT code")
 def test_cinc_nested_mixed_rates_and_lengths(tmp_path):
     a = write_cinc(tmp_path / "georgia" / "g1", "E00001", fs=500, n=1000, dx="1,2")
     write_cinc(tmp_path / "incart", "I0001", fs=250, n=600, age="NaN", sex="Female", dx="2")

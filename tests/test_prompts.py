@@ -46,6 +46,69 @@ def test_every_superclass_gets_the_descriptions_of_its_statements(statements):
             assert len(subclasses) == 1
 
 
+# What the package shipped as hand-written literals before these tables were derived
+# from scp_statements.csv or moved to package data: the public values must not change.
+_STATEMENT_DESCRIPTIONS_AS_SHIPPED = {
+    "NORM": ["normal ECG"],
+    "MI": [
+        "inferior myocardial infarction", "anteroseptal myocardial infarction",
+        "inferolateral myocardial infarction", "anterior myocardial infarction",
+        "anterolateral myocardial infarction", "subendocardial injury in anteroseptal leads",
+        "lateral myocardial infarction", "subendocardial injury in anterolateral leads",
+        "inferoposterolateral myocardial infarction", "inferoposterior myocardial infarction",
+        "subendocardial injury in inferior leads", "subendocardial injury in lateral leads",
+        "posterior myocardial infarction", "subendocardial injury in inferolateral leads",
+    ],
+    "STTC": [
+        "non-diagnostic T abnormalities", "non-specific ST changes", "digitalis-effect",
+        "long QT-interval", "non-specific ischemic", "ischemic in anterolateral leads",
+        "ischemic in inferior leads", "ischemic in inferolateral leads",
+        "ischemic in anteroseptal leads", "ischemic in lateral leads",
+        "ST-T changes compatible with ventricular aneurysm",
+        "electrolytic disturbance or drug (former EDIS)", "ischemic in anterior leads",
+    ],
+    "CD": [
+        "left anterior fascicular block", "incomplete right bundle branch block",
+        "first degree AV block", "non-specific intraventricular conduction disturbance (block)",
+        "complete right bundle branch block", "complete left bundle branch block",
+        "left posterior fascicular block", "Wolf-Parkinson-White syndrome",
+        "incomplete left bundle branch block", "third degree AV block", "second degree AV block",
+    ],
+    "HYP": [
+        "left ventricular hypertrophy", "left atrial overload/enlargement",
+        "right ventricular hypertrophy", "right atrial overload/enlargement", "septal hypertrophy",
+    ],
+}
+_HAND_WRITTEN_AS_SHIPPED = {
+    "NORM": ["normal ECG", "sinus rhythm, normal ECG", "no abnormality"],
+    "MI": ["myocardial infarction", "infarction", "old myocardial infarction",
+           "Q waves of infarction"],
+    "STTC": ["ST/T change", "ST-T wave abnormality", "ischemic ST depression",
+             "T wave inversion"],
+    "CD": ["conduction disturbance", "bundle branch block", "atrioventricular block",
+           "left anterior fascicular block"],
+    "HYP": ["hypertrophy", "left ventricular hypertrophy", "right ventricular hypertrophy",
+            "ventricular hypertrophy"],
+}
+
+
+def test_statement_descriptions_are_derived_from_the_shipped_table():
+    assert PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS == _STATEMENT_DESCRIPTIONS_AS_SHIPPED
+    assert list(PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS) == SUPERCLASSES
+
+
+def test_hand_written_descriptions_come_from_package_data():
+    from sklearn_ecg._tables import read_lists
+    from sklearn_ecg.zero_shot import PTBXL_SUPERCLASS_DESCRIPTIONS
+
+    assert PTBXL_SUPERCLASS_DESCRIPTIONS == _HAND_WRITTEN_AS_SHIPPED
+    assert list(PTBXL_SUPERCLASS_DESCRIPTIONS) == SUPERCLASSES
+    # Each reader returns its own copy, so a caller editing it changes no other.
+    copy = read_lists("ptbxl_superclass_descriptions.tsv", "class", "description")
+    copy["NORM"].append("edited")
+    assert PTBXL_SUPERCLASS_DESCRIPTIONS["NORM"][-1] == "no abnormality"
+
+
 def test_custom_table_columns_classes_and_translate():
     table = pd.DataFrame({
         "label": ["B", "A", "B", "A", None, "B"],

@@ -205,6 +205,21 @@ def test_checkpoints_that_cannot_be_imported_are_refused(tmp_path):
         LCDPretrainer.from_reference_checkpoint(tmp_path / "eight.pth", n_leads=0)
 
 
+@pytest.mark.parametrize("content", [
+    b"sinus rhythm, not a checkpoint\n",  # torch's legacy reader fails with KeyError: 101
+    b"{\"online_network_state_dict\": {}}",
+    b"PK\x03\x04 not really a zip archive",
+    b"\x80\x02 a pickle header and then nothing",
+    b"",
+])
+def test_a_file_that_is_not_a_checkpoint_is_named(tmp_path, content):
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=r"notes\.txt.*(is not a torch checkpoint|could not be "
+                       r"read as a weights-only torch checkpoint).*torch\.save"):
+        LCDPretrainer.from_reference_checkpoint(path)
+
+
 def test_a_different_projection_head_keeps_the_encoder_only(tmp_path, records):
     online = _randomise(ReferenceEncoderNet(hidden=256, n_out=128), torch.Generator().manual_seed(2))
     path = tmp_path / "head.pth"

@@ -1,5 +1,6 @@
 """Tests for sklearn_ecg.reports: cleaning and translating PTB-XL reports."""
 
+import hashlib
 import importlib.util
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ from sklearn_ecg.reports import (
     clean_ptbxl_report,
     translate_ptbxl_report,
     translate_reports,
+    translation_coverage,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -194,6 +196,24 @@ def test_shared_german_vocabulary_is_covered(shared_reports):
     # The frequent German statement words are all gone after translation.
     for word in ("sinusrhythmus", "lagetyp", "linkstyp", "abnorm", "infarkt", "ableitungen"):
         assert word not in translated_words
+
+
+def test_shared_translations_are_stable(shared_reports):
+    # Digests of the translations (and of what stays untranslated) of every distinct
+    # shared report, recorded when the phrase table moved from code to package data:
+    # editing the table is fine, but it must be a deliberate change of these figures.
+    out = translate_reports(shared_reports)
+    assert len(out) == 1354
+    digest = hashlib.sha256("\n".join(out).encode()).hexdigest()
+    assert digest == "67d6d9e20e7f75689ed9c1a772607457bb808f39c9d29387e27326dde2a265ca"
+    coverage = translation_coverage(
+        shared_reports, english_words={"sinus", "rhythm", "normal", "ecg"}
+    )
+    assert (coverage["translated_tokens"], coverage["untranslated_tokens"]) == (10032, 8164)
+    left = repr(sorted(coverage["untranslated"].items())).encode()
+    assert hashlib.sha256(left).hexdigest() == (
+        "759cd8deb837218f8f9aa286afb2886723886cdadfee7559394d64a0a1394425"
+    )
 
 
 # ------------------------------------------------------ with the default encoder

@@ -162,20 +162,45 @@ def _unit_factors(header):
     return np.array([_UNIT_TO_MV[u.strip().lower()] for u in header.units])
 
 
+# Bytes per sample of the WFDB formats whose file size follows from the header alone.
+_BYTES_PER_SAMPLE = {"8": 1, "80": 1, "16": 2, "61": 2, "160": 2, "212": 1.5, "24": 3, "32": 4}
+
+
+def check_signal_size(header):
+    """Refuse a record whose header declares more samples than its signal file holds.
+
+    Only single-file records in one of the formats of ``_BYTES_PER_SAMPLE``
+    are checked (a file size is one ``stat``); others are checked when read.
+    """
+    fmt = header.fmt[0]
+    # A challenge .mat file wraps its samples in a MATLAB container: checked when read.
+    if (header.file_name[0].endswith(".mat") or fmt not in _BYTES_PER_SAMPLE
+            or not _is_simple(header, fmt)):
+        return
+    dat = header.path.with_name(header.file_name[0])
+    try:
+        size = dat.stat().st_size - header.byte_offset[0]
+    except OSError:
+        return  # a missing file has its own error where it is read
+    per_frame = _BYTES_PER_SAMPLE[fmt] * header.n_sig
+    held = int(max(size, 0) // per_frame)
+    if held < header.n_samples:
+        raise ValueError(
+            f"record {header.name!r}: its header {header.hea} declares {header.n_samples} "
+            f"samples of {header.n_sig} leads, but its signal file {dat} holds {held} "
+            f"samples ({size} bytes of format {fmt}): {dat.name} is truncated or its header "
+            f"is wrong. Download the record again, or set the sample count (the fourth field "
+            f"of the header's first line) to {held}."
+        )
+
+
 def _read_fmt16(header):
     dat = header.path.with_name(header.file_name[0])
     if not dat.is_file():
         raise FileNotFoundError(f"record {header.name!r}: signal file {dat} not found")
+    check_signal_size(header)
     count = header.n_sig * header.n_samples
-    offset = header.byte_offset[0]
-    expected = offset + 2 * count
-    size = dat.stat().st_size
-    if size < expected:
-        raise ValueError(
-            f"signal file {dat} is truncated: its header {header.hea.name} needs "
-            f"{expected} bytes, the file has {size}"
-        )
-    digital = np.fromfile(dat, dtype="<i2", count=count, offset=offset)
+    digital = np.fromfile(dat, dtype="<i2", count=count, offset=header.byte_offset[0])
     return digital.reshape(header.n_samples, header.n_sig).T
 
 
@@ -192,7 +217,9 @@ def _read_mat(header):
     if val.ndim != 2 or val.shape[0] != header.n_sig or val.shape[1] < header.n_samples:
         raise ValueError(
             f"signal file {mat} holds an array of shape {val.shape}, but its header "
-            f"{header.hea.name} declares {header.n_sig} leads x {header.n_samples} samples"
+            f"{header.hea.name} declares {header.n_sig} leads x {header.n_samples} samples: "
+            f"the file is truncated or its header is wrong. Download the record again, or "
+            f"correct the header."
         )
     return val[:, : header.n_samples]
 

@@ -1,5 +1,6 @@
 """Loader for the MIT-BIH Arrhythmia Database, segmented into beats or windows."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,8 +14,8 @@ from .._param_validation import StrictInterval
 from ..preprocessing._base import _POSITIVE
 from ..preprocessing._length import resample
 from ._common import (
-    OutputArray, constraints, find_headers, fix_nan, input_files, output_rate, progress,
-    record_length, record_ratio, resolve_leads, warn_nan,
+    OutputArray, _list_str, constraints, find_headers, fix_nan, input_files, output_rate,
+    progress, record_length, record_ratio, resolve_leads, warn_nan,
 )
 from ._io import read_signal
 from ._wfdb import read_headers
@@ -80,6 +81,12 @@ def _read_beats(header, fs_out):
         ann = wfdb.rdann(str(header.path), "atr")
     except Exception as exc:
         raise ValueError(f"corrupt annotation file {atr}: {exc}") from exc
+    if len(ann.sample) == 0:
+        raise ValueError(
+            f"record {header.name!r}: its annotation file {atr} holds no annotation (it is "
+            f"empty or damaged), so the record has no labelled beat. Download the file "
+            f"again, or leave the record out with records=[...]."
+        )
     keep = [i for i, s in enumerate(ann.symbol) if s in AAMI_MAP]
     samples = np.asarray(ann.sample, dtype=np.int64)[keep]
     if fs_out != header.fs:
@@ -129,7 +136,8 @@ def load_mitbih(path, *, segment="beat", window=(0.25, 0.45), window_seconds=10.
         samples (at the output rate) when both are ints. Beats too close to a
         record's edge for a full segment are dropped.
     window_seconds : float, default=10.0
-        Window length for ``segment="window"``.
+        Window length for ``segment="window"``; a window longer than a record
+        to load is an error.
     leads : list of str or None, default=None
         Lead names to load, e.g. ``["MLII"]`` (present in all records but
         102 and 104). None keeps both channels in file order; they are named
@@ -176,6 +184,10 @@ def load_mitbih(path, *, segment="beat", window=(0.25, 0.45), window_seconds=10.
         the most beats (ties in the order S, V, F, Q), and ``""`` when it
         holds no beat; ``y_indicator`` marks every class present.
 
+        An empty annotation file is an error naming the record; a record
+        whose annotations hold no beat of the AAMI classes contributes no beat
+        (``segment="beat"``), with a ``UserWarning`` naming it.
+
     Examples
     --------
     >>> from sklearn_ecg.datasets import load_mitbih
@@ -215,9 +227,22 @@ def load_mitbih(path, *, segment="beat", window=(0.25, 0.45), window_seconds=10.
         seg_len = before + after
     else:
         seg_len = int(round(window_seconds * fs_out))
+    if segment == "window":
+        short = [h for h in headers if record_length(h, fs_out) < seg_len]
+        if short:
+            shortest = min(h.n_samples / h.fs for h in headers)
+            raise ValueError(
+                f"window_seconds={window_seconds:g} is longer than record(s) "
+                f"{_list_str((f'{h.name!r} ({h.n_samples / h.fs:g} s)' for h in short))}, "
+                f"which would give no window; choose window_seconds of at most "
+                f"{shortest:g}, or leave the short records out with records=[...]."
+            )
+    no_beats = []
     for h in headers:
         n_out = record_length(h, fs_out)
         samples, symbols = _read_beats(h, fs_out)
+        if not symbols:
+            no_beats.append(h.name)
         if segment == "beat":
             ok = (samples - before >= 0) & (samples + after <= n_out)
             starts = samples[ok] - before
@@ -230,6 +255,14 @@ def load_mitbih(path, *, segment="beat", window=(0.25, 0.45), window_seconds=10.
                       for w in range(len(starts))]
             plans.append((starts, starts, groups))
 
+    if no_beats:
+        warnings.warn(
+            f"record(s) {_list_str(repr(n) for n in no_beats)} have no beat annotation of the "
+            f"AAMI classes in their .atr file, so they contribute no "
+            f"{'beat' if segment == 'beat' else 'labelled window'}.",
+            UserWarning,
+            stacklevel=2,
+        )
     rows, affected = [], []
     total = sum(len(p[0]) for p in plans)
     inputs = [*input_files(headers), *(h.path.with_name(h.name + ".atr") for h in headers)]

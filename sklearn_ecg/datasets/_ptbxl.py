@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import Options, StrOptions, validate_params
 
 from .._param_validation import StrictInterval
 from ._common import constraints, load_signals
-from ._io import read_header
+from ._io import check_signal_size, read_header
 
 SUPERCLASSES = ["NORM", "MI", "STTC", "CD", "HYP"]
 LABEL_SETS = ("superclass", "subclass", "form", "rhythm", "scp")
@@ -66,8 +66,34 @@ def _read_tables(folder):
         db = pd.read_csv(folder / _DATABASE)
     except Exception as exc:
         raise ValueError(f"cannot read {folder / _DATABASE}: {exc}") from exc
-    statements = pd.read_csv(folder / _STATEMENTS, index_col=0)
+    try:
+        statements = pd.read_csv(folder / _STATEMENTS, index_col=0)
+    except Exception as exc:
+        raise ValueError(f"cannot read {folder / _STATEMENTS}: {exc}") from exc
+    statements.attrs["source"] = str(folder / _STATEMENTS)
     return _parse_database(db, folder / _DATABASE), statements
+
+
+def _integer_column(db, column, source):
+    """``db[column]`` as int, or an error naming the file, line and value."""
+    values = pd.to_numeric(db[column], errors="coerce")
+    bad = values.isna() | (values != values.round())
+    if not bad.any():
+        return values.astype(np.int64)
+    i = int(np.flatnonzero(bad.to_numpy())[0])
+    # Line 1 of the file is the header.
+    where = f"{source}, line {i + 2}"
+    if column != "ecg_id":
+        ecg_id = pd.to_numeric(db["ecg_id"].iloc[i:i + 1], errors="coerce").iloc[0]
+        if not pd.isna(ecg_id):
+            where += f" (ecg_id {int(ecg_id)})"
+    value = db[column].iloc[i]
+    what = "is empty" if pd.isna(value) else f"holds {value!r}, not an integer"
+    raise ValueError(
+        f"{where}: column {column!r} {what} ({int(bad.sum())} such row(s)). Every record "
+        f"needs an integer {column}; restore the table from the official PTB-XL release or "
+        f"remove the row(s)."
+    )
 
 
 def _parse_database(db, source):
@@ -88,16 +114,34 @@ def _parse_database(db, source):
             ) from exc
         codes.append({str(k): float(v) for k, v in value.items()})
     db["scp_codes"] = codes
-    db["ecg_id"] = db["ecg_id"].astype(int)
-    db["patient_id"] = db["patient_id"].astype(int)
-    db["strat_fold"] = db["strat_fold"].astype(int)
+    for column in ("ecg_id", "patient_id", "strat_fold"):
+        db[column] = _integer_column(db, column, source)
     return db
+
+
+# The columns of scp_statements.csv each label set reads.
+_STATEMENT_COLUMNS = {
+    "superclass": ["diagnostic", "diagnostic_class"],
+    "subclass": ["diagnostic", "diagnostic_subclass"],
+    "form": ["form"],
+    "rhythm": ["rhythm"],
+    "scp": [],
+}
 
 
 def _label_map(statements, label_set):
     """Map each SCP code to its label(s) in ``label_set``; return the map and the classes."""
     if label_set not in LABEL_SETS:
         raise ValueError(f"label_set must be one of {LABEL_SETS}, got {label_set!r}")
+    needed = _STATEMENT_COLUMNS[label_set]
+    missing = [c for c in needed if c not in statements.columns]
+    if missing:
+        source = statements.attrs.get("source", _STATEMENTS)
+        raise ValueError(
+            f"{source} lacks the column(s) {missing} that label_set={label_set!r} needs; it "
+            f"has {list(statements.columns)}. Use the scp_statements.csv of the PTB-XL "
+            f"release, or a label_set that needs only the columns present."
+        )
     flags = statements.fillna({"diagnostic": 0, "form": 0, "rhythm": 0})
     if label_set == "superclass":
         rows = flags[flags["diagnostic"] == 1]
@@ -194,6 +238,7 @@ def _headers(db, sampling_rate):
             missing.append((ecg_id, record))
             continue
         headers.append(read_header(record))
+        check_signal_size(headers[-1])
     if missing:
         ecg_id, record = missing[0]
         hint = ""

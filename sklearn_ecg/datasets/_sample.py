@@ -1,6 +1,5 @@
 """The PTB-XL sample shipped inside the package (records 1-500 at 100 Hz)."""
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -14,10 +13,8 @@ from ._common import constraints, resolve_leads
 from ._ptbxl import (
     DESCR_PTBXL,
     SELECTION_CONSTRAINTS,
-    _headers,
     _make_bunch,
     _parse_database,
-    _read_tables,
     _select,
 )
 
@@ -25,48 +22,14 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 _SIGNALS = "ptbxl_sample_signals.npz"
 _DATABASE = "ptbxl_sample_database.csv"
 _STATEMENTS = "scp_statements.csv"
-# PTB-XL stores signals at 1000 digital units per mV with baseline 0, so int16
-# keeps them losslessly; the build checks that every header says so.
+# The signals are PTB-XL's digital units, 1000 per mV with baseline 0
+# (tools/make_ptbxl_sample.py checks every header says so).
 _GAIN = 1000.0
 
 DESCR_SAMPLE = (
     "PTB-XL sample: records ecg_id 1-500 at 100 Hz (10 s, 12 leads), shipped "
     "with sklearn_ecg.\n\n" + DESCR_PTBXL
 )
-
-
-def _build_ptbxl_sample(source, dest=DATA_DIR, n_records=500):
-    """Write the embedded sample's files from a PTB-XL folder.
-
-    Parameters
-    ----------
-    source : str or path-like
-        A PTB-XL folder in the official layout with 100 Hz records.
-    dest : str or path-like, default=DATA_DIR
-        Folder to write ``ptbxl_sample_signals.npz`` (int16, lossless),
-        ``ptbxl_sample_database.csv`` and ``scp_statements.csv`` to.
-    n_records : int, default=500
-        The first ``n_records`` rows of the database are kept.
-    """
-    source, dest = Path(source), Path(dest)
-    db, _ = _read_tables(source)
-    db = db.sort_values("ecg_id").head(n_records).reset_index(drop=True)
-    db["_root"] = str(source)
-    headers = _headers(db, 100)
-    _, index = resolve_leads(headers, STANDARD_LEADS)
-    signals = np.empty((len(headers), len(STANDARD_LEADS), headers[0].n_samples), np.int16)
-    for i, h in enumerate(headers):
-        if set(h.gain) != {_GAIN} or set(h.baseline) != {0} or set(h.fmt) != {"16"}:
-            raise ValueError(f"{h.hea}: expected format 16, gain {_GAIN:g} and baseline 0")
-        dat = h.path.with_name(h.file_name[0])
-        digital = np.fromfile(dat, dtype="<i2").reshape(h.n_samples, h.n_sig).T
-        signals[i] = digital[index[i]]
-    dest.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(dest / _SIGNALS, signals=signals, ecg_id=db["ecg_id"].to_numpy())
-    raw = pd.read_csv(source / "ptbxl_database.csv")
-    raw = raw.set_index("ecg_id").loc[db["ecg_id"]].reset_index()
-    raw.to_csv(dest / _DATABASE, index=False)
-    shutil.copyfile(source / _STATEMENTS, dest / _STATEMENTS)
 
 
 @validate_params(

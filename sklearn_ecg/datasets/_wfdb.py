@@ -11,7 +11,8 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import validate_params
 
 from ._common import constraints, find_headers, load_signals
-from ._io import read_header
+from ._io import check_signal_size, read_header
+from ._snomed import has_dx, header_dx, snomed_names
 
 
 def record_paths(paths_or_folder):
@@ -40,7 +41,8 @@ def record_paths(paths_or_folder):
 
 
 def read_headers(paths):
-    """Read every header and check its signal files exist, before any signal is read."""
+    """Read every header and check its signal files exist and are long enough, before any
+    signal is read."""
     headers = [read_header(p) for p in paths]
     for h in headers:
         for fname in dict.fromkeys(h.file_name):
@@ -49,6 +51,7 @@ def read_headers(paths):
                     f"record {h.name!r}: signal file {h.path.with_name(fname)} not found "
                     f"(named in {h.hea})"
                 )
+        check_signal_size(h)
     return headers
 
 
@@ -109,7 +112,10 @@ def load_wfdb(paths_or_folder, *, fs=None, length=None, leads=None, crop="start"
     data : :class:`~sklearn.utils.Bunch`
         ``X`` float32 ``(n_records, n_leads, n_timepoints)`` in mV;
         ``metadata`` with ``record``, ``fs_original``, ``n_samples_original``
-        and ``comments`` (the header's comment lines, joined by newlines);
+        and ``comments`` (the header's comment lines, joined by newlines),
+        and, when a header has a ``# Dx:`` line (PhysioNet/CinC challenge
+        headers), ``dx`` (its SNOMED-CT codes) and ``dx_names`` (their names,
+        as in :func:`load_cinc`'s ``class_names``);
         ``lead_names``; ``fs``; ``DESCR``.
 
     Examples
@@ -138,5 +144,11 @@ def load_wfdb(paths_or_folder, *, fs=None, length=None, leads=None, crop="start"
         "n_samples_original": np.array([h.n_samples for h in headers], dtype=np.int64),
         "comments": ["\n".join(h.comments) for h in headers],
     })
+    if any(has_dx(h) for h in headers):
+        dx = [header_dx(h) for h in headers]
+        seen = list(dict.fromkeys(c for codes in dx for c in codes))
+        names = dict(zip(seen, snomed_names(seen, stacklevel=3)))
+        metadata["dx"] = dx
+        metadata["dx_names"] = [[names[c] for c in codes] for codes in dx]
     return Bunch(X=X, metadata=metadata, lead_names=lead_names, fs=fs_out,
                  DESCR=f"{len(headers)} WFDB record(s) read from {paths_or_folder}.")
