@@ -90,6 +90,9 @@ filtered = clean.fit_transform(raw)
 j = int(abs(raw - filtered).mean(axis=(1, 2)).argmax())
 fig, axes = plot_ecgs([raw[j], filtered[j]], fs=data.fs, labels=["raw", "baseline removed, 0.5-40 Hz"],
                       lead_names=leads, colors=["0.55", "C0"], title=f"ecg_id {data.ecg_id[j]}")
+# Above the paper, the legend hides no trace.
+axes[0].legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=8, frameon=False)
+fig.set_layout_engine("constrained")
 plt.show()
 
 # %%
