@@ -122,7 +122,8 @@ for i, (name, aucs) in enumerate(results.items()):
     ax.bar(positions + (i - (len(results) - 1) / 2) * width, aucs + [np.mean(aucs)], width,
            label=f"{name} (macro {np.mean(aucs):.3f})")
 ax.set_xticks(positions, list(test.target_names) + ["macro"])
-ax.set_ylim(0.5, 1.0)
+# The lower limit leaves room for every bar, however low.
+ax.set_ylim(min(0.5, min(min(a) for a in results.values()) - 0.05), 1.0)
 ax.set_ylabel("ROC-AUC, folds 9-10")
 ax.set_title("Linear probe on LCD embeddings")
 ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
