@@ -102,6 +102,10 @@ html_theme_options = {
     "show_prev_next": False,
     "secondary_sidebar_items": ["page-toc"],
 }
+# Single pages have no section to navigate: without the empty left sidebar,
+# their code blocks get the width of the page.
+html_sidebars = {page: [] for page in ("index", "install", "user_guide", "benchmarks",
+                                       "distributed", "changelog", "citing")}
 html_static_path = ["_static"]
 html_css_files = ["sklearn_ecg.css"]
 
