@@ -5,7 +5,8 @@ where its text draws a conclusion from its figures, a ``key figures:`` line
 of ``name=value`` pairs. After the build, this script reads the output that
 sphinx-gallery wrote into ``docs/auto_examples/<example>.rst`` and checks
 the conclusions below against it. A page whose conclusion does not hold in
-its own output fails the build, at any size.
+its own output fails the build, at any size, and so does a page whose
+output shows a Python warning.
 
 Run from anywhere, after the build::
 
@@ -47,6 +48,8 @@ CLAIMS = {
 
 _OPERATORS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
               "==": operator.eq}
+# A Python warning as printed: "path/to/file.py:123: UserWarning: ...".
+_WARNING = re.compile(r"^\s*\S+\.py:\d+: \w*Warning: .*$", flags=re.M)
 _CLAIM = re.compile(r"^\s*(\S+)\s*(>=|<=|==|>|<)\s*(\S+)\s*$")
 
 
@@ -110,6 +113,9 @@ def check_gallery(gallery=GALLERY, claims=CLAIMS):
         size, figures = parse_output(page.read_text(encoding="utf-8"))
         if size is None:
             failures.append(f"{page.stem}: the output does not say at which size it ran (a 'size: ' line)")
+        warning = _WARNING.search(page.read_text(encoding="utf-8"))
+        if warning:
+            failures.append(f"{page.stem}: the output shows a warning: {warning.group(0).strip()}")
         failures += [f"{page.stem}: {f}" for f in check_claims(claims.get(page.stem, []), figures, size or "")]
     return failures
 
@@ -119,5 +125,5 @@ if __name__ == "__main__":
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        sys.exit(f"{len(problems)} example page(s) contradict their own output; see above.")
+        sys.exit(f"{len(problems)} problem(s) in the example pages; see above.")
     print("every example page states its size, and its conclusions hold in its output")

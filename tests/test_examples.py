@@ -106,6 +106,8 @@ def test_conclusion_check_reads_built_pages(tmp_path):
     assert failures[0].startswith("plot_a: y > x does not hold")
     assert failures[1].startswith("plot_b: the output does not say at which size")
     assert check.check_gallery(tmp_path / "none", {}) != []
+    (tmp_path / "plot_b.rst").write_text("    size: full\n    /x/y/base.py:1403: UserWarning: 1 of 353 records\n")
+    assert any("shows a warning" in f for f in check.check_gallery(tmp_path, {}))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
