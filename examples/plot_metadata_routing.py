@@ -102,7 +102,7 @@ with sklearn.config_context(enable_metadata_routing=True):
         print("groups=... with routing on:", str(exc).splitlines()[0])
     scores = cross_val_score(pipe, train.X, y_train, cv=GroupKFold(3), scoring="roc_auc",
                              params={"reports": train.report, "groups": train.patient_id})
-print("MI, ROC-AUC per fold (patient-grouped, folds 1-8):", np.round(scores, 3))
+print("MI, ROC-AUC per cross-validation split (patient-grouped, folds 1-8):", np.round(scores, 3))
 
 # %%
 # Each fold pretrained its own METS model on its training records and their
