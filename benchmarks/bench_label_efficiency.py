@@ -36,9 +36,9 @@ stops early); a draw whose split would hold fewer than ``--min-validation``
 records has none and keeps its last epoch. ``label_efficiency.rst`` holds the
 table for the documentation.
 
-The study of the README and the documentation runs one queue per pretraining
+The study of the benchmarks page (docs/benchmarks.rst) runs one queue per pretraining
 method, one thread each, on a 2-core CPU, with the settings chosen on the
-validation split (``--validate --fractions 0.1 --seeds 2``; see the README)::
+validation split (``--validate --fractions 0.1 --seeds 2``; see the same page)::
 
     P="--ptbxl ../shared/data/ptbxl500 ../shared/data/ptbxl-more --batch-size 32 --ft-epochs 40 \\
        --min-steps 200 --patience 10 --threads 1 --out-dir label_efficiency"

@@ -11,7 +11,7 @@ equally, the statements with the paper's template alone, and the former
 defaults (hand-written descriptions, paper template). Its defaults are the
 recipe chosen on the validation fold (3 epochs, batch 32, lr 1e-3, initial
 temperature 0.2, all-MiniLM-L6-v2 on the translated reports, linear text
-head); the zero-shot figure of the README::
+head); the zero-shot figure of the benchmarks page (docs/benchmarks.rst)::
 
     python benchmarks/bench_zero_shot.py --ptbxl ../shared/data/ptbxl500 ../shared/data/ptbxl-more
 

@@ -24,6 +24,12 @@ os.environ.setdefault("TQDM_DISABLE", "1")
 import sklearn_ecg  # noqa: E402
 from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _notebook_markdown  # noqa: E402
+
+# The notebooks' text cells are Markdown: no Sphinx roles left in them.
+_notebook_markdown.install()
+
 project = "sklearn_ecg"
 author = "sklearn_ecg developers"
 copyright = "sklearn_ecg developers"
@@ -90,10 +96,18 @@ html_theme = "pydata_sphinx_theme"
 html_title = f"sklearn_ecg {release}"
 html_theme_options = {
     "navbar_end": ["navbar-icon-links"],
+    # The first entries of the index's toctree (install, user guide,
+    # examples, API, benchmarks) stay in the top bar; the rest go under "More".
+    "header_links_before_dropdown": 5,
     "show_prev_next": False,
     "secondary_sidebar_items": ["page-toc"],
 }
-html_static_path = []
+# Single pages have no section to navigate: without the empty left sidebar,
+# their code blocks get the width of the page.
+html_sidebars = {page: [] for page in ("index", "install", "user_guide", "benchmarks",
+                                       "distributed", "changelog", "citing")}
+html_static_path = ["_static"]
+html_css_files = ["sklearn_ecg.css"]
 
 # Messages of libraries that the examples import, not of this documentation.
 warnings.filterwarnings("ignore", message=".*FigureCanvasAgg is non-interactive.*")

@@ -2,6 +2,7 @@
 
 import ast
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("plot_*.py"))
+
+
+def _docs_module(name):
+    """A helper module of docs/ (not a package), imported by path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"_docs_{name}", ROOT / "docs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_there_are_examples():
@@ -41,6 +52,77 @@ def test_example_converts_to_a_notebook(path, tmp_path):
     code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
     compile(code, f"{path.name} as a notebook", "exec")
     assert sum(c["cell_type"] == "code" for c in nb["cells"]) >= 3
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_notebook_text_cells_are_markdown(path, tmp_path):
+    notebook = pytest.importorskip("sphinx_gallery.notebook", reason="needs the docs extra")
+    from sphinx_gallery.py_source_parser import split_code_and_text_blocks
+
+    _docs_module("_notebook_markdown").install()  # what docs/conf.py does
+    _, blocks = split_code_and_text_blocks(str(path))[:2]
+    gallery_conf = {"first_notebook_cell": None, "last_notebook_cell": None,
+                    "notebook_images": False, "pypandoc": False, "promote_jupyter_magic": False,
+                    "notebook_extensions": {".ipynb"}}
+    nb = notebook.jupyter_notebook(blocks, gallery_conf, str(tmp_path))
+    text = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+    leftovers = re.findall(r":\w+:`[^`]*`|^\.\. \w[\w-]*::.*$", text, flags=re.M)
+    assert not leftovers, f"reST left in the notebook's text cells: {leftovers}"
+
+
+def test_roles_become_code_spans():
+    convert = _docs_module("_notebook_markdown").roles_to_markdown
+    assert convert("a :class:`~sklearn_ecg.LCDPretrainer` b") == "a `LCDPretrainer` b"
+    assert convert(":func:`sklearn_ecg.datasets.load_ptbxl`") == "`sklearn_ecg.datasets.load_ptbxl`"
+    assert convert(":doc:`the API <api>`") == "`the API`"
+    assert convert("no roles ``here``") == "no roles ``here``"
+
+
+# What the built gallery pages conclude is checked against their own output.
+def test_conclusion_check_fails_when_the_output_contradicts_the_text():
+    check = _docs_module("check_examples")
+    size, figures = check.parse_output(
+        "    size: reduced (SKLEARN_ECG_DOCS_FAST=1)\n"
+        "    key figures: shipped_macro=0.792 untrained_macro=0.797\n")
+    assert size.startswith("reduced")
+    assert figures == {"shipped_macro": 0.792, "untrained_macro": 0.797}
+    failures = check.check_claims(["shipped_macro > untrained_macro"], figures)
+    assert failures and "does not hold" in failures[0]
+    assert check.check_claims(["untrained_macro > 0.5", "shipped_macro >= 0.792"], figures) == []
+    assert "no key figure" in check.check_claims(["finetuned_macro >= shipped_macro"], figures)[0]
+    # A claim made for the full size only is not checked on a reduced page.
+    assert check.check_claims(["full: untrained_macro > shipped_macro"], figures, "reduced") == []
+    assert check.check_claims(["full: untrained_macro > shipped_macro"], figures, "full") == []
+    assert check.check_claims(["full: shipped_macro > untrained_macro"], figures, "full") != []
+
+
+def test_conclusion_check_reads_built_pages(tmp_path):
+    check = _docs_module("check_examples")
+    (tmp_path / "plot_a.rst").write_text(".. code-block:: none\n\n    size: full\n"
+                                         "    key figures: x=0.9 y=0.8\n")
+    (tmp_path / "plot_b.rst").write_text("no output\n")
+    failures = check.check_gallery(tmp_path, {"plot_a": ["x > y", "y > x"]})
+    assert len(failures) == 2
+    assert failures[0].startswith("plot_a: y > x does not hold")
+    assert failures[1].startswith("plot_b: the output does not say at which size")
+    assert check.check_gallery(tmp_path / "none", {}) != []
+    (tmp_path / "plot_b.rst").write_text("    size: full\n    /x/y/base.py:1403: UserWarning: 1 of 353 records\n")
+    assert any("shows a warning" in f for f in check.check_gallery(tmp_path, {}))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_example_states_its_size_and_prints_what_its_claims_name(path):
+    check = _docs_module("check_examples")
+    source = path.read_text()
+    assert re.search(r'print\(f?"size: ', source), "an example prints at which size it ran (a 'size: ' line)"
+    assert "key figures: " in source or path.stem not in check.CLAIMS
+    for claim in check.CLAIMS.get(path.stem, []):
+        claim = claim.removeprefix("full:").strip()
+        for side in re.match(check._CLAIM.pattern, claim).group(1, 3):
+            if not re.fullmatch(r"-?[\d.]+", side):
+                # Printed by name, or as "prefix_{...}=" in a loop over classes.
+                pattern = rf"\b{side}=|\"{side}\"|\b{side.rsplit('_', 1)[0]}_\{{"
+                assert re.search(pattern, source), f"{path.name} prints no key figure {side!r}"
 
 
 @pytest.mark.slow
