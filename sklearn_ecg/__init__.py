@@ -1,13 +1,13 @@
 """Self-supervised ECG representation learning as scikit-learn transformers."""
 
 from ._persistence import PretrainedModelError, load_pretrained
+from ._version import __version__
 from .finetune import ECGClassifier
 from .lcd import LCDPretrainer
 from .leadwise import LeadwiseEmbedder
 from .mets import METSPretrainer
 from .zero_shot import ZeroShotECGClassifier
 
-__version__ = "0.1.0"
 
 __all__ = [
     "ECGClassifier",

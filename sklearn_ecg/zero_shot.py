@@ -2,13 +2,14 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils.multiclass import type_of_target
-from sklearn.utils.validation import check_consistent_length, check_is_fitted, column_or_1d
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._base import SharesFittedPretrainerMixin
+from ._encoder import fitted_pretrainer
 from ._tables import read_lists
 from ._templates import template_fields
-from ._validation import check_ecg_array
+from ._validation import check_ecg_array, check_targets
 
 #: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class
 #: (package data ``data/ptbxl_superclass_descriptions.tsv``; see sklearn_ecg.prompts for
@@ -18,10 +19,8 @@ PTBXL_SUPERCLASS_DESCRIPTIONS = read_lists(
 )
 
 #: The default prompt templates: the METS paper's class prompt and the
-#: template of METS's training text, each filled with every description; on
-#: the validation fold 8 of the shared PTB-XL records the two together scored
-#: above either alone (macro ROC-AUC 0.755 vs 0.747 and 0.738 with the
-#: statement descriptions).
+#: template of METS's training text, each filled with every description (the
+#: two together score above either alone; see the benchmarks page).
 DEFAULT_TEMPLATES = ("The ECG of {}, a type of diagnostic.", "The report of the ECG is that {}")
 
 _FIELDS = ("", "0", "name")
@@ -38,6 +37,17 @@ def _render(template, description):
             "E.g. 'The ECG of {}, a type of diagnostic.'"
         )
     return template.format(*[description] * fields.count(""), name=description)
+
+
+def _column_names(y):
+    """The column names of a 2-D DataFrame ``y`` (None for other input or default integer names)."""
+    columns = getattr(y, "columns", None)
+    if columns is None or getattr(y, "ndim", 1) != 2 or len(columns) < 2:
+        return None
+    names = list(columns)
+    if names == list(range(len(names))):
+        return None
+    return names
 
 
 def _as_list(value):
@@ -133,21 +143,21 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         self.class_names = class_names
 
     def _pretrainer(self):
-        # A FrozenEstimator forwards encode_text, encode_ecg and the fitted
-        # attributes to the METSPretrainer it wraps.
-        pretrainer = self.pretrainer
-        if not (hasattr(pretrainer, "encode_text") and hasattr(pretrainer, "encode_ecg")):
-            raise TypeError(
-                "pretrainer must be a fitted METSPretrainer (or a FrozenEstimator of one); got "
-                f"{type(pretrainer).__name__}."
-            )
+        """The fitted METS pretrainer (unwrapped from a FrozenEstimator)."""
         try:
-            check_is_fitted(pretrainer)
-        except Exception as exc:
-            raise ValueError(
+            pretrainer = fitted_pretrainer(self.pretrainer)
+        except NotFittedError as exc:
+            raise NotFittedError(
                 "pretrainer must already be fitted: call METSPretrainer(...).fit(X, reports=...) "
                 "first; ZeroShotECGClassifier never trains it."
             ) from exc
+        except TypeError:
+            pretrainer = self.pretrainer
+        if not (hasattr(pretrainer, "encode_text") and hasattr(pretrainer, "encode_ecg")):
+            raise TypeError(
+                "pretrainer must be a fitted METSPretrainer (or a FrozenEstimator of one), whose "
+                f"encoder shares a space with text; got {type(pretrainer).__name__}."
+            )
         return pretrainer
 
     def _table(self):
@@ -219,7 +229,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
                 f"{type(self).__name__} requires y to be passed, but the target y is None: "
                 "y names the classes (labels, or a multi-label indicator)."
             )
-        X = check_ecg_array(self, X, reset=True, min_records=1)
+        X, seen = check_ecg_array(self, X, reset=True, min_records=1)
         n_leads = X.shape[1] if X.ndim == 3 else 1
         if n_leads != pretrainer.n_leads_:
             raise ValueError(
@@ -228,16 +238,14 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
                 "on. Select the same leads, in the same order (e.g. with "
                 "sklearn_ecg.preprocessing.SelectLeads)."
             )
-        y = np.asarray(y) if not hasattr(y, "to_numpy") else y.to_numpy()
+        columns = _column_names(y)
+        y, kind = check_targets(y, type(self).__name__)
         check_consistent_length(X, y)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        kind = type_of_target(y)
         if kind == "multilabel-indicator":
             names = self.class_names
             if names is None:
-                table = self._table()
-                names = list(table)
+                # The columns of a DataFrame name its classes, in their order.
+                names = columns if columns is not None else list(self._table())
             names = list(names)
             if len(names) != y.shape[1]:
                 raise ValueError(
@@ -245,25 +253,26 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
                     "class names are known; pass class_names=[...] (one per column, in order) "
                     "or class_descriptions with one key per column."
                 )
-            self.classes_ = np.asarray(names, dtype=object)
-            self.multilabel_ = True
-        elif kind in ("binary", "multiclass"):
-            self.classes_ = np.unique(y)
-            self.multilabel_ = False
+            if columns is not None and [str(n) for n in names] != [str(c) for c in columns]:
+                raise ValueError(
+                    f"class_names={names!r} do not match the columns of y {columns!r}: the "
+                    "columns would be scored against the wrong classes. Pass the names in the "
+                    "order of the columns, or class_names=None to take the columns' names."
+                )
+            classes = np.asarray(names, dtype=object)
+            multilabel = True
         else:
-            raise ValueError(
-                f"Unknown label type: y must hold class labels or a multi-label indicator; got "
-                f"target type {kind!r}."
-            )
+            classes = np.unique(y)
+            multilabel = False
         templates = _as_list(self.template)
         if not templates:
             raise ValueError("template must be a string or a non-empty list of strings.")
         groups = [
             [[_render(t, d) for d in group for t in templates] for group in self._description_groups(label)]
-            for label in self.classes_
+            for label in classes
         ]
-        self.prompts_ = [[p for group in class_groups for p in group] for class_groups in groups]
-        flat = [p for prompts in self.prompts_ for p in prompts]
+        prompts = [[p for group in class_groups for p in group] for class_groups in groups]
+        flat = [p for class_prompts in prompts for p in class_prompts]
         emb = pretrainer.encode_text(flat)
         out, start = [], 0
         for class_groups in groups:
@@ -276,8 +285,14 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
                 start += len(group)
             mean = np.mean(means, axis=0) if len(means) > 1 else means[0]
             out.append(mean / max(np.linalg.norm(mean), 1e-12))
+        logit_scale = pretrainer.logit_scale_
+        # Fitted only once everything above succeeded.
+        self.classes_ = classes
+        self.multilabel_ = multilabel
+        self.prompts_ = prompts
         self.class_embeddings_ = np.asarray(out, dtype=np.float32)
-        self.logit_scale_ = pretrainer.logit_scale_
+        self.logit_scale_ = logit_scale
+        seen.assign(self)
         return self
 
     def decision_function(self, X):

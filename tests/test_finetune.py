@@ -90,7 +90,7 @@ def test_standardize_is_applied_as_by_the_pretrainer(data):
     assert module.standardize == "record"
     # With the head's weights as the identity, the features are the pretrainer's embeddings.
     lcd_copy = ECGClassifier(lcd, max_epochs=1, random_state=0)._build_module(
-        "lcd", {"width": 0.0625, "standardize": "record"}, lcd, 3, 5, True, None).eval()
+        "lcd", {"width": 0.0625, "standardize": "record"}, lcd.encoder_contract_, 3, 5, True, None).eval()
     with torch.inference_mode():
         feats = lcd_copy.features(torch.from_numpy(X[:4])).numpy()
     np.testing.assert_allclose(feats, lcd.transform(X[:4]), rtol=1e-5, atol=1e-5)
@@ -294,7 +294,12 @@ def _edit(folder, edit):
     (lambda c: c["fitted"].update(architecture_="transformer"), "architecture_"),
     (lambda c: c["fitted"].update(multilabel_="yes"), "multilabel_"),
     (lambda c: c["module"]["kwargs"].update(n_encoders=2), "2 encoders do not fit 3 leads"),
-    (lambda c: c["module"]["kwargs"].update(n_outputs=4), "shape"),
+    (lambda c: c["module"]["kwargs"].update(n_outputs=4), "5 classes .* head of 4 outputs: they contradict"),
+    (lambda c: c["fitted"]["classes_"].update(values=[0, 1, 2]), "3 classes .* head of 5 outputs"),
+    (lambda c: c["module"]["kwargs"].update(n_leads=2), "network for 2 leads but n_leads_=3"),
+    (lambda c: c["fitted"].update(n_features_in_=2), "n_features_in_=2 but n_leads_=3"),
+    (lambda c: c["module"]["kwargs"]["encoder_params"].update(width=-1), "width"),
+    (lambda c: c.update(history=[{"epoch": 1}, "oops"]), "malformed training history"),
     (lambda c: c["module"]["kwargs"].update(architecture="mets"), "3 encoders do not fit 3 leads"),
     (lambda c: c["module"]["kwargs"].update(n_encoders=1), r"holds \d+ tensor\(s\) it does not have \(e.g. 'encoders.1"),
     (lambda c: c["module"]["kwargs"].pop("multilabel"), "is described by"),

@@ -12,7 +12,7 @@ from sklearn.model_selection import cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_ecg import LCDPretrainer, LeadwiseEmbedder, METSPretrainer, pretrained
+from sklearn_ecg import LCDPretrainer, LeadwiseEmbedder, METSPretrainer, _persistence
 from sklearn_ecg.datasets import load_ptbxl_sample
 from sklearn_ecg.preprocessing import STANDARD_LEADS
 
@@ -130,7 +130,7 @@ def test_a_saved_model_or_shipped_name_loads_in_fit(lcd12, X12, tmp_path, monkey
     folder = lcd12.save_pretrained(tmp_path / "lcd")
     emb = LeadwiseEmbedder(str(folder), leads=[0]).fit(X12[:, :3])
     np.testing.assert_array_equal(emb.transform(X12[:, :3]), _lead_block(lcd12.transform(X12), 0))
-    monkeypatch.setattr(pretrained, "_ROOT", tmp_path / "registry")
+    monkeypatch.setattr(_persistence, "SHIPPED_ROOT", tmp_path / "registry")
     with pytest.raises(FileNotFoundError, match="'lcd-ptbxl'"):
         LeadwiseEmbedder().fit(X12)
     (tmp_path / "registry").mkdir()

@@ -192,7 +192,9 @@ def test_save_refuses_a_non_empty_folder_unless_overwrite(lcd, tmp_path, X):
         lcd.save_pretrained(target)
     assert (target / "notes.txt").read_text() == "mine"
     lcd.save_pretrained(target, overwrite=True)
-    assert sorted(os.listdir(target)) == ["README.md", "config.json", "model.safetensors"]
+    # Only the model's own files are replaced: the user's stay.
+    assert sorted(os.listdir(target)) == ["README.md", "config.json", "model.safetensors", "notes.txt"]
+    assert (target / "notes.txt").read_text() == "mine"
     np.testing.assert_array_equal(LCDPretrainer.from_pretrained(target, device="cpu").transform(X),
                                   lcd.transform(X))
     (tmp_path / "file").write_text("x")
@@ -220,6 +222,56 @@ def test_a_failed_save_leaves_nothing_half_written(lcd, saved, tmp_path, monkeyp
         lcd.save_pretrained(tmp_path / "new")
     assert {p: (target / p).read_bytes() for p in os.listdir(target)} == before
     assert sorted(os.listdir(tmp_path)) == ["copy"]  # no temporary folder left, no "new"
+
+
+def test_overwrite_replaces_only_the_model_files(lcd, X, tmp_path):
+    target = tmp_path / "results"
+    (target / "tables").mkdir(parents=True)
+    (target / "tables" / "scores.csv").write_text("fold,auc\n8,0.9\n")
+    (target / "notes.txt").write_text("mine")
+    (target / "config.json").write_text("{}")  # a model file: replaced
+    lcd.save_pretrained(target, overwrite=True)
+    assert (target / "tables" / "scores.csv").read_text() == "fold,auc\n8,0.9\n"
+    assert (target / "notes.txt").read_text() == "mine"
+    assert sorted(p for p in os.listdir(target) if p.startswith(".")) == []  # no temporary file left
+    np.testing.assert_array_equal(LCDPretrainer.from_pretrained(target, device="cpu").transform(X),
+                                  lcd.transform(X))
+
+
+def test_two_saves_racing_into_one_new_folder_do_not_both_succeed(lcd, X, tmp_path, monkeypatch):
+    import safetensors.torch
+
+    target = tmp_path / "new"
+    other = LCDPretrainer(**{**TINY, "random_state": 1, "max_epochs": 1}).fit(X)
+    real_save = safetensors.torch.save_file
+    calls = []
+
+    def save_while_another_saves(state, path, metadata=None):
+        calls.append(path)
+        if len(calls) == 1:
+            # Another save completes into the same new folder meanwhile.
+            other.save_pretrained(target)
+        return real_save(state, path, metadata=metadata)
+
+    monkeypatch.setattr(safetensors.torch, "save_file", save_while_another_saves)
+    with pytest.raises(FileExistsError, match="created by another save"):
+        lcd.save_pretrained(target)
+    monkeypatch.undo()
+    # The other model is intact, and no temporary folder is left.
+    np.testing.assert_array_equal(LCDPretrainer.from_pretrained(target, device="cpu").transform(X),
+                                  other.transform(X))
+    assert sorted(os.listdir(tmp_path)) == ["new"]
+
+
+def test_saved_files_get_the_usual_permissions(lcd, tmp_path):
+    previous = os.umask(0o022)
+    try:
+        folder = lcd.save_pretrained(tmp_path / "m")
+    finally:
+        os.umask(previous)
+    modes = {p: (folder / p).stat().st_mode & 0o777 for p in os.listdir(folder)}
+    assert modes == {"README.md": 0o644, "config.json": 0o644, "model.safetensors": 0o644}
+    assert folder.stat().st_mode & 0o777 == 0o755
 
 
 def test_custom_model_card(lcd, tmp_path):
@@ -271,7 +323,7 @@ DAMAGES = {
     "missing section": (lambda f: _edit_config(f, lambda c: c.pop("module")),
                         PretrainedModelError, r"lacks the entry 'module'"),
     "unknown class": (lambda f: _edit_config(f, _set(None, "estimator", "os.system")),
-                      PretrainedModelError, r"describes a 'os\.system'; only LCDPretrainer"),
+                      PretrainedModelError, r"describes a 'os\.system'; only ECGClassifier, LCDPretrainer, METSPretrainer can"),
     "wrong module": (lambda f: _edit_config(f, lambda c: c["module"].update({"class": "METSModule"})),
                      PretrainedModelError, r"describes the module 'METSModule'"),
     "optimizer not in torch.optim": (lambda f: _edit_config(f, _set("params", "optimizer", "system")),
@@ -282,6 +334,17 @@ DAMAGES = {
                           PretrainedModelError, r"invalid parameters.*batch_size"),
     "invalid fitted": (lambda f: _edit_config(f, lambda c: c["fitted"].update({"n_leads_": "3"})),
                        PretrainedModelError, r"invalid fitted attribute n_leads_"),
+    "features contradict leads": (lambda f: _edit_config(f, lambda c: c["fitted"].update({"n_features_in_": 5})),
+                                  PretrainedModelError, r"n_features_in_=5 but n_leads_=3: they contradict"),
+    "out-of-range module setting": (lambda f: _edit_config(f, lambda c: c["module"]["kwargs"].update({"width": -1})),
+                                    PretrainedModelError, r"invalid module setting: .*'width'"),
+    "module setting of a wrong type": (
+        lambda f: _edit_config(f, lambda c: c["module"]["kwargs"].update({"standardize": "all"})),
+        PretrainedModelError, r"invalid module setting: .*'standardize'"),
+    "history not of objects": (lambda f: _edit_config(f, _set(None, "history", [1, 2])),
+                               PretrainedModelError, r"malformed training history: entry 0 is a JSON int"),
+    "history epochs out of order": (lambda f: _edit_config(f, _set(None, "history", [{"epoch": 2}])),
+                                    PretrainedModelError, r"malformed training history: entry 0 is epoch 2"),
     "bad module kwargs": (lambda f: _edit_config(f, lambda c: c["module"]["kwargs"].update({"depth": 3})),
                           PretrainedModelError, r"module arguments that LCDModule refuses"),
     "shapes differ": (lambda f: _edit_config(f, lambda c: c["module"]["kwargs"].update({"projector_dim": 32})),
@@ -481,7 +544,7 @@ def test_hub_missing_gives_an_install_hint(monkeypatch):
 
 
 def test_shipped_models_load_by_name(saved, lcd, X, tmp_path, monkeypatch):
-    monkeypatch.setattr(pretrained, "_ROOT", tmp_path)
+    monkeypatch.setattr(_persistence, "SHIPPED_ROOT", tmp_path)
     assert pretrained.list_pretrained() == []
     shutil.copytree(saved, tmp_path / "lcd-test")
     (tmp_path / "not-a-model").mkdir()  # no config.json: not listed

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .. import distributed as _distributed
+from .collectives import all_gather
 
 
 class LogitScale(nn.Module):
@@ -40,7 +40,7 @@ class LogitScale(nn.Module):
         self.log_scale.clamp_(max=math.log(self.max_scale))
 
 
-def clip_loss(ecg, text, logit_scale, groups=None):
+def clip_loss(ecg, text, logit_scale, groups=None, group=None):
     """Symmetric InfoNCE on the cosine similarity of paired embeddings.
 
     ``L = ½ (CE(s·E·Tᵀ, targets) + CE(s·T·Eᵀ, targets))`` with ``E`` and ``T``
@@ -73,13 +73,12 @@ def clip_loss(ecg, text, logit_scale, groups=None):
     """
     ecg = F.normalize(ecg.float(), dim=-1)
     text = F.normalize(text.float(), dim=-1)
-    group = _distributed.active_group()
     if group is not None:
         # A data-parallel fit: every record against every report of the global batch.
-        ecg = _distributed.all_gather(ecg, group)
-        text = _distributed.all_gather(text, group)
+        ecg = all_gather(ecg, group)
+        text = all_gather(text, group)
         if groups is not None:
-            groups = _distributed.all_gather(groups, group)
+            groups = all_gather(groups, group)
     logits = logit_scale.float() * ecg @ text.T
     if groups is None:
         targets = torch.arange(len(ecg), device=ecg.device)

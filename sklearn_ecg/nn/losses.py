@@ -3,7 +3,7 @@
 import torch
 from torch.nn import functional as F
 
-from .. import distributed as _distributed
+from .collectives import all_reduce_sum, global_batch_norm
 
 
 def byol_loss(q, z):
@@ -17,7 +17,7 @@ def byol_loss(q, z):
     return (2.0 - 2.0 * F.cosine_similarity(q, z, dim=-1)).mean()
 
 
-def decorrelation_loss(h1, h2=None, lambd=0.0051, eps=1e-5):
+def decorrelation_loss(h1, h2=None, lambd=0.0051, eps=1e-5, group=None):
     """LCD's decorrelation term on the concatenated projections of two leads.
 
     ``Z = BatchNorm(affine=False)([h1 ‖ h2])``, ``C = ZᵀZ / B`` and
@@ -27,29 +27,30 @@ def decorrelation_loss(h1, h2=None, lambd=0.0051, eps=1e-5):
 
     ``B`` is the actual number of rows, not a configured batch size: the
     reference implementation divides by the configured size, which inflates
-    the loss of a last, partial batch.
+    the loss of a last, partial batch. In a data-parallel fit, ``group`` (the
+    process group) makes the statistics and ``C`` those of the global batch.
     """
     z = h1 if h2 is None else torch.cat([h1, h2], dim=1)
-    group = _distributed.active_group()
     if group is None:
         z = F.batch_norm(z, None, None, training=True, eps=eps)
         c = z.T @ z / z.shape[0]
     else:
         # A data-parallel fit: statistics and C over the global batch.
-        z, _, _, n = _distributed.global_batch_norm(z, group, eps)
-        c = _distributed.all_reduce_sum(z.T @ z, group) / n
+        z, _, _, n = global_batch_norm(z, group, eps)
+        c = all_reduce_sum(z.T @ z, group) / n
     diag = torch.diagonal(c)
     on_diag = (diag - 1.0).pow(2).sum()
     off_diag = c.pow(2).sum() - diag.pow(2).sum()
     return on_diag + lambd * off_diag
 
 
-def lcd_loss(q1, z3, h1, q2=None, h2=None, gamma=0.005, lambd=0.0051):
+def lcd_loss(q1, z3, h1, q2=None, h2=None, gamma=0.005, lambd=0.0051, group=None):
     """Total LCD loss and its terms.
 
     ``L = byol(q1, z3) + byol(q2, z3) + γ·decorrelation(h1, h2)``. With one
     lead only (``q2`` and ``h2`` None) the inter-lead term is absent and the
-    decorrelation acts on ``h1`` alone.
+    decorrelation acts on ``h1`` alone. ``group``: the process group of a
+    data-parallel fit, or None.
 
     Returns
     -------
@@ -63,6 +64,6 @@ def lcd_loss(q1, z3, h1, q2=None, h2=None, gamma=0.005, lambd=0.0051):
         inter = torch.zeros((), device=q1.device, dtype=intra.dtype)
     else:
         inter = byol_loss(q2, z3)
-    dec = decorrelation_loss(h1, h2, lambd=lambd)
+    dec = decorrelation_loss(h1, h2, lambd=lambd, group=group)
     loss = intra + inter + gamma * dec
     return loss, {"intra": intra, "inter": inter, "decorrelation": dec}

@@ -16,12 +16,10 @@ True
 
 from pathlib import Path
 
-from .._persistence import CONFIG_NAME, load_pretrained
+from .. import _persistence
+from .._persistence import load_pretrained, shipped_names
 
 __all__ = ["list_pretrained", "load", "pretrained_path"]
-
-# The folder that holds the shipped models (tests point it elsewhere).
-_ROOT = Path(__file__).resolve().parent
 
 
 def list_pretrained():
@@ -32,11 +30,7 @@ def list_pretrained():
     names : list of str
         Each name loads with :func:`load` or ``<Class>.from_pretrained(name)``.
     """
-    root = Path(_ROOT)
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir()
-                  if p.is_dir() and not p.name.startswith((".", "_")) and (p / CONFIG_NAME).is_file())
+    return shipped_names()
 
 
 def pretrained_path(name):
@@ -57,7 +51,7 @@ def pretrained_path(name):
             f"No shipped model named {name!r}; the shipped models are: "
             f"{', '.join(names) or 'none in this installation'}."
         )
-    return Path(_ROOT) / name
+    return Path(_persistence.SHIPPED_ROOT) / name
 
 
 def load(name, *, device="auto"):

@@ -1,0 +1,265 @@
+"""The encoder contract: what a fitted pretrainer offers to the estimators built on it.
+
+A fitted pretrainer exposes an :class:`EncoderContract` as its
+``encoder_contract_`` property. ``ECGClassifier`` (fine-tuning),
+``LeadwiseEmbedder`` (embedding chosen leads) and ``ZeroShotECGClassifier``
+read the pretrainer through it only: the trained encoder, whether it reads
+one lead at a time, its minimum record length, the input recipe
+(``standardize``) and the architecture it belongs to. A new pretraining
+method that fills the contract works with all of them unchanged.
+
+The encoder architectures themselves (VGG1d for LCD, ResNet1d for METS) are
+declared once in :data:`ARCHITECTURES`, with their width setting, so that a
+classifier trained from scratch builds the same network a pretrainer would.
+"""
+
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from typing import Callable
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+from sklearn.frozen import FrozenEstimator
+from sklearn.utils.validation import check_is_fitted
+from torch.nn import functional as F
+
+from ._param_validation import StrictInterval
+from .nn.resnet1d import ResNet1d
+from .nn.scaling import standardize as _standardize
+from .nn.vgg1d import VGG1d
+
+__all__ = ["ARCHITECTURES", "EncoderArchitecture", "EncoderContract", "fitted_pretrainer"]
+
+
+@dataclass(frozen=True)
+class EncoderArchitecture:
+    """An encoder network family and its one width setting.
+
+    Attributes
+    ----------
+    name : str
+        ``"lcd"`` or ``"mets"``: the value of ``ECGClassifier(architecture=...)``.
+    per_lead : bool
+        True: the encoder reads one lead at a time, ``(B, 1, T)``.
+    min_length : int
+        Shortest record (in samples) the encoder accepts.
+    width_constraints : list
+        scikit-learn constraints of the width setting.
+    default_width : float or int
+        The pretrainer's default width.
+    width_meaning : str
+        What the width is, for documentation and error messages.
+    build : callable
+        ``build(width, n_leads)`` returns a freshly initialised encoder.
+    """
+
+    name: str
+    per_lead: bool
+    min_length: int
+    width_constraints: list
+    default_width: object
+    width_meaning: str
+    build: Callable = field(repr=False)
+
+    def check_width(self, width, *, owner):
+        """Refuse a width that builds no network (``owner`` names the setting in the message)."""
+        if self.name == "lcd" and int(round(512 * width)) < 1:
+            raise ValueError(
+                f"{owner} width={width!r} leaves VGG16's widest layer without a channel; use a "
+                "multiplier of at least 1/512 (0.125 gives the paper's 64-d embeddings)."
+            )
+
+
+#: The encoder architectures of the package, by name.
+ARCHITECTURES = {
+    "lcd": EncoderArchitecture(
+        name="lcd",
+        per_lead=True,
+        min_length=32,
+        width_constraints=[StrictInterval(Real, 0, None, closed="neither")],
+        default_width=0.125,
+        width_meaning="multiplier of VGG16's channels (one lead's embedding has 512 * width features)",
+        build=lambda width, n_leads: VGG1d(in_channels=1, width=width),
+    ),
+    "mets": EncoderArchitecture(
+        name="mets",
+        per_lead=False,
+        min_length=32,
+        width_constraints=[StrictInterval(Integral, 1, None, closed="left")],
+        default_width=64,
+        width_meaning="channels of ResNet1d's first stage (the embedding has 8 * width features)",
+        build=lambda width, n_leads: ResNet1d(in_channels=n_leads, width=width),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class EncoderContract:
+    """The trained encoder of a fitted pretrainer and how to feed it.
+
+    Obtained from a fitted pretrainer as ``pretrainer.encoder_contract_``.
+    The ``encoder`` is the pretrainer's own module: copy it
+    (:func:`copy.deepcopy`) before training it.
+
+    Attributes
+    ----------
+    encoder : torch.nn.Module
+        The trained encoder network (LCD: the single-lead VGG1d; METS: the
+        multi-lead ResNet1d).
+    per_lead : bool
+        True: the encoder sees one lead at a time, ``(B, 1, T)``, and the
+        embedding of a record concatenates those of its leads, lead after
+        lead; records may then have any number of leads.
+    n_leads : int
+        Leads the pretrainer was fitted on.
+    min_length : int
+        Shortest record, in samples, the encoder accepts.
+    standardize : {"record", "lead"} or None
+        z-scoring applied to every record before the encoder.
+    architecture : str
+        The encoder's family in :data:`ARCHITECTURES` (``"lcd"``, ``"mets"``).
+    width : float or int
+        The encoder's width setting, as the architecture defines it.
+    head : torch.nn.Module or None
+        A projection after the encoder that the pretrainer's ``transform``
+        applies (METS with ``output="joint"``: the ECG head, followed by L2
+        normalisation), else None.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_ecg import LCDPretrainer
+    >>> from sklearn_ecg.datasets import load_ptbxl_sample
+    >>> X = load_ptbxl_sample().X[:32, :2, :256]
+    >>> lcd = LCDPretrainer(projector_dim=16, predictor_dim=16, max_epochs=1,
+    ...                     batch_size=16, random_state=0, device="cpu").fit(X)
+    >>> contract = lcd.encoder_contract_
+    >>> contract.per_lead, contract.n_leads, contract.architecture
+    (True, 2, 'lcd')
+    >>> contract.embed(torch.as_tensor(X[:3])).shape
+    torch.Size([3, 128])
+    """
+
+    encoder: torch.nn.Module
+    per_lead: bool
+    n_leads: int
+    min_length: int
+    standardize: object
+    architecture: str
+    width: object
+    head: object = None
+    # Embeds an array of records the way transform does (batched, in inference
+    # mode, with the pretrainer's inference copy); None uses embed batch by batch.
+    batch_embedder: Callable = field(default=None, repr=False, compare=False)
+
+    def embed(self, x):
+        """Embed a batch of records: ``(B, n_leads, T)`` float on the encoder's device to ``(B, n_features_out)``.
+
+        Differentiable (no ``inference_mode`` inside) and in the encoder's
+        current mode (call ``encoder.eval()`` for inference): exactly what the
+        pretrainer's ``transform`` returns for these records, up to float
+        rounding.
+        """
+        x = _standardize(x, self.standardize)
+        if self.per_lead:
+            batch, n_leads, length = x.shape
+            emb = self.encoder(x.reshape(batch * n_leads, 1, length))
+            return emb.reshape(batch, n_leads * emb.shape[1])
+        out = self.encoder(x)
+        if self.head is not None:
+            out = F.normalize(self.head(out).float(), dim=-1)
+        return out
+
+    @property
+    def n_features_per_lead(self):
+        """Features of one lead's embedding (per-lead encoders), else of the record's."""
+        return int(self.encoder.out_features)
+
+    def embed_records(self, X, batch_size=256):
+        """Embed validated records ``(n, n_leads, T)`` (array or memmap) to float32 ``(n, n_features_out)``.
+
+        Batch by batch, in inference mode: what the pretrainer's
+        ``transform`` returns once it has checked its input.
+        """
+        if self.batch_embedder is not None:
+            return self.batch_embedder(X)
+        device = next(self.encoder.parameters()).device
+        return embed_records(self, X, batch_size, device)
+
+    def new_encoder(self, n_leads=None):
+        """A freshly initialised encoder of the same architecture and width.
+
+        ``n_leads`` (default: the contract's) matters only to encoders that
+        read all leads together.
+        """
+        spec = ARCHITECTURES[self.architecture]
+        return spec.build(self.width, self.n_leads if n_leads is None else n_leads)
+
+
+def fitted_pretrainer(obj, *, name="pretrainer"):
+    """The fitted pretrainer ``obj`` (plain, or inside a :class:`~sklearn.frozen.FrozenEstimator`).
+
+    Parameters
+    ----------
+    obj : object
+        What the user passed.
+    name : str, default="pretrainer"
+        The parameter's name, for error messages.
+
+    Returns
+    -------
+    pretrainer : estimator
+        The unwrapped pretrainer; its ``encoder_contract_`` is available.
+
+    Raises
+    ------
+    TypeError
+        ``obj`` is not a pretrainer offering an encoder contract.
+    sklearn.exceptions.NotFittedError
+        The pretrainer is not fitted (also a ``ValueError``).
+    """
+    est = obj.estimator if isinstance(obj, FrozenEstimator) else obj
+    if not (isinstance(est, BaseEstimator) and hasattr(type(est), "encoder_contract_")):
+        raise TypeError(
+            f"{name} must be a fitted pretrainer of sklearn_ecg (LCDPretrainer or "
+            f"METSPretrainer, or a FrozenEstimator of one); got {type(obj).__name__}."
+        )
+    try:
+        check_is_fitted(est)
+    except NotFittedError as exc:
+        raise NotFittedError(
+            f"The {type(est).__name__} given as {name} is not fitted: pretrain it first "
+            f"({type(est).__name__}(...).fit(X, ...)) or load a fitted one with "
+            f"{type(est).__name__}.from_pretrained(...)."
+        ) from exc
+    return est
+
+
+def embed_records(contract, X, batch_size, device):
+    """Embed validated records ``(n, leads, T)`` (an array or memmap) with ``contract``, batch by batch.
+
+    Runs the encoder in eval mode under ``torch.inference_mode`` and returns
+    float32 embeddings ``(n, n_features_out)``.
+    """
+    module = contract.encoder
+    was_training = module.training
+    module.eval()
+    if contract.head is not None:
+        head_training = contract.head.training
+        contract.head.eval()
+    out = None
+    try:
+        with torch.inference_mode():
+            for start in range(0, len(X), batch_size):
+                chunk = np.array(X[start : start + batch_size], dtype=np.float32, order="C")
+                emb = contract.embed(torch.from_numpy(chunk).to(device)).float().cpu().numpy()
+                if out is None:
+                    out = np.empty((len(X), emb.shape[1]), dtype=np.float32)
+                out[start : start + len(emb)] = emb
+    finally:
+        module.train(was_training)
+        if contract.head is not None:
+            contract.head.train(head_training)
+    return out

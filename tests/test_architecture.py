@@ -1,0 +1,107 @@
+"""The package's import layers hold, and no set of its modules imports itself in a cycle."""
+
+import ast
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "sklearn_ecg"
+
+grimp = pytest.importorskip("grimp", reason="the import checks need import-linter (the test extra)")
+pytest.importorskip("importlinter", reason="the import checks need import-linter (the test extra)")
+
+
+def _ignored_imports():
+    """The imports the layers contract lets through, as (importer, imported) pairs."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    pairs = set()
+    for contract in config["contracts"]:
+        for line in contract.get("ignore_imports", []):
+            importer, imported = (part.strip() for part in line.split("->"))
+            pairs.add((importer, imported))
+    return pairs
+
+
+def test_import_contracts_hold():
+    # In a subprocess of this interpreter, from the repository root: the CI's command.
+    code = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports(no_cache=True, no_logo=True))"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "broken" in result.stdout and "0 broken" in result.stdout
+
+
+def _strongly_connected(edges):
+    index, low, stack, on_stack, components = {}, {}, [], set(), []
+
+    def visit(v):
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.add(w)
+                if w == v:
+                    break
+            components.append(component)
+
+    for v in sorted(edges):
+        if v not in index:
+            visit(v)
+    return components
+
+
+def test_no_import_cycle():
+    sys.path.insert(0, str(ROOT))
+    try:
+        graph = grimp.build_graph("sklearn_ecg", cache_dir=None)
+    finally:
+        sys.path.remove(str(ROOT))
+    ignored = _ignored_imports()
+    edges = {m: {d for d in graph.find_modules_directly_imported_by(m) if (m, d) not in ignored}
+             for m in graph.modules}
+    cycles = [sorted(c) for c in _strongly_connected(edges) if len(c) > 1]
+    assert cycles == []
+    assert _strongly_connected({"a": {"b"}, "b": {"a"}, "c": set()}) == [{"a", "b"}, {"c"}]
+
+
+def _module_name(path):
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_no_function_level_import_of_the_package_beyond_the_ignored_ones():
+    # Function-level imports of the package's own modules only ever dodged cycles;
+    # heavy optional packages (matplotlib, transformers, ...) may still be imported late.
+    ignored = _ignored_imports()
+    found = set()
+    for path in PACKAGE.rglob("*.py"):
+        module = _module_name(path)
+        package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom) and inner.level:
+                    base = package.split(".")
+                    base = base[: len(base) - inner.level + 1]
+                    target = ".".join(base + ([inner.module] if inner.module else []))
+                    found.add((module, target))
+                elif isinstance(inner, ast.Import | ast.ImportFrom):
+                    name = inner.module if isinstance(inner, ast.ImportFrom) else inner.names[0].name
+                    if name and name.split(".")[0] == "sklearn_ecg":
+                        found.add((module, name))
+    assert found <= ignored, sorted(found - ignored)
