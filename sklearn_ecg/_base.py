@@ -27,6 +27,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from . import distributed as _distributed
 from ._persistence import PretrainedMixin
+from .input_contract import INPUT_PARAMETER_CONSTRAINTS, InputContractMixin, check_input, record_contract
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import (
     child_seeds,
@@ -376,7 +377,7 @@ def _check_finite_weights(module, name):
         )
 
 
-class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
+class BasePretrainer(InputContractMixin, PretrainedMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the self-supervised pretrainers (not public).
 
     Subclasses implement ``_module_spec(n_leads, n_timepoints, **context)``
@@ -416,6 +417,7 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "net_params": [dict, None],
+        **INPUT_PARAMETER_CONSTRAINTS,
     }
 
     # -- fitting ----------------------------------------------------------
@@ -512,6 +514,8 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
 
         ``context`` goes to ``_module_spec`` and ``_fit_context_for``.
         """
+        # Refuses lead names that do not fit X before any training.
+        contract = record_contract(self, X, standardize=getattr(self, "standardize", None))
         # In a process group: this process's GPU, and the first process's seed.
         device = _distributed.local_device(resolve_device(self.device))
         init_seed, train_seed = child_seeds(
@@ -548,6 +552,7 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         self.n_leads_ = X.shape[1]
         self.n_timepoints_ = X.shape[2]
         self.history_ = net.history
+        self.input_contract_ = contract
         return self
 
     # -- transforming -----------------------------------------------------
@@ -634,6 +639,7 @@ class BasePretrainer(PretrainedMixin, TransformerMixin, BaseEstimator):
         X = check_ecg_array(
             self, X, reset=False, min_records=1, min_length=self._min_length, cast_lazily=True
         )
+        check_input(self, self._as_records(X))
         return self._embed(self._as_records(X))
 
     # -- feature names and tags -------------------------------------------

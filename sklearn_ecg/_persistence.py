@@ -290,6 +290,9 @@ def _build_config(est):
     }
     if hasattr(est, "text_encoder_"):
         config["text_encoder"] = _text_encoder_spec(est.text_encoder_, type(est).__name__)
+    if getattr(est, "input_contract_", None) is not None:
+        # What the model was trained on (optional: older folders lack it).
+        config["input"] = est.input_contract_.to_dict()
     return config
 
 
@@ -693,6 +696,12 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
         )
     est = _restore_params(cls, config, cpath, device)
     fitted = _check_fitted(config, cpath)
+    from .input_contract import InputContract
+
+    try:
+        contract = InputContract.from_dict(config.get("input"))
+    except ValueError as exc:
+        raise _bad(cpath, f"has an invalid 'input' entry: {exc}") from exc
     text_encoder = None
     if "text_encoder" in config:
         text_encoder = _build_text_encoder(config["text_encoder"], cpath)
@@ -722,6 +731,7 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
         est.n_timepoints_ = None
     if text_encoder is not None:
         est.text_encoder_ = text_encoder
+    est.input_contract_ = contract
     return est
 
 

@@ -43,6 +43,56 @@ def _refuse_transposed(name, shape):
     )
 
 
+def fitted_lead_names(estimator):
+    """The names of the leads ``estimator`` was fitted on, or None when unknown."""
+    contract = getattr(estimator, "input_contract_", None)
+    names = getattr(contract, "lead_names", None)
+    if names is None:
+        names = getattr(estimator, "lead_names", None)
+    n_leads = getattr(estimator, "n_leads_", None)
+    if names is None or isinstance(names, str) or n_leads is None or len(names) != n_leads:
+        return None
+    return [str(n) for n in names]
+
+
+def _describe_leads(names, n_leads):
+    if names is None:
+        return f"{n_leads} lead(s)"
+    shown = names if len(names) <= 4 else [*names[:3], "...", names[-1]]
+    return f"{n_leads} lead(s) ({', '.join(shown)})"
+
+
+def _check_lead_layout(estimator, X):
+    """Compare X's leads with those of fit before scikit-learn's check, which speaks of features."""
+    n_leads = getattr(estimator, "n_leads_", None)
+    n_features = getattr(estimator, "n_features_in_", None)
+    if n_leads is None or n_features is None or n_features != n_leads:
+        return  # fitted on 2-D single-lead records: n_features_in_ is their length
+    name = type(estimator).__name__
+    names = fitted_lead_names(estimator)
+    expected = _describe_leads(names, n_leads)
+    hint = (
+        "Select and order the model's leads first: model.input_pipeline(fs=..., "
+        "lead_names=[your leads]) returns the steps that do it (and resample)."
+    )
+    if X.ndim == 3 and X.shape[1] != n_leads:
+        raise ValueError(
+            f"X has {X.shape[1]} lead(s), but {name} was fitted on {expected}. {hint}"
+        )
+    if X.ndim == 2 and n_leads > 1:
+        raise ValueError(
+            f"X is 2-D {tuple(X.shape)}, read as single-lead records, but {name} was fitted on "
+            f"{expected}; pass X of shape (n_records, {n_leads}, n_timepoints). {hint}"
+        )
+
+
+def refuse_leads_as_columns(name, X):
+    """Refuse a DataFrame whose columns are lead names (see the preprocessing transformers)."""
+    from .preprocessing._base import _refuse_leads_as_columns
+
+    _refuse_leads_as_columns(name, X)
+
+
 def check_ecg_array(
     estimator, X, *, reset, min_records=2, min_timepoints=1, min_length=None, cast_lazily=False
 ):
@@ -82,6 +132,7 @@ def check_ecg_array(
         with ``cast_lazily``, not copied when of a real dtype).
     """
     name = type(estimator).__name__
+    refuse_leads_as_columns(name, X)
     if not hasattr(X, "ndim"):
         try:
             X = np.asarray(X)
@@ -102,6 +153,8 @@ def check_ecg_array(
         # Before scikit-learn's feature-count check, which would only say that
         # the lead count differs from fit.
         _refuse_transposed(name, X.shape)
+    if not reset:
+        _check_lead_layout(estimator, X)
     lazy = cast_lazily and isinstance(X, np.ndarray) and X.dtype.kind in "fiu"
     try:
         X = validate_data(
@@ -144,7 +197,7 @@ def check_ecg_array(
         if n_timepoints < min_timepoints:
             raise ValueError(
                 f"{name} needs records of at least {min_timepoints} sample(s); got X with "
-                f"{n_timepoints} feature(s) (samples per record)."
+                f"{n_timepoints} sample(s) per record."
             )
         if min_length is not None and n_timepoints < min_length:
             # 2-D input follows scikit-learn's convention that any number of

@@ -23,6 +23,7 @@ from ._base import PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _E
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import child_seeds, flush_denormals, seed_from, seeded_construction
 from ._validation import check_ecg_array
+from .input_contract import INPUT_PARAMETER_CONSTRAINTS, InputContractMixin, check_input, record_contract
 from .lcd import LCDPretrainer
 from .mets import METSPretrainer
 from .nn.resnet1d import ResNet1d
@@ -221,7 +222,7 @@ def _check_y(y, name):
     return y, kind
 
 
-class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixin, BaseEstimator):
+class ECGClassifier(SharesFittedPretrainerMixin, InputContractMixin, PretrainedMixin, ClassifierMixin, BaseEstimator):
     """Deep ECG classifier: a pretrained encoder fine-tuned end to end, or the same network from scratch.
 
     ``fit`` copies the encoder of a fitted :class:`~sklearn_ecg.LCDPretrainer`
@@ -311,6 +312,14 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         skorch's per-epoch table.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks.
+    fs : float or None, default=None
+        Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
+        loaders: ``fs=data.fs``). Not used for training; None takes the pretrainer's; it lets
+        ``input_pipeline`` bring records of another rate to the model.
+    lead_names : sequence of str or None, default=None
+        Names of X's leads in the order of axis 1 (with the loaders:
+        ``lead_names=data.lead_names``), one per lead, recorded in
+        ``input_contract_`` (None: the pretrainer's); errors and ``input_pipeline`` then name leads.
 
     Attributes
     ----------
@@ -329,6 +338,10 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         Per-epoch ``train_loss`` and ``valid_loss``.
     best_epoch_ : int
         The epoch whose weights were kept (1-based).
+    input_contract_ : InputContract
+        What the model was trained on: sampling rate, record length, lead
+        names, units, z-scoring and typical amplitude (see
+        :mod:`sklearn_ecg.input_contract`); None where unknown.
     n_leads_, n_timepoints_ : int
         Leads and samples per record seen in ``fit``.
     n_features_in_ : int
@@ -386,6 +399,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         random_state=None,
         verbose=0,
         callbacks=None,
+        fs=None,
+        lead_names=None,
     ):
         self.pretrainer = pretrainer
         self.architecture = architecture
@@ -406,6 +421,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.fs = fs
+        self.lead_names = lead_names
 
     # -- checks -----------------------------------------------------------
 
@@ -430,6 +447,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
+        **INPUT_PARAMETER_CONSTRAINTS,
     }
 
     def _source(self):
@@ -637,6 +655,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
                 f"X has {X.shape[1]} lead(s) but the {type(pretrainer).__name__} was pretrained on "
                 f"{pretrainer.n_leads_}; pass records with the pretrainer's leads, in the same order."
             )
+        # Refuses lead names that do not fit X before any training.
+        contract = record_contract(self, X, standardize=params["standardize"], inherit=pretrainer)
         targets, classes, multilabel = self._encode_y(y, kind)
         device = resolve_device(self.device)
         # Generators owned by the fit (split, initialisation, shuffling): the
@@ -663,6 +683,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
         self.architecture_ = arch
         self.encoder_params_ = params
         self.n_leads_, self.n_timepoints_ = X.shape[1], X.shape[2]
+        self.input_contract_ = contract
         return self
 
     def _make_net(self, module, device, n_train, has_validation, seed):
@@ -698,6 +719,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, PretrainedMixin, ClassifierMixi
     def _logits(self, X):
         check_is_fitted(self, "net_")
         X = self._validate_X(X, reset=False)
+        check_input(self, X)
         module = self.net_.module_
         device = self.net_.device
         was_training = module.training

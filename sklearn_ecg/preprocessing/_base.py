@@ -5,6 +5,8 @@ here; each transformer only says how one chunk of records is transformed and
 what shape comes out.
 """
 
+import functools
+import inspect
 from numbers import Real
 
 import numpy as np
@@ -102,6 +104,60 @@ def _filtfilt(b, a, x):
     return signal.filtfilt(b, a, x, axis=-1, padlen=padlen)
 
 
+def _keyword_only_hint(init):
+    """Wrap ``__init__`` so that extra positional arguments get a message naming the parameters.
+
+    The rates, cutoffs and other settings are keyword-only because a number
+    passed by position binds silently to the wrong one (``Resample(100)``
+    would set ``fs``, not ``target_fs``); Python's own error does not say
+    which names to use.
+    """
+    params = [p for p in inspect.signature(init).parameters.values() if p.name != "self"]
+    n_positional = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if len(args) > n_positional:
+            name = type(self).__name__
+            allowed = (
+                f"only {params[0].name} may be given by position; pass the others"
+                if n_positional
+                else "pass its parameters"
+            )
+            raise TypeError(
+                f"{name} got {len(args)} positional argument(s): {allowed} "
+                f"by name, e.g. {name}({', '.join(f'{p.name}=...' for p in params[:3])}). "
+                f"Its parameters are {', '.join(p.name for p in params)}."
+            )
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
+def _refuse_leads_as_columns(owner, X):
+    """Refuse a DataFrame whose columns are leads, the layout a filter would misread.
+
+    A DataFrame is read as scikit-learn reads any table: one single-lead
+    record per row, one sample per column. A table of one record with one
+    column per lead (time down the rows, as ``wfdb`` and CSV exports give
+    it) would then be filtered across its leads, so it is refused.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "iloc"):
+        return
+    from ._leads import is_lead_name
+
+    leads = [str(c) for c in columns if isinstance(c, str) and is_lead_name(c)]
+    if leads:
+        raise ValueError(
+            f"X is a DataFrame whose columns are leads ({', '.join(leads[:12])}"
+            f"{', ...' if len(leads) > 12 else ''}); {owner} reads a DataFrame as single-lead "
+            "records, one per row with one column per sample, and would process it along the "
+            "wrong axis. For one record with time down the rows, pass "
+            "X.to_numpy().T[np.newaxis] (shape (1, n_leads, n_timepoints))."
+        )
+
+
 class _ECGTransformer(TransformerMixin, BaseEstimator):
     """Base class of the stateless ECG transformers.
 
@@ -115,6 +171,11 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _keyword_only_hint(cls.__dict__["__init__"])
 
     # Whether output column k of 2-D data still corresponds to input column k;
     # if not, feature names are generated from the class name.
@@ -171,6 +232,7 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
 
     def _validate_X(self, X, *, reset):
         check_params = dict(allow_nd=True, dtype=_ACCEPTED_DTYPES, ensure_all_finite=False)
+        _refuse_leads_as_columns(type(self).__name__, X)
         if not hasattr(X, "shape"):
             # Lists and other array-likes: convert first so the layout can be
             # compared in terms of leads (DataFrames keep their column names).

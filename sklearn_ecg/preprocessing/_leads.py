@@ -54,6 +54,28 @@ def lead_key(name):
     return canonical_lead(name).casefold()
 
 
+# Leads of other systems that name what they are (Holter and monitoring
+# leads, Frank's orthogonal leads, the right-sided and posterior chest leads).
+_OTHER_LEAD_NAMES = frozenset(
+    name.casefold()
+    for name in ("MLI", "MLII", "MLIII", "X", "Y", "Z", "V3R", "V4R", "V5R", "V7", "V8",
+                 "V9", "CM5", "CC5", "ML5", "V1'", "V2'", "V3'", "V4'", "V5'", "V6'")
+)
+
+
+def is_lead_name(name):
+    """Whether ``name`` is the name of an ECG lead (standard or one of the common others).
+
+    Examples
+    --------
+    >>> from sklearn_ecg.preprocessing._leads import is_lead_name
+    >>> is_lead_name("avr"), is_lead_name("MLII"), is_lead_name("x0")
+    (True, True, False)
+    """
+    key = lead_key(name)
+    return key in _STANDARD_BY_KEY or key in _OTHER_LEAD_NAMES
+
+
 def _as_names(owner, param, value):
     names = [value] if isinstance(value, str) else list(value)
     if not names or not all(isinstance(n, str) for n in names):
@@ -121,6 +143,7 @@ class SelectLeads(_ECGTransformer):
     def __init__(
         self,
         leads=("II", "III", "V1", "V2", "V3", "V4", "V5", "V6"),
+        *,
         lead_names=None,
     ):
         self.leads = leads
