@@ -17,6 +17,7 @@ from torch.nn import functional as F
 from ._base import BasePretrainer, resolve_device
 from ._param_validation import StrictInterval
 from ._validation import check_ecg_array
+from .input_contract import check_input
 from ._templates import template_fields as _template_fields
 from .nn.clip import LogitScale, clip_loss
 from .nn.resnet1d import ResNet1d
@@ -525,6 +526,7 @@ class METSPretrainer(BasePretrainer):
         X = check_ecg_array(
             self, X, reset=False, min_records=1, min_length=self._min_length, cast_lazily=True
         )
+        check_input(self, self._as_records(X))
         return self._embed(self._as_records(X), lambda module, x: module.embed_ecg(x))
 
     def encode_text(self, texts):
