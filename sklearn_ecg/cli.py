@@ -29,7 +29,7 @@ examples:
   sklearn-ecg info lcd-ptbxl
   sklearn-ecg embed lcd-ptbxl records/ --out embeddings.npy
   sklearn-ecg embed mets-ptbxl records/ --out embeddings.parquet --device cuda
-  sklearn-ecg embed lcd-ptbxl holter/ --fs 360 --leads MLII V5 --out emb.csv
+  sklearn-ecg embed lcd-ptbxl holter/ --leads MLII V5 --units uV --out emb.csv --leadwise
   sklearn-ecg zero-shot mets-ptbxl records/ --classes "atrial fibrillation" "sinus rhythm" \\
       --out scores.csv
   sklearn-ecg pretrain lcd ptbxl/ --out my-lcd --max-epochs 50 --leads II III V1 V2 V3 V4 V5 V6
@@ -281,9 +281,27 @@ def cmd_embed(args):
     X, records, rate, lead_names, _ = load_folder(
         args.folder, fs=args.fs, lead_names=args.leads, length_at=length_at,
         verbose=int(not args.quiet))
-    prep = _prepare(model, X, rate, lead_names, args.units)
-    emb = embed_records(model, prep, X, verbose=not args.quiet)
-    columns = [str(c) for c in model.get_feature_names_out()]
+    encode, columns = None, None
+    if args.leadwise:
+        from .lcd import LCDPretrainer
+        from .leadwise import LeadwiseEmbedder
+
+        if not isinstance(model, LCDPretrainer):
+            raise UserError(f"--leadwise needs an LCD model; {args.model} is a {type(model).__name__}")
+        # Every lead of the records, through LCD's single-lead encoder: only
+        # the rate, unit and length are brought to the model.
+        prep = _prepare(model, X, rate, None, args.units)
+        embedder = LeadwiseEmbedder(model, lead_names=lead_names)
+        try:
+            embedder.fit(prep.transform(X[:1]))
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        encode, columns = embedder.transform, embedder.get_feature_names_out()
+    else:
+        prep = _prepare(model, X, rate, lead_names, args.units)
+        columns = model.get_feature_names_out()
+    emb = embed_records(model, prep, X, verbose=not args.quiet, encode=encode)
+    columns = [str(c) for c in columns]
     for path in write_embeddings(out, records, columns, emb):
         print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -464,6 +482,9 @@ def build_parser():
     p.add_argument("--out", required=True,
                    help="FILE.npy (with FILE.names.txt of record names), FILE.csv or FILE.parquet")
     _add_input_options(p)
+    p.add_argument("--leadwise", action="store_true",
+                   help="LCD models: embed every lead of the records with the single-lead "
+                        "encoder, whatever leads the model was pretrained on")
     _add_common(p)
     p.set_defaults(func=cmd_embed)
 

@@ -322,8 +322,9 @@ def _match_leads(model_leads, user_leads, owner):
             user[i], keys[i] = target, target.casefold()
     missing = [m for m in model_leads if lead_key(m) not in keys]
     if missing:
-        leadwise = (" LCD's encoder is per lead: sklearn_ecg.LeadwiseEmbedder embeds any set "
-                    "of leads with it." if owner == "LCDPretrainer" else "")
+        leadwise = (" LCD's encoder is per lead: sklearn_ecg.LeadwiseEmbedder (sklearn-ecg "
+                    "embed --leadwise) embeds any set of leads with it."
+                    if owner == "LCDPretrainer" else "")
         raise ValueError(
             f"The records lack lead(s) {', '.join(missing)} that {owner} was trained on "
             f"({', '.join(model_leads)}); they have {', '.join(user_leads)}. Check "

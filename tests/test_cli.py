@@ -154,7 +154,7 @@ def test_header_without_rate_is_not_guessed(sample, tiny_single_lead, tmp_path, 
     (["embed", "no-such-model", "{folder}", "--out", "{tmp}/e.npy"], "unknown model 'no-such-model'"),
     (["embed", "lcd-ptbxl", "{empty}", "--out", "{tmp}/e.npy"], "no WFDB records"),
     (["embed", "lcd-ptbxl", "{folder}", "--out", "{tmp}/e.txt"], "use a .npy, .csv or .parquet"),
-    (["embed", "lcd-ptbxl", "{single}", "--out", "{tmp}/e.npy"], "lack lead(s) III, V1, V2"),
+    (["embed", "lcd-ptbxl", "{single}", "--out", "{tmp}/e.npy"], "lack lead(s) III, V1, V2"),  # and suggests --leadwise
     (["embed", "lcd-ptbxl", "{folder}", "--out", "{tmp}/e.npy", "--leads", "I", "II"],
      "--leads names 2 lead(s) but the records have 12"),
     (["embed", "lcd-ptbxl", "{folder}", "--out", "{tmp}/e.npy", "--fs", "250"],
@@ -238,3 +238,21 @@ def test_zero_shot_matches_the_api(records500, tmp_path):
     clf = zero_shot_classifier(model, ["NORM", "AFIB"], json.loads(descriptions.read_text()), X[:1])
     np.testing.assert_allclose(table[["NORM", "AFIB"]].to_numpy(), clf.decision_function(X),
                                rtol=1e-4, atol=1e-5)
+
+
+def test_embed_leadwise_any_leads(sample, records500, tmp_path):
+    # Two leads at 360 Hz that the shipped LCD model was not pretrained on as a set.
+    X = signal.resample(sample.X[:3, [0, 4]], 3600, axis=-1)
+    folder = _write(tmp_path / "two", X, 360, ["I", "aVL"])
+    out = tmp_path / "emb.csv"
+    assert main(["embed", "lcd-ptbxl", str(folder), "--out", str(out), "-q", "--leadwise",
+                 "--device", "cpu"]) == 0
+    table = pd.read_csv(out)
+    assert table.columns[1] == "leadwiseembedder_I_0" and table.shape == (3, 1 + 2 * 64)
+    from sklearn_ecg import LeadwiseEmbedder
+
+    model = load_pretrained("lcd-ptbxl", device="cpu")
+    expected = LeadwiseEmbedder(model, lead_names=["I", "aVL"]).fit_transform(sample.X[:3, [0, 4]])
+    got = table.iloc[:, 1:].to_numpy()
+    assert (np.linalg.norm(got - expected, axis=1) / np.linalg.norm(expected, axis=1)).max() < 0.01
+    assert main(["embed", "mets-ptbxl", str(folder), "--out", str(out), "-q", "--leadwise"]) == 1
