@@ -22,7 +22,7 @@ from ._persistence import PretrainedMixin
 from ._base import PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _EpochProgressBar, _RecordDataset, resolve_device
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import child_seeds, flush_denormals, seed_from, seeded_construction
-from ._validation import check_ecg_array
+from ._validation import check_ecg_array, fitted_lead_names
 from .input_contract import INPUT_PARAMETER_CONSTRAINTS, InputContractMixin, check_input, record_contract
 from .lcd import LCDPretrainer
 from .mets import METSPretrainer
@@ -651,9 +651,12 @@ class ECGClassifier(SharesFittedPretrainerMixin, InputContractMixin, PretrainedM
         y, kind = _check_y(y, type(self).__name__)
         check_consistent_length(X, y)
         if pretrainer is not None and X.shape[1] != pretrainer.n_leads_:
+            names = fitted_lead_names(pretrainer)
             raise ValueError(
                 f"X has {X.shape[1]} lead(s) but the {type(pretrainer).__name__} was pretrained on "
-                f"{pretrainer.n_leads_}; pass records with the pretrainer's leads, in the same order."
+                f"{pretrainer.n_leads_}{' (' + ', '.join(names) + ')' if names else ''}; pass "
+                "records with the pretrainer's leads, in the same order "
+                "(pretrainer.input_pipeline(fs=..., lead_names=...) selects them)."
             )
         # Refuses lead names that do not fit X before any training.
         contract = record_contract(self, X, standardize=params["standardize"], inherit=pretrainer)

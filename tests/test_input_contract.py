@@ -118,6 +118,8 @@ def test_classifier_inherits_the_pretrainer_contract(sample):
                         validation_fraction=None, random_state=0, device="cpu").fit(X, y)
     assert own.input_contract_.lead_names == ("MLII", "V1")
     assert clf.input_pipeline(fs=500).steps[0][0] == "resample"
+    with pytest.raises(ValueError, match=r"pretrained on 2 \(II, V1\).*input_pipeline"):
+        ECGClassifier(lcd, max_epochs=1, device="cpu").fit(sample.X[:24, :3, :256], y)
 
 
 # -- input_pipeline -----------------------------------------------------------------
