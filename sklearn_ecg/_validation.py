@@ -74,6 +74,8 @@ def _check_lead_layout(estimator, X):
     hint = (
         "Select and order the model's leads first: model.input_pipeline(fs=..., "
         "lead_names=[your leads]) returns the steps that do it (and resample)."
+        if hasattr(estimator, "input_pipeline")
+        else "Pass records with the same leads, in the same order."
     )
     if X.ndim == 3 and X.shape[1] != n_leads:
         raise ValueError(
