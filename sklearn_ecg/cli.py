@@ -63,14 +63,15 @@ def _header_rates(paths):
 
 
 def load_folder(folder, *, fs=None, lead_names=None, length_at=None, ptbxl_rate=100,
-                folds=None, verbose=1):
+                folds=None, length=None, verbose=1):
     """Records of ``folder``: ``(X, record names, rate in Hz, lead names, PTB-XL reports or None)``.
 
     ``fs`` states the rate of records whose headers give none (WFDB's
     default, 250 Hz, is then a guess the command refuses to make).
     ``lead_names`` renames the records' leads, in order. ``length_at`` is
     ``(samples, rate)``: records of different lengths are cropped or padded
-    to that duration.
+    to that duration; ``length`` crops or pads every record to that many
+    samples as it is read.
     """
     from .datasets import load_ptbxl, load_wfdb
     from .datasets._wfdb import record_paths
@@ -93,6 +94,8 @@ def load_folder(folder, *, fs=None, lead_names=None, length_at=None, ptbxl_rate=
             paths, names = record_paths(folder)
         except FileNotFoundError:
             raise UserError(f"{folder}: no WFDB records (.hea files) found") from None
+        if not paths:
+            raise UserError(f"{folder}: no WFDB records (.hea files) found")
         stated = _header_rates(paths)
         missing = [n for n, r in zip(names, stated) if r is None]
         if missing and fs is None:
@@ -104,7 +107,6 @@ def load_folder(folder, *, fs=None, lead_names=None, length_at=None, ptbxl_rate=
                 f"the headers give {', '.join(f'{r:g}' for r in sorted(known))} Hz but --fs is "
                 f"{fs:g}; --fs is only for records whose headers give no rate")
         headers_rate = {r if r is not None else 250.0 for r in stated}
-        length = None
         if length_at is not None and len(headers_rate) == 1:
             from .datasets._io import read_header
 
@@ -395,9 +397,9 @@ def cmd_pretrain(args):
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise UserError(f"--out {out} is not empty; pass --overwrite to replace it")
-    folds = args.folds
     X, records, rate, lead_names, reports = load_folder(
-        args.folder, fs=args.fs, folds=folds, verbose=int(not args.quiet))
+        args.folder, fs=args.fs, folds=args.folds, length=args.length,
+        verbose=int(not args.quiet))
     if args.leads is not None:
         from .preprocessing import SelectLeads
 
@@ -465,6 +467,8 @@ def build_parser():
     p.add_argument("--fs", type=float,
                    help="sampling rate in Hz, only for records whose headers give none")
     p.add_argument("--folds", nargs="+", type=int, help="PTB-XL folds to use (default: all)")
+    p.add_argument("--length", type=int,
+                   help="crop (keeping the start) or zero-pad WFDB records to this many samples")
     p.add_argument("--reports", help="CSV of record,report (METS; PTB-XL's table otherwise)")
     p.add_argument("--max-epochs", type=int)
     p.add_argument("--batch-size", type=int)

@@ -256,3 +256,32 @@ def test_embed_leadwise_any_leads(sample, records500, tmp_path):
     got = table.iloc[:, 1:].to_numpy()
     assert (np.linalg.norm(got - expected, axis=1) / np.linalg.norm(expected, axis=1)).max() < 0.01
     assert main(["embed", "mets-ptbxl", str(folder), "--out", str(out), "-q", "--leadwise"]) == 1
+
+
+DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not (DATA / "ptbxl500").is_dir(),
+                    reason="the PTB-XL copy (../shared/data/ptbxl500) is not available")
+def test_pretrain_on_the_ptbxl_layout_then_embed_it(tmp_path):
+    model_dir = tmp_path / "model"
+    assert main(["pretrain", "lcd", str(DATA / "ptbxl500"), "--out", str(model_dir), "--folds",
+                 "10", "--leads", "II", "V1", *TINY]) == 0
+    model = load_pretrained(model_dir, device="cpu")
+    c = model.input_contract_
+    assert (c.fs, c.n_timepoints, c.lead_names) == (100.0, 1000, ("II", "V1"))
+    from sklearn_ecg.datasets import load_ptbxl
+
+    data = load_ptbxl(DATA / "ptbxl500", folds=[10], leads=["II", "V1"], verbose=0)
+    assert model.history_[-1, "train_batch_count"] == -(-len(data.X) // 8) - (len(data.X) % 8 == 1)
+
+
+def test_pretrain_length_option(sample, tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    _write(folder, sample.X[:8, :1, :600], 100, ["II"], prefix="a")
+    _write(folder, sample.X[8:16, :1, :800], 100, ["II"], prefix="b")
+    assert main(["pretrain", "lcd", str(folder), "--out", str(tmp_path / "m1"), *TINY]) == 1
+    assert "sklearn-ecg: error:" in capsys.readouterr().err
+    assert main(["pretrain", "lcd", str(folder), "--out", str(tmp_path / "m2"), "--length", "500",
+                 *TINY]) == 0
+    assert load_pretrained(tmp_path / "m2", device="cpu").input_contract_.n_timepoints == 500
