@@ -165,7 +165,7 @@ class InputContract:
             length += f" ({duration:g} s)"
         leads = known(self.n_leads)
         if self.lead_names is not None:
-            leads += f": {', '.join(self.lead_names)}"
+            leads += f" ({', '.join(self.lead_names)}, in this order)"
         return "\n".join([
             f"sampling rate: {known(self.fs, '{:g} Hz')}",
             f"record length: {length}",

@@ -188,7 +188,7 @@ def test_amplitude_warning_is_one_line(records500, tmp_path, sample, capsys):
 def test_info(capsys):
     assert main(["info", "lcd-ptbxl"]) == 0
     out = capsys.readouterr().out
-    assert "sampling rate: 100 Hz" in out and "leads: 8: II, III, V1" in out
+    assert "sampling rate: 100 Hz" in out and "leads: 8 (II, III, V1, V2, V3, V4, V5, V6, in this order)" in out
     assert "| this encoder | 0.905 |" in out  # the model card's figures
 
 
