@@ -314,12 +314,14 @@ class ECGClassifier(SharesFittedPretrainerMixin, InputContractMixin, PretrainedM
         Extra skorch callbacks.
     fs : float or None, default=None
         Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
-        loaders: ``fs=data.fs``). Not used for training; None takes the pretrainer's; it lets
-        ``input_pipeline`` bring records of another rate to the model.
+        loaders: ``fs=data.fs``); None takes the pretrainer's. Not used for
+        training; it lets ``input_pipeline`` bring records of another rate
+        to the model.
     lead_names : sequence of str or None, default=None
         Names of X's leads in the order of axis 1 (with the loaders:
         ``lead_names=data.lead_names``), one per lead, recorded in
-        ``input_contract_`` (None: the pretrainer's); errors and ``input_pipeline`` then name leads.
+        ``input_contract_``; None takes the pretrainer's. Errors and
+        ``input_pipeline`` then name leads.
 
     Attributes
     ----------
