@@ -266,7 +266,7 @@ def _model_folder(name):
     return None
 
 
-def _check_out(path, overwrite=False):
+def _check_out(path):
     path = Path(path)
     if not path.parent.is_dir():
         raise UserError(f"--out {path}: folder {path.parent} does not exist")
@@ -332,8 +332,6 @@ def _class_descriptions(args):
 
 
 def cmd_zero_shot(args):
-    from .zero_shot import ZeroShotECGClassifier
-
     out = _check_out(args.out)
     classes, table = _class_descriptions(args)
     model = load_model(args.model, args.device)
@@ -392,7 +390,6 @@ def _parse_param(text):
 
 def cmd_pretrain(args):
     from . import LCDPretrainer, METSPretrainer
-    from .datasets import load_ptbxl, load_wfdb  # noqa: F401  (imported for their errors)
 
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
