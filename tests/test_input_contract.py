@@ -222,3 +222,16 @@ def test_bad_arguments():
         lcd.input_pipeline(fs=0)
     with pytest.raises(TypeError):
         lcd.input_pipeline(500)  # the rate by name only
+
+
+def test_leadwise_after_the_rate_and_length_steps(sample, shipped_lcd):
+    from sklearn_ecg import LeadwiseEmbedder
+
+    # A 2-lead Holter-like record set at 360 Hz, 12 s long.
+    X = np.concatenate([sample.X[:4, [1, 6]], sample.X[:4, [1, 6], :200]], axis=-1)
+    X360 = signal.resample(X, 4320, axis=-1)
+    model = make_pipeline(shipped_lcd.input_pipeline(fs=360),
+                          LeadwiseEmbedder(shipped_lcd, lead_names=["MLII", "V1"]))
+    emb = model.fit_transform(X360)
+    ref = LeadwiseEmbedder(shipped_lcd, lead_names=["MLII", "V1"]).fit_transform(sample.X[:4, [1, 6]])
+    assert _relative_error(emb, ref) < 0.01
