@@ -103,8 +103,27 @@ def test_checks_read_only_the_first_records(fitted, monkeypatch):
 
     lcd, X, _ = fitted
     seen = []
-    original = input_contract.robust_amplitude
-    monkeypatch.setattr(input_contract, "robust_amplitude",
+    original = input_contract.lead_statistics
+    monkeypatch.setattr(input_contract, "lead_statistics",
                         lambda A: seen.append(len(A)) or original(A))
     lcd.transform(np.concatenate([X] * 4))
     assert seen == [64]
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return LCDPretrainer.from_pretrained("lcd-ptbxl", device="cpu")
+
+
+def test_other_leads_with_the_right_count_warn(shipped):
+    # The case: the first 8 of 12 leads given to a model of II, III, V1-V6.
+    X = load_ptbxl_sample().X[:64]
+    right = X[:, [1, 2, 6, 7, 8, 9, 10, 11]]
+    _quiet(shipped.transform, right)
+    with pytest.warns(UserWarning, match=r"do not look like the leads it was trained on "
+                                         r"\(II, III, V1, V2, V3, V4, V5, V6\)"):
+        shipped.transform(X[:, :8])
+    with pytest.warns(UserWarning, match="polarities"):
+        shipped.transform(right[:, ::-1])
+    # Too few records to judge: no warning.
+    _quiet(shipped.transform, X[:8, :8])
