@@ -28,6 +28,7 @@ import joblib
 import sklearn_ecg
 from sklearn_ecg import LCDPretrainer, METSPretrainer
 from sklearn_ecg.datasets import load_ptbxl
+from sklearn_ecg.input_contract import record_contract
 
 LEADS = ["II", "III", "V1", "V2", "V3", "V4", "V5", "V6"]
 SHIPPED = Path(sklearn_ecg.__file__).resolve().parent / "pretrained"
@@ -71,6 +72,43 @@ WHAT = {
 }
 
 
+def contract_section(contract, name):
+    """The model card's section on the input the model expects."""
+    leads = ", ".join(contract.lead_names)
+    return f"""
+## Input
+
+What the model was trained on, saved in `config.json` under `"input"` and
+printed by `sklearn-ecg info {name}`: {contract.fs:g} Hz, {contract.n_timepoints}
+samples ({contract.duration:g} s), leads {leads} in this order, in
+{contract.units}, no z-scoring (records are embedded in their units; the
+typical robust peak-to-peak amplitude of a training lead is
+{contract.amplitude:.2f} {contract.units}). Bring other records to it with
+`model.input_pipeline(fs=..., lead_names=[...])` or `sklearn-ecg embed`.
+"""
+
+
+def write_contract(folder, train):
+    """Write the contract of the training records into a saved model's folder."""
+    config_path = Path(folder) / "config.json"
+    config = json.loads(config_path.read_text())
+
+    class _Given:
+        fs = train.fs
+        lead_names = train.lead_names
+
+    contract = record_contract(_Given, train.X, standardize=config["params"]["standardize"])
+    config["params"].update(fs=train.fs, lead_names=list(contract.lead_names))
+    config["input"] = contract.to_dict()
+    config_path.write_text(json.dumps(config, indent=2, allow_nan=True) + "\n")
+    card_path = Path(folder) / "README.md"
+    card = card_path.read_text()
+    card = card.split("\n## Input\n")[0].rstrip("\n") + "\n"
+    name = Path(folder).name
+    card_path.write_text(card + contract_section(contract, name))
+    return contract
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("method", choices=sorted(SETTINGS))
@@ -78,11 +116,19 @@ def main(argv=None):
     parser.add_argument("--from-joblib", help="save this fitted model instead of training")
     parser.add_argument("--quality", help="JSON or Markdown file whose text goes into the model card")
     parser.add_argument("--out", help=f"folder to write (default: {SHIPPED}/<name>)")
+    parser.add_argument("--contract-only", action="store_true",
+                        help="only write the input contract of the training records into the "
+                             "existing folder's config.json and model card (weights unchanged)")
     args = parser.parse_args(argv)
 
     spec = SETTINGS[args.method]
     cls = LCDPretrainer if args.method == "lcd" else METSPretrainer
     train = load_ptbxl(args.ptbxl, folds=range(1, 9), leads=spec["leads"], verbose=1)
+    if args.contract_only:
+        out = Path(args.out) if args.out else SHIPPED / spec["name"]
+        write_contract(out, train)
+        print(f"wrote the input contract into {out}")
+        return
     if args.from_joblib:
         est = joblib.load(args.from_joblib)
         expected = {k: v for k, v in spec["params"].items()}
@@ -90,8 +136,11 @@ def main(argv=None):
         if actual != expected or not isinstance(est, cls):
             raise SystemExit(f"{args.from_joblib} was fitted with {actual}, not {expected}.")
         seconds = float(sum(est.history_[:, "dur"]))
+        if getattr(est, "input_contract_", None) is None:
+            est.set_params(fs=train.fs, lead_names=train.lead_names)
+            est.input_contract_ = record_contract(est, train.X, standardize=est.standardize)
     else:
-        est = cls(verbose=1, **spec["params"])
+        est = cls(verbose=1, fs=train.fs, lead_names=train.lead_names, **spec["params"])
         start = time.perf_counter()
         if args.method == "lcd":
             est.fit(train.X)
@@ -106,7 +155,7 @@ def main(argv=None):
     card = CARD.format(
         name=spec["name"], what=WHAT[args.method], cls=cls.__name__, method=args.method,
         params=", ".join(f"{k}={v!r}" for k, v in spec["params"].items()), seconds=seconds,
-        dtype=spec["dtype"], quality=quality,
+        dtype=spec["dtype"], quality=quality + contract_section(est.input_contract_, spec["name"]),
         leads_text=f", leads {', '.join(spec['leads'])}" if spec["leads"] else ", 12 leads",
     )
     out = Path(args.out) if args.out else SHIPPED / spec["name"]

@@ -28,6 +28,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from . import distributed as _distributed
 from ._encoder import ARCHITECTURES, EncoderContract
 from ._persistence import PretrainedMixin
+from .input_contract import INPUT_PARAMETER_CONSTRAINTS, InputContractMixin, check_input, record_contract
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import (
     child_seeds,
@@ -456,7 +457,7 @@ class NetEstimator:
         return tags
 
 
-class BasePretrainer(NetEstimator, PretrainedMixin, TransformerMixin, BaseEstimator):
+class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the self-supervised pretrainers (not public).
 
     Subclasses implement ``_module_spec(n_leads, n_timepoints, **context)``
@@ -498,6 +499,7 @@ class BasePretrainer(NetEstimator, PretrainedMixin, TransformerMixin, BaseEstima
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "net_params": [dict, None],
+        **INPUT_PARAMETER_CONSTRAINTS,
     }
 
     # -- fitting ----------------------------------------------------------
@@ -625,6 +627,8 @@ class BasePretrainer(NetEstimator, PretrainedMixin, TransformerMixin, BaseEstima
         other fitted attributes once training has succeeded. ``context`` goes
         to ``_module_spec`` and ``_fit_context_for``.
         """
+        # Refuses lead names that do not fit X before any training.
+        contract = record_contract(self, X, standardize=getattr(self, "standardize", None))
         # In a process group: this process's GPU, and the first process's seed.
         device = _distributed.local_device(resolve_device(self.device))
         init_seed, train_seed = child_seeds(
@@ -653,6 +657,7 @@ class BasePretrainer(NetEstimator, PretrainedMixin, TransformerMixin, BaseEstima
         self.history_ = net.history
         if seen is not None:
             seen.assign(self)
+        self.input_contract_ = contract
         return self
 
     # -- transforming -----------------------------------------------------
@@ -722,6 +727,7 @@ class BasePretrainer(NetEstimator, PretrainedMixin, TransformerMixin, BaseEstima
         X = check_ecg_array(
             self, X, reset=False, min_records=1, min_length=self._min_length, cast_lazily=True
         )
+        check_input(self, self._as_records(X))
         return self._embed(self._as_records(X))
 
     # -- the encoder contract ---------------------------------------------

@@ -9,6 +9,8 @@ import pandas as pd
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from ._lead_names import is_lead_name
+
 # Above this many elements the finiteness check walks the records in chunks,
 # so that a memory-mapped database is never loaded whole.
 _CHUNK_ELEMENTS = 2**24
@@ -66,6 +68,71 @@ class SeenInput:
             estimator.__dict__.pop("feature_names_in_", None)
         else:
             estimator.feature_names_in_ = self.feature_names_in_
+def fitted_lead_names(estimator):
+    """The names of the leads ``estimator`` was fitted on, or None when unknown."""
+    contract = getattr(estimator, "input_contract_", None)
+    names = getattr(contract, "lead_names", None)
+    if names is None:
+        names = getattr(estimator, "lead_names", None)
+    n_leads = getattr(estimator, "n_leads_", None)
+    if names is None or isinstance(names, str) or n_leads is None or len(names) != n_leads:
+        return None
+    return [str(n) for n in names]
+
+
+def _describe_leads(names, n_leads):
+    if names is None:
+        return f"{n_leads} lead(s)"
+    shown = names if len(names) <= 4 else [*names[:3], "...", names[-1]]
+    return f"{n_leads} lead(s) ({', '.join(shown)})"
+
+
+def _check_lead_layout(estimator, X):
+    """Compare X's leads with those of fit before scikit-learn's check, which speaks of features."""
+    n_leads = getattr(estimator, "n_leads_", None)
+    n_features = getattr(estimator, "n_features_in_", None)
+    if n_leads is None or n_features is None or n_features != n_leads:
+        return  # fitted on 2-D single-lead records: n_features_in_ is their length
+    name = type(estimator).__name__
+    names = fitted_lead_names(estimator)
+    expected = _describe_leads(names, n_leads)
+    hint = (
+        "Select and order the model's leads first: model.input_pipeline(fs=..., "
+        "lead_names=[your leads]) returns the steps that do it (and resample)."
+        if hasattr(estimator, "input_pipeline")
+        else "Pass records with the same leads, in the same order."
+    )
+    if X.ndim == 3 and X.shape[1] != n_leads:
+        raise ValueError(
+            f"X has {X.shape[1]} lead(s), but {name} was fitted on {expected}. {hint}"
+        )
+    if X.ndim == 2 and n_leads > 1:
+        raise ValueError(
+            f"X is 2-D {tuple(X.shape)}, read as single-lead records, but {name} was fitted on "
+            f"{expected}; pass X of shape (n_records, {n_leads}, n_timepoints). {hint}"
+        )
+
+
+def refuse_leads_as_columns(owner, X):
+    """Refuse a DataFrame whose columns are leads, the layout a filter would misread.
+
+    A DataFrame is read as scikit-learn reads any table: one single-lead
+    record per row, one sample per column. A table of one record with one
+    column per lead (time down the rows, as ``wfdb`` and CSV exports give
+    it) would then be filtered across its leads, so it is refused.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is None or not hasattr(X, "iloc"):
+        return
+    leads = [str(c) for c in columns if isinstance(c, str) and is_lead_name(c)]
+    if leads:
+        raise ValueError(
+            f"X is a DataFrame whose columns are leads ({', '.join(leads[:12])}"
+            f"{', ...' if len(leads) > 12 else ''}); {owner} reads a DataFrame as single-lead "
+            "records, one per row with one column per sample, and would process it along the "
+            "wrong axis. For one record with time down the rows, pass "
+            "X.to_numpy().T[np.newaxis] (shape (1, n_leads, n_timepoints))."
+        )
 
 
 def check_ecg_array(
@@ -112,6 +179,7 @@ def check_ecg_array(
         Only with ``reset=True``.
     """
     name = type(estimator).__name__
+    refuse_leads_as_columns(name, X)
     if not hasattr(X, "ndim"):
         try:
             X = np.asarray(X)
@@ -139,6 +207,8 @@ def check_ecg_array(
             f"{name} expects numeric ECG samples (mV) in X, but X holds values of dtype "
             f"{dtype.name} (dates or durations). Pass the signal values as a float array."
         )
+    if not reset:
+        _check_lead_layout(estimator, X)
     lazy = cast_lazily and isinstance(X, np.ndarray) and X.dtype.kind in "fiu"
     # In fit, scikit-learn's bookkeeping runs on a shallow copy: the estimator
     # itself keeps its fitted attributes until the whole fit has succeeded.
@@ -188,7 +258,7 @@ def check_ecg_array(
         if n_timepoints < min_timepoints:
             raise ValueError(
                 f"{name} needs records of at least {min_timepoints} sample(s); got X with "
-                f"{n_timepoints} feature(s) (samples per record)."
+                f"{n_timepoints} sample(s) per record."
             )
         if min_length is not None and n_timepoints < min_length:
             # 2-D input follows scikit-learn's convention that any number of

@@ -24,7 +24,8 @@ from ._base import (NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, _
                     resolve_device, run_batches)
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._runtime import child_seeds, flush_denormals, seed_from, seeded_construction
-from ._validation import check_ecg_array, check_targets
+from ._validation import check_ecg_array, check_targets, fitted_lead_names
+from .input_contract import INPUT_PARAMETER_CONSTRAINTS, InputContractMixin, check_input, record_contract
 from .nn.scaling import standardize as _standardize
 
 _ARCHITECTURES = ("auto", *ARCHITECTURES)
@@ -202,7 +203,7 @@ def _check_class_weight_keys(class_weight, classes, multilabel):
         )
 
 
-class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, PretrainedMixin, ClassifierMixin, BaseEstimator):
+class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixin, PretrainedMixin, ClassifierMixin, BaseEstimator):
     """Deep ECG classifier: a pretrained encoder fine-tuned end to end, or the same network from scratch.
 
     ``fit`` copies the encoder of a fitted :class:`~sklearn_ecg.LCDPretrainer`
@@ -292,6 +293,16 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, PretrainedMixin, 
         skorch's per-epoch table.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks.
+    fs : float or None, default=None
+        Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
+        loaders: ``fs=data.fs``); None takes the pretrainer's. Not used for
+        training; it lets ``input_pipeline`` bring records of another rate
+        to the model.
+    lead_names : sequence of str or None, default=None
+        Names of X's leads in the order of axis 1 (with the loaders:
+        ``lead_names=data.lead_names``), one per lead, recorded in
+        ``input_contract_``; None takes the pretrainer's. Errors and
+        ``input_pipeline`` then name leads.
 
     Attributes
     ----------
@@ -310,6 +321,10 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, PretrainedMixin, 
         Per-epoch ``train_loss`` and ``valid_loss``.
     best_epoch_ : int
         The epoch whose weights were kept (1-based).
+    input_contract_ : InputContract
+        What the model was trained on: sampling rate, record length, lead
+        names, units, z-scoring and typical amplitude (see
+        :mod:`sklearn_ecg.input_contract`); None where unknown.
     n_leads_, n_timepoints_ : int
         Leads and samples per record seen in ``fit``.
     n_features_in_ : int
@@ -369,6 +384,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, PretrainedMixin, 
         random_state=None,
         verbose=0,
         callbacks=None,
+        fs=None,
+        lead_names=None,
     ):
         self.pretrainer = pretrainer
         self.architecture = architecture
@@ -389,6 +406,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, PretrainedMixin, 
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.fs = fs
+        self.lead_names = lead_names
 
     # -- checks -----------------------------------------------------------
 
@@ -413,6 +432,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, PretrainedMixin, 
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
+        **INPUT_PARAMETER_CONSTRAINTS,
     }
 
     def _source(self):
@@ -681,11 +701,17 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, PretrainedMixin, 
         X, seen = self._validate_X(X, reset=True, min_length=ARCHITECTURES[arch].min_length)
         y, kind = check_targets(y, type(self).__name__)
         check_consistent_length(X, y)
+        pretrainer = None if self.pretrainer is None else fitted_pretrainer(self.pretrainer)
         if contract is not None and X.shape[1] != contract.n_leads:
+            names = fitted_lead_names(pretrainer)
             raise ValueError(
                 f"X has {X.shape[1]} lead(s) but the {source} was pretrained on "
-                f"{contract.n_leads}; pass records with the pretrainer's leads, in the same order."
+                f"{contract.n_leads}{' (' + ', '.join(names) + ')' if names else ''}; pass "
+                "records with the pretrainer's leads, in the same order "
+                "(pretrainer.input_pipeline(fs=..., lead_names=...) selects them)."
             )
+        # Refuses lead names that do not fit X before any training.
+        input_contract = record_contract(self, X, standardize=params["standardize"], inherit=pretrainer)
         targets, classes, multilabel = self._encode_y(y, kind)
         device = resolve_device(self.device)
         # Generators owned by the fit (split, initialisation, shuffling): the
@@ -714,6 +740,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, PretrainedMixin, 
         self.encoder_params_ = params
         self.n_leads_, self.n_timepoints_ = X.shape[1], X.shape[2]
         seen.assign(self)
+        self.input_contract_ = input_contract
         return self
 
     def _make_net(self, module, device, n_train, has_validation, seed):
@@ -748,7 +775,9 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, PretrainedMixin, 
 
     def _logits(self, X):
         check_is_fitted(self, "net_")
-        return self._outputs(self._validate_X(X, reset=False), self.net_)
+        X = self._validate_X(X, reset=False)
+        check_input(self, X)
+        return self._outputs(X, self.net_)
 
     _output_name = "logits"
 

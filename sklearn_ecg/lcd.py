@@ -13,6 +13,7 @@ from ._base import BasePretrainer
 from ._encoder import ARCHITECTURES
 from ._reference import load_reference_checkpoint
 from ._param_validation import FractionRange, StrictInterval
+from ._validation import fitted_lead_names
 from .nn.heads import mlp_head
 from .nn.losses import lcd_loss
 from .nn.scaling import standardize as _standardize
@@ -239,6 +240,14 @@ class LCDPretrainer(BasePretrainer):
         "optimizer__betas": (0.9, 0.99)}``; a learning-rate schedule is a
         callback (``skorch.callbacks.LRScheduler``). Settings that the
         pretrainer has a parameter for are refused here.
+    fs : float or None, default=None
+        Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
+        loaders: ``fs=data.fs``). Not used for training; it lets
+        ``input_pipeline`` bring records of another rate to the model.
+    lead_names : sequence of str or None, default=None
+        Names of X's leads in the order of axis 1 (with the loaders:
+        ``lead_names=data.lead_names``), one per lead, recorded in
+        ``input_contract_``; errors and ``input_pipeline`` then name leads.
 
     Attributes
     ----------
@@ -247,6 +256,10 @@ class LCDPretrainer(BasePretrainer):
     history_ : skorch.History
         Per-epoch training loss and its terms (``intra_loss``,
         ``inter_loss``, ``decorrelation_loss``).
+    input_contract_ : InputContract
+        What the model was trained on: sampling rate, record length, lead
+        names, units, z-scoring and typical amplitude (see
+        :mod:`sklearn_ecg.input_contract`); None where unknown.
     n_leads_ : int
         Leads per record seen in ``fit``.
     n_timepoints_ : int
@@ -320,6 +333,8 @@ class LCDPretrainer(BasePretrainer):
         callbacks=None,
         warm_start=False,
         net_params=None,
+        fs=None,
+        lead_names=None,
     ):
         self.width = width
         self.projector_dim = projector_dim
@@ -342,6 +357,8 @@ class LCDPretrainer(BasePretrainer):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.net_params = net_params
+        self.fs = fs
+        self.lead_names = lead_names
 
     _parameter_constraints = {
         **BasePretrainer._parameter_constraints,
@@ -384,7 +401,8 @@ class LCDPretrainer(BasePretrainer):
     def _feature_names_out(self):
         prefix = type(self).__name__.lower()
         dim = self.net_.module_.encoder.out_features
-        return [f"{prefix}_lead{lead}_{k}" for lead in range(self.n_leads_) for k in range(dim)]
+        names = fitted_lead_names(self) or [f"lead{lead}" for lead in range(self.n_leads_)]
+        return [f"{prefix}_{lead}_{k}" for lead in names for k in range(dim)]
 
     @property
     def encoder_(self):

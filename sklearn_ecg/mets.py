@@ -19,6 +19,7 @@ from ._encoder import ARCHITECTURES
 from ._persistence import bad_file, build_text_encoder, text_encoder_spec
 from ._param_validation import StrictInterval
 from ._validation import check_ecg_array
+from .input_contract import check_input
 from ._templates import template_fields as _template_fields
 from .nn.clip import LogitScale, clip_loss
 from .nn.resnet1d import ResNet1d
@@ -291,6 +292,14 @@ class METSPretrainer(BasePretrainer):
         Further settings of the skorch net, with skorch's names (e.g.
         ``{"iterator_train__num_workers": 2}``); as in
         :class:`~sklearn_ecg.LCDPretrainer`.
+    fs : float or None, default=None
+        Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
+        loaders: ``fs=data.fs``). Not used for training; it lets
+        ``input_pipeline`` bring records of another rate to the model.
+    lead_names : sequence of str or None, default=None
+        Names of X's leads in the order of axis 1 (with the loaders:
+        ``lead_names=data.lead_names``), one per lead, recorded in
+        ``input_contract_``; errors and ``input_pipeline`` then name leads.
 
     Attributes
     ----------
@@ -302,6 +311,10 @@ class METSPretrainer(BasePretrainer):
         Per-epoch training loss.
     n_reports_ : int
         Distinct training texts embedded in the last ``fit``.
+    input_contract_ : InputContract
+        What the model was trained on: sampling rate, record length, lead
+        names, units, z-scoring and typical amplitude (see
+        :mod:`sklearn_ecg.input_contract`); None where unknown.
     n_leads_, n_timepoints_ : int
         Leads and samples per record seen in ``fit``.
     n_features_in_ : int
@@ -379,6 +392,8 @@ class METSPretrainer(BasePretrainer):
         callbacks=None,
         warm_start=False,
         net_params=None,
+        fs=None,
+        lead_names=None,
     ):
         self.embedding_dim = embedding_dim
         self.width = width
@@ -402,6 +417,8 @@ class METSPretrainer(BasePretrainer):
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.net_params = net_params
+        self.fs = fs
+        self.lead_names = lead_names
 
     # -- fitting ----------------------------------------------------------
 
@@ -533,6 +550,7 @@ class METSPretrainer(BasePretrainer):
         X = check_ecg_array(
             self, X, reset=False, min_records=1, min_length=self._min_length, cast_lazily=True
         )
+        check_input(self, self._as_records(X))
         return self._embed(self._as_records(X), lambda module, x: module.embed_ecg(x))
 
     def encode_text(self, texts):

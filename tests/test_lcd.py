@@ -318,7 +318,8 @@ def test_fewer_than_two_records(small):
 def test_lead_count_must_match_fit(small):
     X = small[0][:20]
     lcd = _fitted(X)
-    with pytest.raises(ValueError, match="X has 12 features, but LCDPretrainer is expecting 8"):
+    # Leads, not features, are what a user counts.
+    with pytest.raises(ValueError, match=r"X has 12 lead\(s\), but LCDPretrainer was fitted on 8 lead\(s\)"):
         lcd.transform(np.zeros((3, 12, 256), dtype=np.float32))
 
 

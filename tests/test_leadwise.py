@@ -154,7 +154,8 @@ def test_bad_leads_and_pretrainers_are_refused(lcd12, X12, data):
     with pytest.raises(NotFittedError, match="never trains it"):
         LeadwiseEmbedder(LCDPretrainer()).fit(holter)
     emb = LeadwiseEmbedder(lcd12).fit(holter)
-    with pytest.raises(ValueError, match="expecting 2 features"):
+    with pytest.raises(ValueError, match=r"X has 3 lead\(s\), but LeadwiseEmbedder was fitted on 2 "
+                                         r"lead\(s\)\. Pass records with the same leads"):
         emb.transform(X12[:, :3])
     mets = METSPretrainer(width=4, embedding_dim=8, max_epochs=1, batch_size=16, random_state=0,
                           device="cpu", text_encoder=BagOfWords()).fit(X12, reports=data.report[:40])

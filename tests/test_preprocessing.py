@@ -19,6 +19,7 @@ from sklearn_ecg.preprocessing import (
     STANDARD_LEADS,
     BandpassFilter,
     BaselineWanderRemoval,
+    ConvertUnits,
     NotchFilter,
     PadOrCrop,
     Resample,
@@ -65,6 +66,8 @@ ALL_TRANSFORMERS = [
     PadOrCrop(length=7),
     PadOrCrop(length=3, mode="end"),
     PadOrCrop(length=9, pad_mode="edge"),
+    ConvertUnits(units="uV"),
+    ConvertUnits(units="V", target_units="uV"),
 ]
 
 

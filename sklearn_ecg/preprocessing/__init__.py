@@ -38,12 +38,13 @@ Examples
 from ._filters import BandpassFilter, BaselineWanderRemoval, NotchFilter
 from ._leads import STANDARD_LEADS, SelectLeads
 from ._length import PadOrCrop, Resample
-from ._scaling import Standardize
+from ._scaling import ConvertUnits, Standardize
 
 __all__ = [
     "STANDARD_LEADS",
     "BandpassFilter",
     "BaselineWanderRemoval",
+    "ConvertUnits",
     "NotchFilter",
     "PadOrCrop",
     "Resample",

@@ -5,6 +5,8 @@ here; each transformer only says how one chunk of records is transformed and
 what shape comes out.
 """
 
+import functools
+import inspect
 from numbers import Real
 
 import numpy as np
@@ -22,7 +24,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_array, valid
 
 from .. import _validation
 from .._param_validation import StrictInterval
-from .._validation import _describe_records
+from .._validation import _describe_records, refuse_leads_as_columns
 
 # Records are processed in chunks of at most this many input elements, so that
 # the float64 temporaries of scipy's filters stay near 32 MiB whatever the size
@@ -102,6 +104,36 @@ def _filtfilt(b, a, x):
     return signal.filtfilt(b, a, x, axis=-1, padlen=padlen)
 
 
+def _keyword_only_hint(init):
+    """Wrap ``__init__`` so that extra positional arguments get a message naming the parameters.
+
+    The rates, cutoffs and other settings are keyword-only because a number
+    passed by position binds silently to the wrong one (``Resample(100)``
+    would set ``fs``, not ``target_fs``); Python's own error does not say
+    which names to use.
+    """
+    params = [p for p in inspect.signature(init).parameters.values() if p.name != "self"]
+    n_positional = sum(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+
+    @functools.wraps(init)
+    def __init__(self, *args, **kwargs):
+        if len(args) > n_positional:
+            name = type(self).__name__
+            allowed = (
+                f"only {params[0].name} may be given by position; pass the others"
+                if n_positional
+                else "pass its parameters"
+            )
+            raise TypeError(
+                f"{name} got {len(args)} positional argument(s): {allowed} "
+                f"by name, e.g. {name}({', '.join(f'{p.name}=...' for p in params[:3])}). "
+                f"Its parameters are {', '.join(p.name for p in params)}."
+            )
+        init(self, *args, **kwargs)
+
+    return __init__
+
+
 class _ECGTransformer(TransformerMixin, BaseEstimator):
     """Base class of the stateless ECG transformers.
 
@@ -115,6 +147,11 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _keyword_only_hint(cls.__dict__["__init__"])
 
     # Whether output column k of 2-D data still corresponds to input column k;
     # if not, feature names are generated from the class name.
@@ -171,6 +208,7 @@ class _ECGTransformer(TransformerMixin, BaseEstimator):
 
     def _validate_X(self, X, *, reset):
         check_params = dict(allow_nd=True, dtype=_ACCEPTED_DTYPES, ensure_all_finite=False)
+        refuse_leads_as_columns(type(self).__name__, X)
         if not hasattr(X, "shape"):
             # Lists and other array-likes: convert first so the layout can be
             # compared in terms of leads (DataFrames keep their column names).

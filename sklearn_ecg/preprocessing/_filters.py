@@ -218,7 +218,7 @@ class BandpassFilter(_RateTransformer):
         "order": _ORDER_CONSTRAINT,
     }
 
-    def __init__(self, low=0.5, high=45.0, fs=None, order=4):
+    def __init__(self, *, low=0.5, high=45.0, fs=None, order=4):
         self.low = low
         self.high = high
         self.fs = fs
@@ -311,7 +311,7 @@ class NotchFilter(_RateTransformer):
     True
     """
 
-    def __init__(self, freq=50.0, fs=None, quality=30.0):
+    def __init__(self, *, freq=50.0, fs=None, quality=30.0):
         self.freq = freq
         self.fs = fs
         self.quality = quality
@@ -443,7 +443,7 @@ class BaselineWanderRemoval(_RateTransformer):
     True
     """
 
-    def __init__(self, fs=None, method="median", median_windows=(0.2, 0.6), cutoff=0.5, order=2):
+    def __init__(self, *, fs=None, method="median", median_windows=(0.2, 0.6), cutoff=0.5, order=2):
         self.fs = fs
         self.method = method
         self.median_windows = median_windows

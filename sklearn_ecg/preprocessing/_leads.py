@@ -9,49 +9,12 @@ import numpy as np
 
 from ._base import _ECGTransformer, _invalid_parameter
 
-#: The standard 12-lead order (PTB-XL, CinC 2021, most WFDB databases).
-STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
-
-# Other spellings of the standard leads, after case folding: the Roman
-# numerals written with a "D" (European notation) and with "lead" in front.
-_ALIASES = {
-    "di": "i",
-    "dii": "ii",
-    "diii": "iii",
-    "d1": "i",
-    "d2": "ii",
-    "d3": "iii",
-    "lead i": "i",
-    "lead ii": "ii",
-    "lead iii": "iii",
-}
-
-
-_STANDARD_BY_KEY = {name.casefold(): name for name in STANDARD_LEADS}
-
-
-def canonical_lead(name):
-    """The standard spelling of a lead name.
-
-    The 12 standard leads are recognised whatever their case and in their
-    other spellings (``"AVR"`` is ``"aVR"``; ``"DII"``, ``"D2"`` and
-    ``"lead II"`` are ``"II"``). Other names (``"MLII"``) come back with
-    surrounding whitespace removed and inner runs of it made single spaces.
-
-    Examples
-    --------
-    >>> from sklearn_ecg.preprocessing._leads import canonical_lead
-    >>> canonical_lead("AVR"), canonical_lead("DII"), canonical_lead(" MLII ")
-    ('aVR', 'II', 'MLII')
-    """
-    text = " ".join(str(name).split())
-    key = text.casefold()
-    return _STANDARD_BY_KEY.get(_ALIASES.get(key, key), text)
-
-
-def lead_key(name):
-    """What two names of the same lead share: the canonical spelling, case-folded."""
-    return canonical_lead(name).casefold()
+from .._lead_names import (  # noqa: F401  (re-exported: the table's public home)
+    STANDARD_LEADS,
+    canonical_lead,
+    is_lead_name,
+    lead_key,
+)
 
 
 def _as_names(owner, param, value):
@@ -121,6 +84,7 @@ class SelectLeads(_ECGTransformer):
     def __init__(
         self,
         leads=("II", "III", "V1", "V2", "V3", "V4", "V5", "V6"),
+        *,
         lead_names=None,
     ):
         self.leads = leads

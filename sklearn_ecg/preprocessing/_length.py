@@ -135,7 +135,7 @@ class Resample(_RateTransformer):
         "target_fs": [_POSITIVE],
     }
 
-    def __init__(self, fs=None, target_fs=100.0):
+    def __init__(self, *, fs=None, target_fs=100.0):
         self.fs = fs
         self.target_fs = target_fs
 
@@ -223,7 +223,7 @@ class PadOrCrop(_ECGTransformer):
         "pad_value": [StrictInterval(Real, None, None, closed="neither")],
     }
 
-    def __init__(self, length=None, mode="center", pad_mode="constant", pad_value=0.0):
+    def __init__(self, length=None, *, mode="center", pad_mode="constant", pad_value=0.0):
         self.length = length
         self.mode = mode
         self.pad_mode = pad_mode

@@ -10,6 +10,9 @@ from sklearn.utils._param_validation import StrOptions
 from .._param_validation import StrictInterval
 from ._base import _ECGTransformer
 
+#: Millivolts per unit, for the units records are commonly stored in.
+UNIT_FACTORS = {"V": 1000.0, "mV": 1.0, "uV": 1e-3, "µV": 1e-3, "μV": 1e-3, "nV": 1e-6}
+
 
 class Standardize(_ECGTransformer):
     """Z-score each record, per lead or over all its leads.
@@ -63,7 +66,7 @@ class Standardize(_ECGTransformer):
             [ 0.   ,  0.   ,  0.   ]]], dtype=float32)
     """
 
-    def __init__(self, per="lead", eps=1e-8):
+    def __init__(self, *, per="lead", eps=1e-8):
         self.per = per
         self.eps = eps
 
@@ -84,3 +87,51 @@ class Standardize(_ECGTransformer):
         # Dividing by inf maps a flat lead to exact zeros, never NaN.
         scale = np.where(std > eps, std, np.inf)
         return (chunk - mean) / scale
+
+
+class ConvertUnits(_ECGTransformer):
+    """Convert samples from one unit of voltage to another (e.g. µV to mV).
+
+    Parameters
+    ----------
+    units : {"V", "mV", "uV", "µV", "nV"}, default="uV"
+        Unit of X.
+    target_units : {"V", "mV", "uV", "µV", "nV"}, default="mV"
+        Unit of the output; the package's loaders and shipped models use mV.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        ``X.shape[1]`` seen in ``fit``: the lead count for 3-D input, the
+        record length for 2-D input.
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a DataFrame.
+    n_leads_ : int
+        Number of leads seen in ``fit`` (3-D input only).
+    n_timepoints_ : int
+        Record length seen in ``fit`` (3-D input only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ecg.preprocessing import ConvertUnits
+    >>> ConvertUnits(units="uV").fit_transform(np.array([[1500.0, -250.0]]))
+    array([[ 1.5 , -0.25]], dtype=float32)
+    """
+
+    _parameter_constraints: dict = {
+        **_ECGTransformer._parameter_constraints,
+        "units": [StrOptions({"V", "mV", "uV", "µV", "μV", "nV"})],
+        "target_units": [StrOptions({"V", "mV", "uV", "µV", "μV", "nV"})],
+    }
+
+    def __init__(self, *, units="uV", target_units="mV"):
+        self.units = units
+        self.target_units = target_units
+
+    def _resolve_params(self):
+        return UNIT_FACTORS[self.units] / UNIT_FACTORS[self.target_units]
+
+    def _transform_chunk(self, chunk, factor):
+        # In double precision, so that 1500 uV is exactly 1.5 mV once cast back.
+        return chunk * np.float64(factor)
