@@ -29,7 +29,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["plot_ecg", "plot_ecgs", "plot_training_curve"]
+__all__ = ["plot_ecg", "plot_ecg_sheet", "plot_ecgs", "plot_training_curve"]
 
 _MM_PER_INCH = 25.4
 # Space around the paper in a figure created here (inches): lead labels, tick
@@ -199,6 +199,7 @@ def plot_ecg(record, fs, *, lead_names=None, ax=None, speed=25.0, gain=10.0, lea
     See Also
     --------
     plot_ecgs : Several records, overlaid or side by side.
+    plot_ecg_sheet : The clinical printout: 3 x 4 leads and a rhythm strip.
 
     Examples
     --------
@@ -489,3 +490,7 @@ def plot_training_curve(estimator, *, terms=None, ax=None, logy=False, title=Non
     ax.legend()
     ax.grid(True, alpha=0.3)
     return ax
+
+
+# Imported last: the sheet's module uses the record checks defined above.
+from ._sheet import plot_ecg_sheet  # noqa: E402
