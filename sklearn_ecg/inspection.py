@@ -510,7 +510,7 @@ def _resolve_targets(target, classes, outputs):
     for value in values:
         key = value.item() if isinstance(value, np.generic) else value
         if key not in lookup:
-            raise ValueError(f"target {value!r} is not a class of the model; its classes are {list(classes)}.")
+            raise ValueError(f"target {value!r} is not a class of the model; its classes are {classes.tolist()}.")
         out.append(lookup[key])
     return np.asarray(out, dtype=np.int64)
 
@@ -694,12 +694,12 @@ def explain_prediction(estimator, X, *, target=None, method="integrated_gradient
             attributions[start:stop] = values.detach().float().cpu().numpy()
 
     rows = np.arange(n_records)
-    absolute = np.abs(attributions).sum(axis=2)
+    absolute = np.abs(attributions).sum(axis=2, dtype=np.float64)
     total = absolute.sum(axis=1, keepdims=True)
     importance = np.divide(absolute, total, out=np.full_like(absolute, 1.0 / n_leads), where=total > 0)
     return Bunch(
         attributions=attributions,
-        lead_attributions=attributions.sum(axis=2),
+        lead_attributions=attributions.sum(axis=2, dtype=np.float64),
         lead_importance=importance,
         target=targets,
         target_names=function.classes[targets],
