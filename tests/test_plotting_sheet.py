@@ -207,3 +207,71 @@ def test_bad_records_are_refused(data):
         plot_ecg_sheet(data.X, data.fs)
     with pytest.raises(ValueError, match="probably .*record.T"):
         plot_ecg_sheet(data.X[0].T, data.fs)
+
+
+def _explanation(X, attributions, method="integrated_gradients"):
+    from sklearn.utils import Bunch
+
+    absolute = np.abs(attributions).sum(axis=2)
+    return Bunch(X=X, attributions=attributions, target_names=np.array(["MI"] * len(X)),
+                 scores=np.full(len(X), 0.8), method=method, lead_attributions=attributions.sum(axis=2),
+                 lead_importance=absolute / absolute.sum(axis=1, keepdims=True))
+
+
+def test_attributions_are_drawn_where_their_samples_are(data):
+    from sklearn_ecg.plotting import plot_attributions, plot_lead_importance
+
+    X = data.X[:1]
+    attributions = np.full_like(X, 1e-6)
+    attributions[0, 7, 520:530] = 1.0  # V2 at 5.2-5.3 s: the third column
+    attributions[0, 1, 50:60] = -1.0  # II at 0.5-0.6 s: first column and rhythm strip
+    explanation = _explanation(X, attributions)
+    fig, ax = plot_attributions(explanation, data.fs, lead_names=data.lead_names, kind="overlay", smooth=0)
+    assert len(ax.images) == 13
+    bands = {round(im.get_extent()[0], 2): im for im in ax.images}
+    # V2's band: third column (5-7.5 s), second row; its strongest pixel at 5.2-5.3 s.
+    v2 = [im for im in ax.images if im.get_extent()[0] == pytest.approx(5.0)
+          and im.get_extent()[2] < -4.0 < im.get_extent()[3]]
+    assert len(v2) == 1, bands
+    values = np.asarray(v2[0].get_array())[0]
+    assert 20 <= np.argmax(values) < 30
+    # The true scale survives the overlays.
+    dx, dy = _mm_between(ax, (0.0, 0.0), (1.0, 1.0))
+    assert (dx, dy) == pytest.approx((25.0, 10.0), rel=1e-3)
+    assert "MI" in fig.texts[0].get_text() and "integrated gradients" in fig.texts[0].get_text()
+
+    fig, ax = plot_attributions(explanation, data.fs, lead_names=data.lead_names, smooth=0)
+    collections = {c.get_label(): c for c in ax.collections}
+    v2 = collections["V2"]
+    colors = v2.get_colors()
+    segments = v2.get_segments()
+    strong = [seg[0][0] for seg, rgba in zip(segments, colors) if rgba[3] > 0.5]
+    assert strong and min(strong) >= 5.19 and max(strong) <= 5.3
+    assert all(colors[i][0] > colors[i][2] for i, rgba in enumerate(colors) if rgba[3] > 0.5)  # red: for
+    ii = collections["II"]
+    strong = [rgba for rgba in ii.get_colors() if rgba[3] > 0.5]
+    assert strong and all(rgba[2] > rgba[0] for rgba in strong)  # blue: against
+    assert "II (rhythm)" in collections
+
+    ax = plot_lead_importance(explanation, lead_names=data.lead_names)
+    heights = [bar.get_height() for bar in ax.patches]
+    assert np.argmax(heights) in (1, 7) and len(heights) == 12
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(data.lead_names)
+    red, blue = to_rgb(ax.patches[7].get_facecolor()), to_rgb(ax.patches[1].get_facecolor())
+    assert red[0] > red[2] and blue[2] > blue[0]
+
+
+def test_attribution_plots_refuse_bad_input(data):
+    from sklearn.utils import Bunch
+
+    from sklearn_ecg.plotting import plot_attributions, plot_lead_importance
+
+    explanation = _explanation(data.X[:1], np.ones_like(data.X[:1]))
+    with pytest.raises(ValueError, match="index must be a record of the explanation, 0 to 0"):
+        plot_attributions(explanation, data.fs, index=3)
+    with pytest.raises(ValueError, match='kind must be "overlay" or "trace"'):
+        plot_attributions(explanation, data.fs, kind="bars")
+    with pytest.raises(ValueError, match="smooth must be"):
+        plot_attributions(explanation, data.fs, smooth=-1)
+    with pytest.raises(TypeError, match="what sklearn_ecg.inspection.explain_prediction returns"):
+        plot_lead_importance(Bunch(X=data.X[:1]))

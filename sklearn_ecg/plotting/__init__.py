@@ -29,7 +29,14 @@ import numbers
 
 import numpy as np
 
-__all__ = ["plot_ecg", "plot_ecg_sheet", "plot_ecgs", "plot_training_curve"]
+__all__ = [
+    "plot_attributions",
+    "plot_ecg",
+    "plot_ecg_sheet",
+    "plot_ecgs",
+    "plot_lead_importance",
+    "plot_training_curve",
+]
 
 _MM_PER_INCH = 25.4
 # Space around the paper in a figure created here (inches): lead labels, tick
@@ -492,5 +499,6 @@ def plot_training_curve(estimator, *, terms=None, ax=None, logy=False, title=Non
     return ax
 
 
-# Imported last: the sheet's module uses the record checks defined above.
+# Imported last: these modules use the record checks defined above.
 from ._sheet import plot_ecg_sheet  # noqa: E402
+from ._attributions import plot_attributions, plot_lead_importance  # noqa: E402

@@ -146,8 +146,9 @@ def draw_sheet(record, fs, *, lead_names=None, layout=None, rhythm="II", speed=2
     """Draw the sheet; returns ``fig, ax, cells`` (``cells``: where each trace segment lies).
 
     Each cell is a dict with the lead's position ``lead``, its ``name``, the
-    sample range ``i0:i1`` drawn, the sheet time ``x0``-``x1`` (s) and the
-    ``baseline`` (in ``units``) of its row.
+    sample range ``i0:i1`` drawn, the sheet time ``x0``-``x1`` (s), the
+    ``baseline`` (in ``units``) of its row, the ``row`` pitch and the trace's
+    ``line``.
     """
     from . import _check_positive, _check_record, _pyplot
 
@@ -233,7 +234,7 @@ def draw_sheet(record, fs, *, lead_names=None, layout=None, rhythm="II", speed=2
         ax.text(x0 + label_dx, baseline + label_dy, names[lead], fontsize=8, color=ink,
                 ha="left", va="bottom", fontweight="bold")
         cells.append({"lead": lead, "name": names[lead], "i0": i0, "i1": i1, "x0": x0,
-                      "x1": (i1 - 1) / fs - start, "baseline": baseline})
+                      "x1": (i1 - 1) / fs - start, "baseline": baseline, "row": row, "line": ax.lines[-1]})
 
     def samples(t0, t1):
         i0 = int(round((start + t0) * fs))
