@@ -184,6 +184,8 @@ def _pretrainer_embedding(step):
     from .mets import METSPretrainer
 
     indices = None
+    if type(step).__name__ == "FrozenEstimator" and isinstance(step.estimator, LeadwiseEmbedder):
+        step = step.estimator
     if isinstance(step, LeadwiseEmbedder):
         _check_fitted(step, "pretrainer_", "a LeadwiseEmbedder learns its leads in fit.")
         pretrainer, indices, n_leads = step.pretrainer_, step.indices_, step.n_leads_

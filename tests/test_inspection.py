@@ -176,10 +176,7 @@ def test_torch_function_matches_the_pipeline(lcd, sample, make, target):
     model = make(lcd)
     if target == "multilabel" and not isinstance(model[-1], OneVsRestClassifier):
         pytest.skip("multi-label targets need a OneVsRestClassifier")
-    if isinstance(model, _Prefitted):
-        model = model.fit(X, y)
-    else:
-        model.fit(X, y)
+    model = model.fit(X, y)
     for output in ["proba", "decision"] if hasattr(model, "predict_proba") else ["decision"]:
         np.testing.assert_allclose(_torch_outputs(model, X[:8], output), _own_outputs(model, X[:8], output),
                                    rtol=0, atol=1e-4)
@@ -393,3 +390,30 @@ def test_missing_captum_names_the_extra(clf, synthetic, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(ImportError, match=r'pip install "sklearn-ecg\[explain\]"'):
         explain_prediction(clf, synthetic[0][:1])
+
+
+def test_the_encoder_contract_is_used_where_it_exists(lcd, sample):
+    """A pretrainer that describes its encoder (``encoder_contract_``) is differentiated through it."""
+    from types import SimpleNamespace
+
+    records, data = sample
+    pretrainer = copy.deepcopy(lcd)
+    module = pretrainer.net_.module_
+    calls = []
+
+    def embed(x):
+        calls.append(x.shape)
+        return module(x)
+
+    pretrainer.encoder_contract_ = SimpleNamespace(encoder=module, embed=embed, min_length=32, per_lead=True,
+                                                   n_leads=8, standardize=None)
+    model = make_pipeline(FrozenEstimator(LeadwiseEmbedder(pretrainer, leads=[2, 0]).fit(records)),
+                          StandardScaler(), LogisticRegression(max_iter=2000)).fit(records, data.y[:48, 1])
+    e = explain_prediction(model, records[:2], target=1, n_steps=8)
+    assert calls and all(shape[1] == 2 for shape in calls)  # the two chosen leads only
+    assert np.abs(e.attributions[:, [1, 3, 4, 5, 6, 7]]).max() == 0.0
+    assert np.abs(e.attributions[:, [0, 2]]).max() > 0.0
+    # A contract whose embeddings are not the transform's is caught, not explained.
+    pretrainer.encoder_contract_.embed = lambda x: 2.0 * module(x)
+    with pytest.raises(RuntimeError, match="does not reproduce the encoder step's transform"):
+        explain_prediction(model, records[:2], target=1, n_steps=8)
