@@ -417,3 +417,11 @@ def test_the_encoder_contract_is_used_where_it_exists(lcd, sample):
     pretrainer.encoder_contract_.embed = lambda x: 2.0 * module(x)
     with pytest.raises(RuntimeError, match="does not reproduce the encoder step's transform"):
         explain_prediction(model, records[:2], target=1, n_steps=8)
+
+
+def test_importing_inspection_does_not_import_captum():
+    import subprocess
+    import sys
+
+    code = "import sys, sklearn_ecg.inspection; assert 'captum' not in sys.modules, 'captum imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
