@@ -354,8 +354,11 @@ def _pipeline_function(pipeline, output):
     tensors = {}
 
     def on(device):
+        """The scalers' and the classifier's arrays as float64 tensors on ``device`` (made once)."""
         if device not in tensors:
-            as_t = lambda a: None if a is None else torch.as_tensor(np.asarray(a, dtype=np.float64), device=device)  # noqa: E731
+            def as_t(a):
+                return None if a is None else torch.as_tensor(np.asarray(a, dtype=np.float64), device=device)
+
             tensors[device] = ([(as_t(m), as_t(s)) for m, s in scalers], as_t(coef), as_t(intercept))
         return tensors[device]
 

@@ -28,7 +28,11 @@ from sklearn_ecg import (  # noqa: E402
     ZeroShotECGClassifier,
 )
 from sklearn_ecg.datasets import load_ptbxl_sample  # noqa: E402
-from sklearn_ecg.inspection import ATTRIBUTION_METHODS, _torch_function_for, explain_prediction  # noqa: E402
+from sklearn_ecg.inspection import (  # noqa: E402
+    ATTRIBUTION_METHODS,
+    _torch_function_for,
+    explain_prediction,
+)
 from sklearn_ecg.preprocessing import SelectLeads  # noqa: E402
 
 FS = 100
@@ -335,8 +339,8 @@ def test_unsupported_models_and_bad_input(clf, lcd, sample, synthetic):
     with pytest.raises(NotFittedError, match="ECGClassifier is not fitted"):
         explain_prediction(ECGClassifier(), X[:2])
     with pytest.raises(TypeError, match="RandomForestClassifier, which is not a linear classifier"):
-        explain_prediction(make_pipeline(FrozenEstimator(lcd), RandomForestClassifier(n_estimators=3)).fit(records, labels),
-                           records[:2])
+        forest = make_pipeline(FrozenEstimator(lcd), RandomForestClassifier(n_estimators=3))
+        explain_prediction(forest.fit(records, labels), records[:2])
     with pytest.raises(TypeError, match=r"step 'pca' \(PCA\) sits between the encoder and the classifier"):
         explain_prediction(make_pipeline(FrozenEstimator(lcd), PCA(4), LogisticRegression()).fit(records, labels),
                            records[:2])
