@@ -290,7 +290,7 @@ class FewLabelPromptSelector(SharesFittedPretrainerMixin, ClassifierMixin, BaseE
     >>> from sklearn_ecg.prompts import FewLabelPromptSelector
     >>> data = load_ptbxl_sample()
     >>> X, reports = data.X[:64, :, :500], data.report[:64]
-    >>> mets = METSPretrainer(width=8, max_epochs=1, random_state=0).fit(X, reports=reports)
+    >>> mets = METSPretrainer(width=0.125, max_epochs=1, random_state=0).fit(X, reports=reports)
     >>> selector = FewLabelPromptSelector(mets, n_descriptions=2).fit(X, data.y[:64])
     >>> [len(d) for d in selector.selected_descriptions_.values()]
     [2, 2, 2, 2, 2]

@@ -127,7 +127,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
     >>> from sklearn_ecg.datasets import load_ptbxl_sample
     >>> data = load_ptbxl_sample()
     >>> X, reports = data.X[:64, :, :500], data.report[:64]
-    >>> mets = METSPretrainer(width=8, max_epochs=1, random_state=0).fit(X, reports=reports)
+    >>> mets = METSPretrainer(width=0.125, max_epochs=1, random_state=0).fit(X, reports=reports)
     >>> clf = ZeroShotECGClassifier(mets).fit(X, data.y[:64])
     >>> list(clf.classes_)
     ['NORM', 'MI', 'STTC', 'CD', 'HYP']
