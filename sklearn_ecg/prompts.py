@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import SharesFittedPretrainerMixin
 from ._param_validation import StrictInterval
 from . import _class_descriptions
+from ._class_descriptions import _PTBXL_SUPERCLASSES
 from ._class_descriptions import as_list as _as_list
 from ._class_descriptions import class_descriptions_from_statements
 from .zero_shot import DEFAULT_TEMPLATES, PTBXL_SUPERCLASS_DESCRIPTIONS, ZeroShotECGClassifier, _render
