@@ -317,7 +317,7 @@ DAMAGES = {
         {"model_type": "bert", "hidden_size": 768})),
         PretrainedModelError, r"config\.json: is not an sklearn_ecg model configuration"),
     "newer format": (lambda f: _edit_config(f, _set(None, "format_version", 99)),
-                     PretrainedModelError, r"format version 99 .* reads versions up to 1\. Upgrade"),
+                     PretrainedModelError, r"format version 99 .* reads versions up to 2\. Upgrade"),
     "bad format version": (lambda f: _edit_config(f, _set(None, "format_version", "1")),
                            PretrainedModelError, r"invalid 'format_version'"),
     "missing section": (lambda f: _edit_config(f, lambda c: c.pop("module")),
