@@ -437,7 +437,7 @@ class NetEstimator:
         """Keys of ``net_params`` that the estimator sets on its net itself."""
         return {"module", "criterion", "train_split", "max_epochs", "batch_size", "lr",
                 "optimizer", "device", "callbacks", "seed", "amp", "loss_terms", "verbose",
-                "warm_start", "optimizer__lr", "optimizer__params", "optimizer__param_groups",
+                "warm_start", "optimizer__lr", "optimizer__params", *self._net_settings(),
                 *(f"optimizer__{name}" for name in self._optimizer_kwargs),
                 *(f"{it}__{key}" for it in ("iterator_train", "iterator_valid")
                   for key in ("batch_size", "shuffle", "drop_last", "collate_fn", "pin_memory",
