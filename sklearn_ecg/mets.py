@@ -528,6 +528,7 @@ class METSPretrainer(BasePretrainer):
     def _check_fitted_state(cls, config, fitted, path):
         if "text_encoder" not in config:
             raise bad_file(path, "lacks the specification of the METS text encoder ('text_encoder').")
+        fitted = super()._check_fitted_state(config, fitted, path)
         return {**fitted, "text_encoder_": build_text_encoder(config["text_encoder"], path)}
 
     def _contract_head(self, module):
