@@ -36,6 +36,7 @@ Examples
 """
 
 from ._filters import BandpassFilter, BaselineWanderRemoval, NotchFilter
+from ._lead_layout import LeadLayout
 from ._leads import STANDARD_LEADS, SelectLeads
 from ._length import PadOrCrop, Resample
 from ._scaling import Standardize
@@ -44,6 +45,7 @@ __all__ = [
     "STANDARD_LEADS",
     "BandpassFilter",
     "BaselineWanderRemoval",
+    "LeadLayout",
     "NotchFilter",
     "PadOrCrop",
     "Resample",
