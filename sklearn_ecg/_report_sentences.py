@@ -10,9 +10,9 @@ import re
 
 import numpy as np
 
-# A sentence ends at ".", "!", "?" or ";" followed by white space or the end;
-# "v2,3" or "0.5 mv" do not end one (no space after the mark, or a digit).
-_BOUNDARY = re.compile(r"(?<![0-9])[.!?;]+(?=\s|$)")
+# A sentence ends at ".", "!", "?" or ";" followed by white space or the end,
+# so that "v2,3" or "0.45 s" do not end one.
+_BOUNDARY = re.compile(r"[.!?;]+(?=\s|$)")
 _ONLY_MARKS = re.compile(r"^[\W_]*$")
 
 

@@ -14,12 +14,13 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 import sklearn_ecg.preprocessing as preprocessing
-from sklearn_ecg.preprocessing import _base, _filters, _leads, _length, _scaling
+from sklearn_ecg.preprocessing import _base, _filters, _lead_layout, _leads, _length, _scaling
 from sklearn_ecg.preprocessing import (
     STANDARD_LEADS,
     BandpassFilter,
     BaselineWanderRemoval,
     NotchFilter,
+    LeadLayout,
     PadOrCrop,
     Resample,
     SelectLeads,
@@ -62,6 +63,8 @@ ALL_TRANSFORMERS = [
     Standardize(),
     Standardize(per="record"),
     SelectLeads(leads=["I"], lead_names=["I"]),
+    LeadLayout(leads="I", layout=["I"]),
+    LeadLayout(leads="II"),
     PadOrCrop(length=7),
     PadOrCrop(length=3, mode="end"),
     PadOrCrop(length=9, pad_mode="edge"),
@@ -81,7 +84,7 @@ def test_sklearn_param_validation(est):
 
 
 def test_docstring_examples_run():
-    modules = [preprocessing, _base, _filters, _leads, _length, _scaling]
+    modules = [preprocessing, _base, _filters, _lead_layout, _leads, _length, _scaling]
     attempted = 0
     for module in modules:
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
