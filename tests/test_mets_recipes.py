@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 from torch.nn import functional as F
 
 from sklearn_ecg import METSPretrainer, ZeroShotECGClassifier
@@ -220,6 +221,16 @@ def test_lead_layout_then_mets_and_zero_shot(sample, leads):
     clf = make_pipeline(LeadLayout(leads=leads or list(data.lead_names)),
                         ZeroShotECGClassifier(mets)).fit(Xs, data.y[:48])
     assert clf.decision_function(Xs).shape == (48, 5)
+
+
+@parametrize_with_checks([LeadLayout(leads="II")])
+def test_lead_layout_sklearn_checks(estimator, check):
+    # 2-D input is one lead placed into 12: the checks see 3-D output.
+    check(estimator)
+
+
+def test_lead_layout_param_validation():
+    check_param_validation("LeadLayout", LeadLayout(leads="II"))
 
 
 def test_lead_layout_errors():

@@ -64,7 +64,6 @@ ALL_TRANSFORMERS = [
     Standardize(per="record"),
     SelectLeads(leads=["I"], lead_names=["I"]),
     LeadLayout(leads="I", layout=["I"]),
-    LeadLayout(leads="II"),
     PadOrCrop(length=7),
     PadOrCrop(length=3, mode="end"),
     PadOrCrop(length=9, pad_mode="edge"),
