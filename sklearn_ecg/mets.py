@@ -359,12 +359,18 @@ class METSPretrainer(BasePretrainer):
     of the training with one warning; they are never trained on as a string
     such as ``"nan"``. At least two records need a report.
 
-    The paper's plain InfoNCE is used. Records with identical reports in one
-    batch (common in PTB-XL) look like false negatives, but since the frozen
-    model and the linear head give identical reports identical embeddings,
-    treating them as extra positives (multi-positive InfoNCE) gives exactly
-    the same loss and gradients, so no option is needed (see
+    The paper's plain InfoNCE is used by default. Records with identical
+    texts in one batch (common in PTB-XL) look like false negatives; treating
+    them as extra positives (multi-positive InfoNCE) would give exactly the
+    same loss and gradients, since identical texts get identical embeddings,
+    whereas ``mask_duplicate_texts=True`` removes them from each other's
+    softmax, which does change the loss (see
     :func:`sklearn_ecg.nn.clip.clip_loss`, which offers both).
+
+    The paper's METS is ``text_unit="report"``, ``mask_duplicate_texts=False``,
+    ``lead_masking=0.0`` (the defaults); the figures of the other settings
+    on PTB-XL are in the documentation's benchmarks
+    (``benchmarks/bench_mets_statements.py``).
 
     Training text and the encoder's input are unspecified in the paper: here
     the reports are translated (above) and records are fed at the sampling
