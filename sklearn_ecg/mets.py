@@ -525,10 +525,8 @@ class METSPretrainer(BasePretrainer):
         # The frozen model runs on the pretrainer's device unless it names its own.
         table, inverse = encode_unique(encoder, texts, device=resolve_device(self.device))
         if sentence_index is not None:
-            # Each record draws one of its sentences per step: y is its row in the index.
-            index, counts = sentence_index
-            index = np.where(index >= 0, inverse[np.maximum(index, 0)], -1)
-            sentence_index = (index, counts)
+            # The sentences are distinct, so the index points into the table as it is;
+            # each record draws one of its sentences per step: y is its row in the index.
             inverse = np.arange(len(X))
         table = torch.from_numpy(table)
         if self._continuing():
