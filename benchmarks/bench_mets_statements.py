@@ -28,7 +28,8 @@ first folder, for the final recipe only. A recipe run, e.g.::
         --epochs 3 --text-unit sentence --leads I II I,II --probe \\
         --name sentence --jsonl benchmarks/results/mets_recipes/runs.jsonl
 
-``--eval-at 3,10`` scores the 12-lead zero-shot tables also after these
+``--table benchmarks/results/mets_recipes/runs.jsonl`` prints the runs
+written so far as the table of the documentation. ``--eval-at 3,10`` scores the 12-lead zero-shot tables also after these
 epochs of one run (the epoch curve); ``--lcd`` adds the probe of the shipped
 ``lcd-ptbxl`` encoder on the same records (it saw folds 1-8 in pretraining,
 so its probe on folds 7-8 is not a held-out figure).
@@ -131,6 +132,29 @@ class _EvalAt(Callback):
         print(f"epoch {epoch:>3}  {summary(zs)}", flush=True)
 
 
+def print_table(path):
+    """The runs of a JSON-lines file as a reStructuredText list-table."""
+    def fmt(d, key):
+        return f"{d[key]:.3f}" if d and key in d else "–"
+
+    print(".. list-table::\n   :header-rows: 1\n")
+    head = ["run", "fit (s)", "AFIB", "macro 12", "superclasses", "lead I: AFIB / macro 12",
+            "lead II: AFIB / macro 12", "I+II: AFIB / macro 12", "probe: AFIB / macro 12 / super"]
+    print("\n".join(("   * - " if i == 0 else "     - ") + h for i, h in enumerate(head)))
+    for line in Path(path).read_text().splitlines():
+        r = json.loads(line)
+        zs, leads, pr = r["zero_shot"], r.get("leads", {}), r.get("probe")
+        cells = [r["name"], str(round(r.get("fit_seconds", 0))), fmt(zs["statements"], "AFIB"),
+                 fmt(zs["statements"], "macro"), fmt(zs["superclasses"], "macro")]
+        for subset in ("I", "II", "I,II"):
+            z = leads.get(subset)
+            cells.append(f"{fmt(z['statements'], 'AFIB')} / {fmt(z['statements'], 'macro')}"
+                         if z else "–")
+        cells.append(f"{fmt(pr['statements'], 'AFIB')} / {fmt(pr['statements'], 'macro')} / "
+                     f"{fmt(pr['superclasses'], 'macro')}" if pr else "–")
+        print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
+
+
 def load_mets(spec):
     if str(spec).endswith(".joblib"):
         return joblib.load(spec)
@@ -139,7 +163,8 @@ def load_mets(spec):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ptbxl", nargs="+", required=True,
+    parser.add_argument("--table", help="print the runs of this JSON-lines file as a table, and stop")
+    parser.add_argument("--ptbxl", nargs="+",
                         help="PTB-XL folders; the first holds the test folds 9-10")
     parser.add_argument("--train-folds", default="1-6")
     parser.add_argument("--eval-folds", default="7-8")
@@ -164,6 +189,10 @@ def main(argv=None):
     parser.add_argument("--name", default="", help="label of the run in the JSON line")
     parser.add_argument("--jsonl", help="append the results as one JSON line to this file")
     args = parser.parse_args(argv)
+    if args.table:
+        return print_table(args.table)
+    if not args.ptbxl:
+        parser.error("--ptbxl is required")
     torch.set_num_threads(args.threads)
 
     start = time.perf_counter()
