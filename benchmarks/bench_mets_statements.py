@@ -153,6 +153,12 @@ def print_table(path):
         cells.append(f"{fmt(pr['statements'], 'AFIB')} / {fmt(pr['statements'], 'macro')} / "
                      f"{fmt(pr['superclasses'], 'macro')}" if pr else "–")
         print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
+        for point in r.get("curve", []):
+            z = point["zero_shot"]
+            cells = [f"{r['name']}, after epoch {point['epoch']}", "–",
+                     fmt(z["statements"], "AFIB"), fmt(z["statements"], "macro"),
+                     fmt(z["superclasses"], "macro"), "–", "–", "–", "–"]
+            print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
 
 
 def load_mets(spec):
