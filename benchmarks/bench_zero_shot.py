@@ -13,7 +13,7 @@ recipe chosen on the validation fold (3 epochs, batch 32, lr 1e-3, initial
 temperature 0.2, all-MiniLM-L6-v2 on the translated reports, linear text
 head); the zero-shot figure of the benchmarks page (docs/benchmarks.rst)::
 
-    python benchmarks/bench_zero_shot.py --ptbxl ../shared/data/ptbxl500 ../shared/data/ptbxl-more
+    python benchmarks/bench_zero_shot.py --ptbxl path/to/ptbxl500 path/to/ptbxl-more
 
 ``--val`` pretrains on folds 1-7 and scores fold 8 instead, the validation
 split on which the settings were chosen, one flag at a time (``--batch-size``,

@@ -44,12 +44,12 @@ CARD = """# {name}
 
 {what}
 
-- **Training data**: the 2,331 records of folds 1-8 of PTB-XL v1.0.3 in the
-  project's shared copy (records 1-500 and 1,978 more records of folds 1-8),
+- **Training data**: the 2,331 records of folds 1-8 of PTB-XL v1.0.3
+  (records 1-500 and 1,978 more records of folds 1-8),
   100 Hz, 10 s, in mV{leads_text}. No labels were used. Folds 9-10 were never
   seen.
 - **Settings**: `{cls}({params})`, on the CPU; fit time {seconds:.0f} s on a
-  shared 2-core CPU.
+  2-core x86-64 CPU.
 - **Command**: `python benchmarks/make_pretrained.py {method} --ptbxl <ptbxl500> <ptbxl-more>`
 - **Weights**: {dtype}.
 - **Licence**: the weights derive from PTB-XL (Wagner et al., Scientific Data

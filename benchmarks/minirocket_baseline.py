@@ -8,7 +8,7 @@ trains on a random subset of the labelled training records, drawn exactly as
 installs (it is not a dependency of sklearn_ecg itself)::
 
     pip install -e ".[bench]"
-    python benchmarks/minirocket_baseline.py --ptbxl ../shared/data/ptbxl500 ../shared/data/ptbxl-more
+    python benchmarks/minirocket_baseline.py --ptbxl path/to/ptbxl500 path/to/ptbxl-more
 """
 
 import argparse

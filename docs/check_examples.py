@@ -38,6 +38,12 @@ CLAIMS = {
     "plot_metadata_routing": [
         "plain_auc == routed_auc",
     ],
+    "plot_own_records": [
+        "embedding_difference < 0.02",
+        "probe_auc > 0.5",
+        "zero_shot_NORM > 0.5",
+        "zero_shot_MI > 0.5",
+    ],
     "plot_pretrained_and_finetune": [
         "probe_macro > untrained_probe_macro",
         "full: finetuned_macro >= probe_macro",

@@ -26,6 +26,7 @@ from sklearn.utils import Bunch
 
 FAST = os.environ.get("SKLEARN_ECG_DOCS_FAST") == "1"
 EPOCHS = 2 if FAST else 15
+print("size: reduced (fewer training records and epochs)" if FAST else "size: full")
 
 # %%
 # The records and the clinical sheet

@@ -15,7 +15,7 @@ By default it runs on the PTB-XL sample shipped with the package (500 records,
 Given local PTB-XL folders in the official layout, it pretrains and trains on
 folds 1-8 of all of them and tests on folds 9-10 of the first::
 
-    python examples/quickstart.py --ptbxl ../shared/data/ptbxl500 ../shared/data/ptbxl-more
+    python examples/quickstart.py --ptbxl path/to/ptbxl500 path/to/ptbxl-more
 
 ``--label-fraction 0.1`` trains the probe on a random tenth of the labelled
 training records (pretraining still sees all of them).

@@ -10,7 +10,7 @@ By default it runs on the PTB-XL sample shipped with the package (353
 pretraining records). Given PTB-XL folders, it pretrains on folds 1-8 of all
 of them and tests on folds 9-10 of the first::
 
-    python examples/zero_shot.py --ptbxl ../shared/data/ptbxl500 ../shared/data/ptbxl-more
+    python examples/zero_shot.py --ptbxl path/to/ptbxl500 path/to/ptbxl-more
 
 No label is used for pretraining or for the zero-shot classifier; labels of
 folds 1-8 train only the linear probes.

@@ -621,6 +621,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         if not agree:
             raise bad_file(path, f"has {len(classes)} classes {classes.tolist()!r} but a head of {n_outputs!r} "
                                  "outputs: they contradict each other; the file is damaged.")
+        fitted = super()._check_fitted_state(config, fitted, path)
         return {**fitted, "classes_": classes}
 
     def _module_config(self):

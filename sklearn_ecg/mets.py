@@ -22,13 +22,17 @@ from ._param_validation import StrictInterval
 from ._validation import check_ecg_array
 from .input_contract import check_input
 from ._templates import template_fields as _template_fields
+from ._report_sentences import sentence_table
 from .nn.clip import LogitScale, clip_loss
+from .nn.text_sampling import sample_text_rows
+from .nn.views import random_lead_mask
 from .nn.resnet1d import ResNet1d
 from .nn.scaling import standardize as _standardize
 from .reports import translate_reports
 from .text import TextEncoder, encode_unique, get_text_encoder
 
 _OUTPUTS = ("encoder", "joint")
+_TEXT_UNITS = ("report", "sentence")
 
 
 def _check_report_template(template):
@@ -115,6 +119,8 @@ NETWORK_SETTINGS = {
     "max_logit_scale": (100.0, [StrictInterval(Real, 0, None, closed="neither")]),
     "standardize": (None, [StrOptions({"record", "lead"}), None]),
     "text_head": ("linear", [StrOptions({"linear", "mlp"})]),
+    "lead_masking": (0.0, [StrictInterval(Real, 0, 1, closed="left")]),
+    "mask_duplicate_texts": (False, ["boolean"]),
 }
 
 
@@ -143,10 +149,16 @@ class METSModule(nn.Module):
     text_head : {"linear", "mlp"}, default="linear"
         Projection of the frozen text embeddings: one linear layer, or
         linear–GELU–linear with a hidden layer of ``text_dim`` units.
+    lead_masking : float, default=0.0
+        Share of the records of a training batch whose leads are partly
+        zeroed (:func:`~sklearn_ecg.nn.views.random_lead_mask`).
+    mask_duplicate_texts : bool, default=False
+        Leave identical texts of a batch out of each other's negatives.
     """
 
     def __init__(self, n_leads, text_dim, width=1.0, embedding_dim=128, temperature=0.07,
-                 max_logit_scale=100.0, standardize=None, text_head="linear"):
+                 max_logit_scale=100.0, standardize=None, text_head="linear",
+                 lead_masking=0.0, mask_duplicate_texts=False):
         super().__init__()
         self.encoder = ResNet1d(in_channels=n_leads, width=width)
         self.ecg_head = nn.Linear(self.encoder.out_features, embedding_dim)
@@ -158,13 +170,29 @@ class METSModule(nn.Module):
             self.text_head = nn.Linear(text_dim, embedding_dim)
         self.logit_scale = LogitScale(temperature, max_logit_scale)
         self.standardize = standardize
+        self.lead_masking = float(lead_masking)
+        self.mask_duplicate_texts = bool(mask_duplicate_texts)
         # Not persistent, and emptied after fit, so a saved model holds no report table.
         self.register_buffer("report_table", None, persistent=False)
+        self.register_buffer("sentence_index", None, persistent=False)
+        self.register_buffer("sentence_counts", None, persistent=False)
 
-    def set_report_table(self, table):
-        """Hand over (a tensor) or drop (None) the embeddings of the training reports."""
+    def set_report_table(self, table, sentence_index=None):
+        """Hand over (tensors) or drop (None) the embeddings of the training texts.
+
+        With ``sentence_index`` (a pair ``(index, counts)`` as given by
+        :func:`sklearn_ecg._report_sentences.sentence_table`), ``y`` of
+        ``training_loss`` is a record's row in ``index`` and each step draws
+        one of its sentences; without, ``y`` is the row of its text.
+        """
         device = self.ecg_head.weight.device
         self.report_table = None if table is None else torch.as_tensor(table).to(device)
+        if table is None or sentence_index is None:
+            self.sentence_index = self.sentence_counts = None
+        else:
+            index, counts = sentence_index
+            self.sentence_index = torch.as_tensor(index, dtype=torch.int64).to(device)
+            self.sentence_counts = torch.as_tensor(counts, dtype=torch.int64).to(device)
 
     def forward(self, x):
         """Pooled encoder features of ``x`` (batch, leads, time)."""
@@ -179,15 +207,22 @@ class METSModule(nn.Module):
         return F.normalize(self.text_head(t).float(), dim=-1)
 
     def training_loss(self, x, y, view_generator=None, pair_generator=None, group=None):
-        """Symmetric InfoNCE between records ``x`` and the reports of rows ``y``.
+        """Symmetric InfoNCE between records ``x`` and the texts of rows ``y``.
 
-        METS draws nothing at random in a step: the generators are unused.
+        The paper's METS draws nothing at random in a step; sentence-level
+        text and lead masking draw from ``view_generator`` (on the device).
         """
         if self.report_table is None:
             raise RuntimeError("METSModule.training_loss needs set_report_table() first.")
+        rows = y
+        if self.sentence_index is not None:
+            rows = sample_text_rows(self.sentence_index[y], self.sentence_counts[y], view_generator)
+        if self.lead_masking > 0:
+            x, _ = random_lead_mask(x, self.lead_masking, view_generator)
         ecg = self.ecg_head(self(x))
-        text = self.text_head(self.report_table[y])
-        return clip_loss(ecg, text, self.logit_scale(), group=group), {}
+        text = self.text_head(self.report_table[rows])
+        exclude = rows if self.mask_duplicate_texts else None
+        return clip_loss(ecg, text, self.logit_scale(), exclude=exclude, group=group), {}
 
     def after_optimizer_step(self):
         self.logit_scale.clamp_()
@@ -249,6 +284,28 @@ class METSPretrainer(BasePretrainer):
         language model sees every report in English and the same finding
         gets the same text in every language. Set to False for reports that
         are already English or with a multilingual text model.
+    text_unit : {"report", "sentence"}, default="report"
+        The text a record is paired with. ``"report"`` (the paper) is the
+        whole report in the template. ``"sentence"`` splits every
+        (translated) report into its sentences
+        (:func:`sklearn_ecg._report_sentences.split_report`) and pairs a
+        record, at every step, with one of its own sentences drawn at random,
+        so that a finding such as "atrial fibrillation" is the whole text of
+        a step instead of one phrase among many; every distinct sentence is
+        embedded once per ``fit``. Reports without sentence marks (the
+        translated German statements of PTB-XL) stay one sentence.
+    mask_duplicate_texts : bool, default=False
+        Leave records whose texts are identical out of each other's
+        negatives in the contrastive loss (the paper contrasts every pair).
+        Identical texts are frequent at the sentence level ("sinus
+        rhythm"); see :func:`sklearn_ecg.nn.clip.clip_loss` (``exclude``).
+    lead_masking : float in [0, 1), default=0.0
+        Share of the records of every training batch that keep only some of
+        their leads, the others zeroed: ``k`` leads kept, ``k`` uniform in
+        ``1 … n_leads-1``, the kept ones at random. One model then serves
+        records with fewer leads, placed into its lead layout with zeros
+        elsewhere by :class:`~sklearn_ecg.preprocessing.LeadLayout`. 0 is the
+        paper (every lead, always).
     output : {"encoder", "joint"}, default="encoder"
         What :meth:`transform` returns: the encoder's pooled features
         (``512·width`` = 512-d), best for a linear probe, or the L2-normalised
@@ -333,12 +390,18 @@ class METSPretrainer(BasePretrainer):
     of the training with one warning; they are never trained on as a string
     such as ``"nan"``. At least two records need a report.
 
-    The paper's plain InfoNCE is used. Records with identical reports in one
-    batch (common in PTB-XL) look like false negatives, but since the frozen
-    model and the linear head give identical reports identical embeddings,
-    treating them as extra positives (multi-positive InfoNCE) gives exactly
-    the same loss and gradients, so no option is needed (see
+    The paper's plain InfoNCE is used by default. Records with identical
+    texts in one batch (common in PTB-XL) look like false negatives; treating
+    them as extra positives (multi-positive InfoNCE) would give exactly the
+    same loss and gradients, since identical texts get identical embeddings,
+    whereas ``mask_duplicate_texts=True`` removes them from each other's
+    softmax, which does change the loss (see
     :func:`sklearn_ecg.nn.clip.clip_loss`, which offers both).
+
+    The paper's METS is ``text_unit="report"``, ``mask_duplicate_texts=False``,
+    ``lead_masking=0.0`` (the defaults); the figures of the other settings
+    on PTB-XL are in the documentation's benchmarks
+    (``benchmarks/bench_mets_statements.py``).
 
     Training text and the encoder's input are unspecified in the paper: here
     the reports are translated (above) and records are fed at the sampling
@@ -380,6 +443,9 @@ class METSPretrainer(BasePretrainer):
         text_encoder=None,
         report_template="The report of the ECG is that {report}",
         translate_reports=True,
+        text_unit="report",
+        mask_duplicate_texts=False,
+        lead_masking=0.0,
         output="encoder",
         standardize=None,
         max_epochs=50,
@@ -405,6 +471,9 @@ class METSPretrainer(BasePretrainer):
         self.text_encoder = text_encoder
         self.report_template = report_template
         self.translate_reports = translate_reports
+        self.text_unit = text_unit
+        self.mask_duplicate_texts = mask_duplicate_texts
+        self.lead_masking = lead_masking
         self.output = output
         self.standardize = standardize
         self.max_epochs = max_epochs
@@ -430,6 +499,7 @@ class METSPretrainer(BasePretrainer):
         "text_encoder": [None, str, os.PathLike, TextEncoder, callable],
         "report_template": [str],
         "translate_reports": ["boolean"],
+        "text_unit": [StrOptions(set(_TEXT_UNITS))],
         "output": [StrOptions(set(_OUTPUTS))],
     }
 
@@ -446,7 +516,10 @@ class METSPretrainer(BasePretrainer):
     def _training_texts(self, reports):
         if self.translate_reports:
             reports = list(translate_reports(reports))
-        return [self.report_template.format(report=r) for r in reports]
+        if self.text_unit == "sentence":
+            texts, index, counts = sentence_table(reports, self.report_template)
+            return texts, (index, counts)
+        return [self.report_template.format(report=r) for r in reports], None
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, *, reports=None):
@@ -473,10 +546,13 @@ class METSPretrainer(BasePretrainer):
         if len(keep) < len(X):
             X = X[keep]
         encoder = get_text_encoder(self.text_encoder)
+        texts, sentence_index = self._training_texts(texts)
         # The frozen model runs on the pretrainer's device unless it names its own.
-        table, inverse = encode_unique(
-            encoder, self._training_texts(texts), device=resolve_device(self.device)
-        )
+        table, inverse = encode_unique(encoder, texts, device=resolve_device(self.device))
+        if sentence_index is not None:
+            # The sentences are distinct, so the index points into the table as it is;
+            # each record draws one of its sentences per step: y is its row in the index.
+            inverse = np.arange(len(X))
         table = torch.from_numpy(table)
         if self._continuing():
             expected = self.net_.module_.text_dim
@@ -485,12 +561,12 @@ class METSPretrainer(BasePretrainer):
                     f"warm_start: the text encoder gives {table.shape[1]}-d embeddings but the "
                     f"fitted text head expects {expected}; keep the text encoder of the first fit."
                 )
-        self._train(X, inverse, seen=seen, report_table=table)
+        self._train(X, inverse, seen=seen, report_table=table, sentence_index=sentence_index)
         self.text_encoder_ = encoder
         self.n_reports_ = int(table.shape[0])
         return self
 
-    def _module_spec(self, n_leads, n_timepoints, report_table):
+    def _module_spec(self, n_leads, n_timepoints, report_table, sentence_index=None):
         return METSModule, dict(
             n_leads=n_leads,
             text_dim=int(report_table.shape[1]),
@@ -498,10 +574,10 @@ class METSPretrainer(BasePretrainer):
         )
 
     @contextlib.contextmanager
-    def _fit_context_for(self, module, report_table):
+    def _fit_context_for(self, module, report_table, sentence_index=None):
         # The table lives in the module only while it trains, so a fitted
         # model never stores it.
-        module.set_report_table(report_table)
+        module.set_report_table(report_table, sentence_index)
         try:
             yield
         finally:
@@ -541,6 +617,7 @@ class METSPretrainer(BasePretrainer):
     def _check_fitted_state(cls, config, fitted, path):
         if "text_encoder" not in config:
             raise bad_file(path, "lacks the specification of the METS text encoder ('text_encoder').")
+        fitted = super()._check_fitted_state(config, fitted, path)
         return {**fitted, "text_encoder_": build_text_encoder(config["text_encoder"], path)}
 
     def _contract_head(self, module):

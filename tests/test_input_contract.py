@@ -235,3 +235,19 @@ def test_leadwise_after_the_rate_and_length_steps(sample, shipped_lcd):
     emb = model.fit_transform(X360)
     ref = LeadwiseEmbedder(shipped_lcd, lead_names=["MLII", "V1"]).fit_transform(sample.X[:4, [1, 6]])
     assert _relative_error(emb, ref) < 0.01
+
+
+def test_every_model_class_saves_and_loads_its_contract(sample, tmp_path):
+    # The contract rides on each class's fitted-state hooks: METS and the
+    # classifier add entries of their own and must hand the call on.
+    X, y = sample.X[:24, [1, 6], :256], sample.y[:24, 0]
+    lcd = LCDPretrainer(fs=100, lead_names=["II", "V1"], **TINY).fit(X)
+    clf = ECGClassifier(lcd, max_epochs=1, batch_size=8, validation_fraction=None,
+                        random_state=0, device="cpu").fit(X, y)
+    with pytest.warns(UserWarning, match="pretrainer is not saved"):
+        folder = clf.save_pretrained(tmp_path / "clf")
+    assert ECGClassifier.from_pretrained(folder, device="cpu").input_contract_ == clf.input_contract_
+    mets = METSPretrainer.from_pretrained("mets-ptbxl", device="cpu")
+    folder = mets.save_pretrained(tmp_path / "mets", dtype="float16")
+    loaded = METSPretrainer.from_pretrained(folder, device="cpu")
+    assert loaded.input_contract_ == mets.input_contract_ and loaded.input_contract_.fs == 100.0

@@ -396,21 +396,27 @@ def test_missing_captum_names_the_extra(clf, synthetic, monkeypatch):
         explain_prediction(clf, synthetic[0][:1])
 
 
-def test_the_encoder_contract_is_used_where_it_exists(lcd, sample):
+def test_the_encoder_contract_is_used_where_it_exists(lcd, sample, monkeypatch):
     """A pretrainer that describes its encoder (``encoder_contract_``) is differentiated through it."""
-    from types import SimpleNamespace
-
     records, data = sample
     pretrainer = copy.deepcopy(lcd)
     module = pretrainer.net_.module_
+    real = pretrainer.encoder_contract_
     calls = []
 
-    def embed(x):
-        calls.append(x.shape)
-        return module(x)
+    class CountingContract:
+        # The pretrainer's own contract, whose differentiable embedding is counted.
+        scale = 1.0
 
-    pretrainer.encoder_contract_ = SimpleNamespace(encoder=module, embed=embed, min_length=32, per_lead=True,
-                                                   n_leads=8, standardize=None)
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def embed(self, x):
+            calls.append(x.shape)
+            return self.scale * real.embed(x)
+
+    contract = CountingContract()
+    monkeypatch.setattr(type(pretrainer), "encoder_contract_", property(lambda self: contract))
     model = make_pipeline(FrozenEstimator(LeadwiseEmbedder(pretrainer, leads=[2, 0]).fit(records)),
                           StandardScaler(), LogisticRegression(max_iter=2000)).fit(records, data.y[:48, 1])
     e = explain_prediction(model, records[:2], target=1, n_steps=8)
@@ -418,9 +424,10 @@ def test_the_encoder_contract_is_used_where_it_exists(lcd, sample):
     assert np.abs(e.attributions[:, [1, 3, 4, 5, 6, 7]]).max() == 0.0
     assert np.abs(e.attributions[:, [0, 2]]).max() > 0.0
     # A contract whose embeddings are not the transform's is caught, not explained.
-    pretrainer.encoder_contract_.embed = lambda x: 2.0 * module(x)
+    contract.scale = 2.0
     with pytest.raises(RuntimeError, match="does not reproduce the encoder step's transform"):
         explain_prediction(model, records[:2], target=1, n_steps=8)
+    assert module is pretrainer.net_.module_
 
 
 def test_importing_inspection_does_not_import_captum():

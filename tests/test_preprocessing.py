@@ -14,13 +14,14 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
 
 import sklearn_ecg.preprocessing as preprocessing
-from sklearn_ecg.preprocessing import _base, _filters, _leads, _length, _scaling
+from sklearn_ecg.preprocessing import _base, _filters, _lead_layout, _leads, _length, _scaling
 from sklearn_ecg.preprocessing import (
     STANDARD_LEADS,
     BandpassFilter,
     BaselineWanderRemoval,
     ConvertUnits,
     NotchFilter,
+    LeadLayout,
     PadOrCrop,
     Resample,
     SelectLeads,
@@ -63,6 +64,7 @@ ALL_TRANSFORMERS = [
     Standardize(),
     Standardize(per="record"),
     SelectLeads(leads=["I"], lead_names=["I"]),
+    LeadLayout(leads="I", layout=["I"]),
     PadOrCrop(length=7),
     PadOrCrop(length=3, mode="end"),
     PadOrCrop(length=9, pad_mode="edge"),
@@ -84,7 +86,7 @@ def test_sklearn_param_validation(est):
 
 
 def test_docstring_examples_run():
-    modules = [preprocessing, _base, _filters, _leads, _length, _scaling]
+    modules = [preprocessing, _base, _filters, _lead_layout, _leads, _length, _scaling]
     attempted = 0
     for module in modules:
         result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)

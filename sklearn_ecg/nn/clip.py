@@ -40,7 +40,7 @@ class LogitScale(nn.Module):
         self.log_scale.clamp_(max=math.log(self.max_scale))
 
 
-def clip_loss(ecg, text, logit_scale, groups=None, group=None):
+def clip_loss(ecg, text, logit_scale, groups=None, exclude=None, group=None):
     """Symmetric InfoNCE on the cosine similarity of paired embeddings.
 
     ``L = ½ (CE(s·E·Tᵀ, targets) + CE(s·T·Eᵀ, targets))`` with ``E`` and ``T``
@@ -57,6 +57,12 @@ def clip_loss(ecg, text, logit_scale, groups=None, group=None):
         only positive. With an id per row (e.g. the index of the record's
         distinct report), every row with the same id is a positive, with equal
         shares of the target (multi-positive InfoNCE).
+    exclude : torch.Tensor of shape (batch,) or None, default=None
+        An id per row (e.g. the row of its text in a table of distinct
+        texts): pairs of different rows with the same id are left out of
+        both softmaxes, so that a record is neither pushed away from another
+        record's copy of its own text nor that text from it (identical texts
+        are no negatives). The pair's own row stays the only positive.
 
     Returns
     -------
@@ -79,7 +85,13 @@ def clip_loss(ecg, text, logit_scale, groups=None, group=None):
         text = all_gather(text, group)
         if groups is not None:
             groups = all_gather(groups, group)
+        if exclude is not None:
+            exclude = all_gather(exclude, group)
     logits = logit_scale.float() * ecg @ text.T
+    if exclude is not None:
+        same = exclude[:, None] == exclude[None, :]
+        same.fill_diagonal_(False)
+        logits = logits.masked_fill(same, float("-inf"))
     if groups is None:
         targets = torch.arange(len(ecg), device=ecg.device)
         return 0.5 * (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets))

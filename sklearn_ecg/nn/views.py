@@ -45,3 +45,32 @@ def time_out(x, ratio=(0.0, 0.5), generator=None):
 def lcd_view(x, crop_scale=(0.5, 1.0), mask_ratio=(0.0, 0.5), generator=None):
     """One LCD view: random resized crop, then time-out."""
     return time_out(random_resized_crop(x, crop_scale, generator), mask_ratio, generator)
+
+
+def random_lead_mask(x, p=0.5, generator=None):
+    """Zero a random subset of the leads of a random share ``p`` of the records.
+
+    A masked record keeps ``k`` of its ``L`` leads, ``k`` uniform in
+    ``1 … L-1`` and the kept leads uniform among the ``L``; the others become
+    zero, which is how a record with fewer leads looks once placed into the
+    ``L``-lead layout. Records with one lead are never masked.
+
+    Returns
+    -------
+    x_masked : torch.Tensor
+        Same shape and dtype as ``x``.
+    keep : torch.Tensor of bool, shape (batch, leads)
+        Which leads of each record were kept.
+    """
+    batch, n_leads, _ = x.shape
+    device = x.device
+    keep = torch.ones(batch, n_leads, dtype=torch.bool, device=device)
+    if n_leads < 2 or p <= 0:
+        return x, keep
+    masked = torch.rand(batch, device=device, generator=generator) < p
+    n_kept = 1 + (torch.rand(batch, device=device, generator=generator) * (n_leads - 1)).floor().long()
+    # The k leads with the smallest random keys are a uniform random k-subset.
+    keys = torch.rand(batch, n_leads, device=device, generator=generator)
+    rank = keys.argsort(dim=1).argsort(dim=1)
+    keep = ~masked[:, None] | (rank < n_kept[:, None])
+    return x * keep[:, :, None].to(x.dtype), keep

@@ -36,6 +36,7 @@ Examples
 """
 
 from ._filters import BandpassFilter, BaselineWanderRemoval, NotchFilter
+from ._lead_layout import LeadLayout
 from ._leads import STANDARD_LEADS, SelectLeads
 from ._length import PadOrCrop, Resample
 from ._scaling import ConvertUnits, Standardize
@@ -45,6 +46,7 @@ __all__ = [
     "BandpassFilter",
     "BaselineWanderRemoval",
     "ConvertUnits",
+    "LeadLayout",
     "NotchFilter",
     "PadOrCrop",
     "Resample",

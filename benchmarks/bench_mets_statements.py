@@ -1,0 +1,279 @@
+"""METS zero-shot on single PTB-XL statements, superclasses and lead subsets, with a linear probe.
+
+For one METS model (fitted here with the recipe given by the flags, or read
+from a joblib file, a saved folder or a shipped name with ``--load``), on the
+PTB-XL folders given (100 Hz):
+
+(i) zero-shot on 12 single statements (rhythm AFIB, STACH, SBRAD, SARRH; form
+PVC; diagnostic LVH, IMI, ASMI, LAFB, IRBBB, CLBBB, 1AVB), each described by
+its description in ``scp_statements.csv`` alone, with the default templates
+of :class:`~sklearn_ecg.ZeroShotECGClassifier`: per-statement and macro
+ROC-AUC;
+(ii) zero-shot on the 5 superclasses with the classifier's default prompts;
+(iii) a linear probe of the encoder's features (standardised, then a
+logistic regression per class, trained on the pretraining folds' records and
+labels, scored on the evaluated folds), the same 12 statements and 5
+superclasses;
+(iv) the zero-shot figures again for every lead subset of ``--leads``: the
+named leads placed into the 12-lead layout with zeros elsewhere
+(:class:`~sklearn_ecg.preprocessing.LeadLayout`), the model unchanged.
+
+Pretraining uses folds 1-6 (``--train-folds``) of all folders and the
+figures are taken on folds 7-8 (``--eval-folds``), where the recipes were
+chosen; labels only score, no label of the evaluated folds steers the
+training. ``--test`` also gives the superclass table on folds 9-10 of the
+first folder, for the final recipe only. A recipe run, e.g.::
+
+    python benchmarks/bench_mets_statements.py --ptbxl <ptbxl500> <ptbxl-more> \\
+        --epochs 3 --text-unit sentence --leads I II I,II --probe \\
+        --name sentence --jsonl benchmarks/results/mets_recipes/runs.jsonl
+
+``--table benchmarks/results/mets_recipes/runs.jsonl`` prints the runs
+written so far as the table of the documentation. ``--eval-at 3,10`` scores the 12-lead zero-shot tables also after these
+epochs of one run (the epoch curve); ``--lcd`` adds the probe of the shipped
+``lcd-ptbxl`` encoder on the same records (it saw folds 1-8 in pretraining,
+so its probe on folds 7-8 is not a held-out figure).
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
+
+from sklearn_ecg import LCDPretrainer, METSPretrainer, ZeroShotECGClassifier
+from sklearn_ecg.datasets import load_ptbxl
+from sklearn_ecg.preprocessing import LeadLayout, SelectLeads
+from sklearn_ecg.text import get_text_encoder
+
+STATEMENTS = ["AFIB", "STACH", "SBRAD", "SARRH", "PVC", "LVH", "IMI", "ASMI", "LAFB", "IRBBB",
+              "CLBBB", "1AVB"]
+LCD_LEADS = ["II", "III", "V1", "V2", "V3", "V4", "V5", "V6"]
+
+
+def folds(text):
+    first, _, last = text.partition("-")
+    return list(range(int(first), int(last or first) + 1))
+
+
+def load(paths, fold_list):
+    """Records, superclass labels and the 12 statements' labels of the folds."""
+    sup = load_ptbxl(paths, 100, folds=fold_list, verbose=0)
+    scp = load_ptbxl(paths, 100, folds=fold_list, label_set="scp", verbose=0)
+    cols = [list(scp.target_names).index(s) for s in STATEMENTS]
+    return sup, scp.y[:, cols]
+
+
+def statement_descriptions(path):
+    table = pd.read_csv(Path(path) / "scp_statements.csv", index_col=0)
+    return {code: str(table.loc[code, "description"]) for code in STATEMENTS}
+
+
+def aucs(Y, scores, names):
+    out = {}
+    for k, name in enumerate(names):
+        if 0 < Y[:, k].sum() < len(Y):
+            out[name] = float(roc_auc_score(Y[:, k], scores[:, k]))
+    out["macro"] = float(np.mean([out[n] for n in names if n in out]))
+    return out
+
+
+def zero_shot(mets, X, Ysup, Ystat, descriptions):
+    # fit only names the classes; nothing is learnt from labels.
+    sup = ZeroShotECGClassifier(mets).fit(X[:1], Ysup[:1])
+    stat = ZeroShotECGClassifier(mets, class_descriptions=descriptions,
+                                 class_names=STATEMENTS).fit(X[:1], Ystat[:1])
+    return {"statements": aucs(Ystat, stat.decision_function(X), STATEMENTS),
+            "superclasses": aucs(Ysup, sup.decision_function(X), list(sup.classes_))}
+
+
+def probe(Ztr, Ytr, Zev, Yev, names):
+    scores = np.zeros(Yev.shape)
+    for k in range(Ytr.shape[1]):
+        if 0 < Ytr[:, k].sum() < len(Ytr):
+            clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=2000))
+            scores[:, k] = clf.fit(Ztr, Ytr[:, k]).decision_function(Zev)
+    return aucs(Yev, scores, names)
+
+
+def summary(zs):
+    s = zs["statements"]
+    return (f"AFIB {s.get('AFIB', float('nan')):.3f}  macro12 {s['macro']:.3f}  "
+            f"super {zs['superclasses']['macro']:.3f}")
+
+
+class _EvalAt(Callback):
+    """12-lead zero-shot on the evaluated folds after the given epochs."""
+
+    def __init__(self, epochs, pretrainer, X, Ysup, Ystat, descriptions, log):
+        self.epochs, self.pretrainer, self.X = epochs, pretrainer, X
+        self.Ysup, self.Ystat, self.descriptions, self.log = Ysup, Ystat, descriptions, log
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch = len(net.history)
+        if epoch not in self.epochs:
+            return
+        # The pretrainer is not fitted yet: lend it the net and the text encoder for a moment.
+        p = self.pretrainer
+        p.net_, p.text_encoder_ = net, get_text_encoder(p.text_encoder)
+        p.n_leads_, p.n_timepoints_ = self.X.shape[1:]
+        p.n_features_in_ = self.X.shape[1]
+        zs = zero_shot(p, self.X, self.Ysup, self.Ystat, self.descriptions)
+        self.log.append({"epoch": epoch, "zero_shot": zs})
+        print(f"epoch {epoch:>3}  {summary(zs)}", flush=True)
+
+
+def print_table(path):
+    """The runs of a JSON-lines file as a reStructuredText list-table."""
+    def fmt(d, key):
+        return f"{d[key]:.3f}" if d and key in d else "–"
+
+    print(".. list-table::\n   :header-rows: 1\n")
+    head = ["run", "fit (s)", "AFIB", "macro 12", "superclasses", "lead I: AFIB / macro 12",
+            "lead II: AFIB / macro 12", "I+II: AFIB / macro 12", "probe: AFIB / macro 12 / super"]
+    print("\n".join(("   * - " if i == 0 else "     - ") + h for i, h in enumerate(head)))
+    for line in Path(path).read_text().splitlines():
+        r = json.loads(line)
+        zs, leads, pr = r["zero_shot"], r.get("leads", {}), r.get("probe")
+        cells = [r["name"], str(round(r.get("fit_seconds", 0))), fmt(zs["statements"], "AFIB"),
+                 fmt(zs["statements"], "macro"), fmt(zs["superclasses"], "macro")]
+        for subset in ("I", "II", "I,II"):
+            z = leads.get(subset)
+            cells.append(f"{fmt(z['statements'], 'AFIB')} / {fmt(z['statements'], 'macro')}"
+                         if z else "–")
+        cells.append(f"{fmt(pr['statements'], 'AFIB')} / {fmt(pr['statements'], 'macro')} / "
+                     f"{fmt(pr['superclasses'], 'macro')}" if pr else "–")
+        print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
+        for point in r.get("curve", []):
+            z = point["zero_shot"]
+            cells = [f"{r['name']}, after epoch {point['epoch']}", "–",
+                     fmt(z["statements"], "AFIB"), fmt(z["statements"], "macro"),
+                     fmt(z["superclasses"], "macro"), "–", "–", "–", "–"]
+            print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
+
+
+def load_mets(spec):
+    if str(spec).endswith(".joblib"):
+        return joblib.load(spec)
+    return METSPretrainer.from_pretrained(spec)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--table", help="print the runs of this JSON-lines file as a table, and stop")
+    parser.add_argument("--ptbxl", nargs="+",
+                        help="PTB-XL folders; the first holds the test folds 9-10")
+    parser.add_argument("--train-folds", default="1-6")
+    parser.add_argument("--eval-folds", default="7-8")
+    parser.add_argument("--test", action="store_true",
+                        help="also the superclass table on folds 9-10 of the first folder")
+    parser.add_argument("--load", help="a .joblib file, a saved folder or a shipped name")
+    parser.add_argument("--save", help="write the fitted model here (.joblib)")
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--eval-at", default="", help="e.g. 3,10: also score after these epochs")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--temperature", type=float, default=0.2)
+    parser.add_argument("--text-unit", choices=["report", "sentence"], default="report")
+    parser.add_argument("--mask-duplicates", action="store_true")
+    parser.add_argument("--lead-masking", type=float, default=0.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    parser.add_argument("--leads", nargs="*", default=[],
+                        help="lead subsets to score zero-shot, e.g. I II I,II")
+    parser.add_argument("--probe", action="store_true", help="linear probe of the encoder")
+    parser.add_argument("--lcd", action="store_true", help="probe of the shipped lcd-ptbxl too")
+    parser.add_argument("--name", default="", help="label of the run in the JSON line")
+    parser.add_argument("--jsonl", help="append the results as one JSON line to this file")
+    args = parser.parse_args(argv)
+    if args.table:
+        return print_table(args.table)
+    if not args.ptbxl:
+        parser.error("--ptbxl is required")
+    torch.set_num_threads(args.threads)
+
+    start = time.perf_counter()
+    train_folds, eval_folds = folds(args.train_folds), folds(args.eval_folds)
+    if set(train_folds) & set(eval_folds) or max(train_folds + eval_folds) > 8:
+        parser.error("train and eval folds must be disjoint and within 1-8")
+    train, train_stat = load(args.ptbxl, train_folds)
+    ev, ev_stat = load(args.ptbxl, eval_folds)
+    descriptions = statement_descriptions(args.ptbxl[0])
+    print(f"pretraining folds {args.train_folds}: {len(train.X)} records; evaluating folds "
+          f"{args.eval_folds}: {len(ev.X)} records (AFIB {int(ev_stat[:, 0].sum())})", flush=True)
+    result = {"name": args.name, "train_folds": args.train_folds, "eval_folds": args.eval_folds}
+    if args.load:
+        mets = load_mets(args.load)
+        result["model"] = args.load
+    else:
+        mets = METSPretrainer(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                              temperature=args.temperature,
+                              max_logit_scale=max(100.0, 1 / args.temperature),
+                              text_unit=args.text_unit, mask_duplicate_texts=args.mask_duplicates,
+                              lead_masking=args.lead_masking, random_state=args.seed, verbose=0)
+        curve = []
+        eval_at = {int(e) for e in args.eval_at.split(",") if e} - {args.epochs}
+        if eval_at:
+            mets.set_params(callbacks=[_EvalAt(eval_at, mets, ev.X, ev.y, ev_stat,
+                                               descriptions, curve)])
+        t0 = time.perf_counter()
+        mets.fit(train.X, reports=train.report)
+        result["fit_seconds"] = round(time.perf_counter() - t0, 1)
+        mets.set_params(callbacks=None)
+        result["params"] = {k: v for k, v in mets.get_params().items()
+                            if k in ("max_epochs", "batch_size", "lr", "temperature", "text_unit",
+                                     "mask_duplicate_texts", "lead_masking", "random_state")}
+        result["curve"] = curve
+        print(f"pretrained {args.epochs} epochs in {result['fit_seconds']:.0f} s", flush=True)
+        if args.save:
+            joblib.dump(mets, args.save)
+
+    result["zero_shot"] = zero_shot(mets, ev.X, ev.y, ev_stat, descriptions)
+    print(f"12 leads    {summary(result['zero_shot'])}", flush=True)
+    print("  " + "  ".join(f"{k} {v:.3f}" for k, v in result["zero_shot"]["statements"].items()))
+    print("  " + "  ".join(f"{k} {v:.3f}" for k, v in result["zero_shot"]["superclasses"].items()))
+    result["leads"] = {}
+    for subset in args.leads:
+        names = subset.split(",")
+        Xs = SelectLeads(leads=names).fit_transform(ev.X)
+        Xs = LeadLayout(leads=names).fit_transform(Xs)
+        zs = zero_shot(mets, Xs, ev.y, ev_stat, descriptions)
+        result["leads"][subset] = zs
+        print(f"{subset:<11} {summary(zs)}", flush=True)
+    if args.probe:
+        mets.set_params(output="encoder")
+        Ztr, Zev = mets.transform(train.X), mets.transform(ev.X)
+        result["probe"] = {"statements": probe(Ztr, train_stat, Zev, ev_stat, STATEMENTS),
+                           "superclasses": probe(Ztr, train.y, Zev, ev.y, list(ev.target_names))}
+        print(f"probe       {summary(result['probe'])}", flush=True)
+    if args.lcd:
+        lcd = LCDPretrainer.from_pretrained("lcd-ptbxl")
+        sel = SelectLeads(leads=LCD_LEADS)
+        Ztr, Zev = lcd.transform(sel.fit_transform(train.X)), lcd.transform(sel.fit_transform(ev.X))
+        result["lcd_probe"] = {"statements": probe(Ztr, train_stat, Zev, ev_stat, STATEMENTS),
+                               "superclasses": probe(Ztr, train.y, Zev, ev.y, list(ev.target_names))}
+        print(f"lcd probe   {summary(result['lcd_probe'])}", flush=True)
+    if args.test:
+        test = load_ptbxl(args.ptbxl[0], 100, folds=[9, 10], verbose=0)
+        clf = ZeroShotECGClassifier(mets).fit(test.X[:1], test.y[:1])
+        result["test_superclasses"] = aucs(test.y, clf.decision_function(test.X),
+                                           list(clf.classes_))
+        print("test 9-10  " + "  ".join(f"{k} {v:.3f}" for k, v in result["test_superclasses"].items()))
+    result["total_seconds"] = round(time.perf_counter() - start, 1)
+    print(f"total {result['total_seconds']:.0f} s", flush=True)
+    if args.jsonl:
+        with open(args.jsonl, "a") as f:
+            f.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()

