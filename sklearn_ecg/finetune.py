@@ -18,12 +18,12 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
-from ._encoder import ARCHITECTURES, fitted_pretrainer
+from ._encoder import ARCHITECTURES, fitted_pretrainer, width_of_format_1
 from ._persistence import NOT_SAVED, PretrainedMixin, bad_file, check_classes, to_json
 from ._base import (NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _RecordDataset,
-                    resolve_device, run_batches)
+                    run_batches)
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
-from ._runtime import child_seeds, flush_denormals, seed_from, seeded_construction
+from ._runtime import seeded_construction
 from ._validation import check_ecg_array, check_targets, fitted_lead_names
 from .input_contract import INPUT_PARAMETER_CONSTRAINTS, InputContractMixin, check_input, record_contract
 from .nn.scaling import standardize as _standardize
@@ -142,9 +142,13 @@ class _FreezeEncoder(Callback):
     def __init__(self, epochs):
         self.epochs = epochs
 
+    def on_train_begin(self, net, **kwargs):
+        # A warm start continues the history: count this fit's epochs only.
+        self.start_ = len(net.history)
+
     def on_epoch_begin(self, net, **kwargs):
         # The net's own on_epoch_begin has already opened this epoch's row.
-        net.module_.freeze_encoder(len(net.history) <= self.epochs)
+        net.module_.freeze_encoder(len(net.history) - self.start_ <= self.epochs)
 
     def on_train_end(self, net, **kwargs):
         net.module_.freeze_encoder(False)
@@ -240,7 +244,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
     encoder_params : dict or None, default=None
         Only without a pretrainer: ``{"width": ..., "standardize": ...}`` of
         the randomly initialised encoder. None gives the pretrainers'
-        defaults (LCD: width 0.125; METS: width 64; no z-scoring).
+        defaults (LCD: width 0.125; METS: width 1.0; no z-scoring). ``width``
+        multiplies the channels of the reference network (VGG16, ResNet-18).
     share_encoder : bool, default=False
         LCD only: one copy of the encoder for all leads instead of one per
         lead (8 times fewer encoder weights for 8 leads).
@@ -293,6 +298,16 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         skorch's per-epoch table.
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks.
+    warm_start : bool, default=False
+        When fitted already, a new call to ``fit`` continues training the
+        fitted network (encoder and head, the optimizer's state included)
+        on the new records instead of starting anew, with this call's
+        ``lr``, ``encoder_lr``, ``weight_decay``, ``batch_size``,
+        ``max_epochs``, ``freeze_epochs``, ``class_weight``, callbacks and
+        ``verbose``. ``y`` must have the classes seen before and ``X`` the
+        same leads; ``pretrainer``, ``architecture``, ``encoder_params`` and
+        ``share_encoder`` are those of the fitted network. A failed
+        continued fit leaves the classifier as it was.
     fs : float or None, default=None
         Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
         loaders: ``fs=data.fs``); None takes the pretrainer's. Not used for
@@ -362,6 +377,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
     """
 
     _module_class = ECGClassifierModule
+    _net_class = _FineTuningNet
+    _optimizer_kwargs = ("weight_decay",)
 
     def __init__(
         self,
@@ -384,6 +401,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         random_state=None,
         verbose=0,
         callbacks=None,
+        warm_start=False,
         fs=None,
         lead_names=None,
     ):
@@ -406,6 +424,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         self.random_state = random_state
         self.verbose = verbose
         self.callbacks = callbacks
+        self.warm_start = warm_start
         self.fs = fs
         self.lead_names = lead_names
 
@@ -432,6 +451,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, None],
+        "warm_start": ["boolean"],
         **INPUT_PARAMETER_CONSTRAINTS,
     }
 
@@ -478,6 +498,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
 
     def _check_params(self):
         """Checks between parameters, which the constraints cannot express."""
+        self._check_net_params()
         if self.patience is not None and self.validation_fraction is None:
             raise ValueError(
                 f"patience={self.patience} stops on the validation loss, but "
@@ -567,6 +588,20 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         return sections, module
 
     @classmethod
+    def _upgrade_config(cls, config, path):
+        if config["format_version"] >= 2:
+            return config
+        config = copy.deepcopy(config)
+        arch = config["fitted"].get("architecture_")
+        kwargs = config["module"].get("kwargs")
+        for holder in (config["params"], config["fitted"], kwargs if isinstance(kwargs, dict) else {}):
+            for key in ("encoder_params", "encoder_params_"):
+                params = holder.get(key)
+                if isinstance(params, dict) and "width" in params:
+                    params["width"] = width_of_format_1(arch, params["width"])
+        return config
+
+    @classmethod
     def _check_fitted_state(cls, config, fitted, path):
         if "classes_" not in fitted:
             raise bad_file(path, "lacks the fitted attribute 'classes_'; the file is damaged.")
@@ -620,7 +655,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         # The saved weights replace the random ones.
         module = self._build_module(arch, params, None, n_leads, n_outputs, bool(kwargs["multilabel"]), None,
                                     copies=n_encoders)
-        return self._make_net(module, device, n_records or self.batch_size, False, 0)
+        return self._build_net(module, device=device, n_records=n_records,
+                               callbacks=self._callbacks(False), seed=0)
 
     def _build_module(self, arch, params, contract, n_leads, n_outputs, multilabel, class_weight,
                       copies=None):
@@ -698,6 +734,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
             The fitted classifier.
         """
         self._check_params()
+        if self._continuing():
+            return self._fit_continued(X, y, groups)
         arch, params, contract, source = self._source()
         X, seen = self._validate_X(X, reset=True, min_length=ARCHITECTURES[arch].min_length)
         y, kind = check_targets(y, type(self).__name__)
@@ -714,63 +752,103 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         # Refuses lead names that do not fit X before any training.
         input_contract = record_contract(self, X, standardize=params["standardize"], inherit=pretrainer)
         targets, classes, multilabel = self._encode_y(y, kind)
-        device = resolve_device(self.device)
-        # Generators owned by the fit (split, initialisation, shuffling): the
-        # caller's global random state is neither used nor changed.
-        split_seed, init_seed, train_seed = child_seeds(seed_from(self.random_state), 3)
+        device, (split_seed, init_seed, train_seed) = self._fit_device_and_seeds(3)
         train, valid = self._split(len(X), groups, split_seed % (2**32))
         class_weight = self._class_weight_tensor(targets[train], classes, multilabel)
         with seeded_construction(init_seed, device):
             module = self._build_module(arch, params, contract, X.shape[1], len(classes), multilabel, class_weight)
-            net = self._make_net(module, device, len(train), valid is not None, train_seed)
+            net = self._build_net(module, device=device, n_records=len(train),
+                                  callbacks=self._callbacks(valid is not None), seed=train_seed)
             if valid is not None:
                 net.set_params(train_split=predefined_split(_LabelledRecords(X[valid], targets[valid])))
             net.initialize()
-        train_ds = _LabelledRecords(X[train], targets[train])
-        with flush_denormals():
-            net.partial_fit(train_ds, None)
+        self._train_net(net, _LabelledRecords(X[train], targets[train]), X)
         net.module_.class_weight = None
-        self._check_trained(net, X)
+        self._set_fitted(net, X, seen, input_contract, classes=classes, multilabel=multilabel,
+                         architecture=arch, encoder_params=params)
+        return self
+
+    def _fit_continued(self, X, y, groups):
+        """``fit`` with ``warm_start``: continue training a copy of the fitted network."""
+        arch = self.architecture_
+        X, seen = self._validate_X(X, reset=True, min_length=ARCHITECTURES[arch].min_length)
+        y, kind = check_targets(y, type(self).__name__)
+        check_consistent_length(X, y)
+        if X.shape[1] != self.n_leads_:
+            raise ValueError(
+                f"warm_start: X has {X.shape[1]} lead(s) but the fitted network takes "
+                f"{self.n_leads_}; continue training on records with the same leads, or set "
+                "warm_start=False to train a new network."
+            )
+        multilabel = kind == "multilabel-indicator"
+        if multilabel != self.multilabel_:
+            raise ValueError(
+                "warm_start: y is " + ("a multi-label indicator" if multilabel else "a vector of labels")
+                + " but the fitted network was trained on "
+                + ("a multi-label indicator" if self.multilabel_ else "a vector of labels")
+                + "; set warm_start=False to train a new network."
+            )
+        targets, classes, _ = self._encode_y(y, kind)
+        if len(classes) != len(self.classes_) or not np.array_equal(classes, self.classes_):
+            raise ValueError(
+                f"warm_start: y has the classes {classes.tolist()!r} but the fitted network predicts "
+                f"{self.classes_.tolist()!r}; continue training with records of the same classes, or "
+                "set warm_start=False to train a new network."
+            )
+        pretrainer = None if self.pretrainer is None else fitted_pretrainer(self.pretrainer)
+        input_contract = record_contract(self, X, standardize=self.encoder_params_["standardize"],
+                                         inherit=pretrainer)
+        device, (split_seed, _, train_seed) = self._fit_device_and_seeds(3)
+        train, valid = self._split(len(X), groups, split_seed % (2**32))
+        class_weight = self._class_weight_tensor(targets[train], self.classes_, multilabel)
+        net = self._warm_net(device, len(train), self._callbacks(valid is not None))
+        net.train_split = None if valid is None else predefined_split(_LabelledRecords(X[valid], targets[valid]))
+        net.module_.class_weight = None if class_weight is None else class_weight.to(device)
+        net.seed = train_seed
+        self._train_net(net, _LabelledRecords(X[train], targets[train]), X)
+        net.module_.class_weight = None
+        self._set_fitted(net, X, seen, input_contract, classes=self.classes_, multilabel=multilabel,
+                         architecture=arch, encoder_params=self.encoder_params_)
+        return self
+
+    def _set_fitted(self, net, X, seen, input_contract, *, classes, multilabel, architecture,
+                    encoder_params):
+        """Assign the fitted state: only once a fit has succeeded."""
         keep = dict(net.callbacks_).get("keep_best")
         self.net_ = net
         self.history_ = net.history
         self.best_epoch_ = keep.best_epoch_ if keep is not None and keep.best_epoch_ else len(net.history)
         self.classes_ = classes
         self.multilabel_ = multilabel
-        self.architecture_ = arch
-        self.encoder_params_ = params
+        self.architecture_ = architecture
+        self.encoder_params_ = encoder_params
         self.n_leads_, self.n_timepoints_ = X.shape[1], X.shape[2]
         seen.assign(self)
         self.input_contract_ = input_contract
-        return self
 
-    def _make_net(self, module, device, n_train, has_validation, seed):
-        batch_size = min(self.batch_size, n_train)
+    def _net_settings(self):
         param_groups = []
         if self.encoder_lr is not None:
             param_groups.append(("encoders.*", {"lr": self.encoder_lr}))
-        return _FineTuningNet(
-            module,
-            criterion=torch.nn.Identity,
-            optimizer=self.optimizer,
-            optimizer__weight_decay=self.weight_decay,
-            optimizer__param_groups=param_groups,
-            lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=batch_size,
-            train_split=None,
-            device=device,
-            amp=self.amp,
-            callbacks=self._callbacks(has_validation),
-            seed=seed,
-            verbose=int(self.verbose >= 2),
-            iterator_train__shuffle=True,
-            # BatchNorm cannot normalise a batch of one record: drop such a tail.
-            iterator_train__drop_last=(n_train % batch_size == 1),
-            iterator_train__collate_fn=_batch_as_is,
-            iterator_train__pin_memory=torch.device(device).type == "cuda",
-            iterator_valid__collate_fn=_batch_as_is,
-        )
+        return {"optimizer__param_groups": param_groups, "iterator_valid__collate_fn": _batch_as_is}
+
+    def _group_settings(self, n_groups):
+        # skorch puts the encoders' own group (with encoder_lr) before the rest.
+        settings = super()._group_settings(n_groups)
+        if n_groups == 2:
+            settings = [{**settings[0], "lr": self.encoder_lr if self.encoder_lr is not None else self.lr},
+                        settings[1]]
+        return settings
+
+    def _warm_net(self, device, n_records, callbacks):
+        net = super()._warm_net(device, n_records, callbacks)
+        has_encoder_group = len(net.optimizer_.param_groups) == 2
+        if self.encoder_lr is not None and not has_encoder_group:
+            # A learning rate of the encoder's own needs its own parameter group:
+            # a new optimizer, whose state starts afresh.
+            net.optimizer__param_groups = self._net_settings()["optimizer__param_groups"]
+            net.initialize_optimizer()
+        return net
 
     # -- predicting -------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """METS: ECG–text contrastive pretraining with a frozen language model."""
 
 import contextlib
+import copy
 import os
 import warnings
 from numbers import Integral, Real
@@ -15,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._base import BasePretrainer, resolve_device
-from ._encoder import ARCHITECTURES
+from ._encoder import ARCHITECTURES, width_of_format_1
 from ._persistence import bad_file, build_text_encoder, text_encoder_spec
 from ._param_validation import StrictInterval
 from ._validation import check_ecg_array
@@ -137,8 +138,8 @@ class METSModule(nn.Module):
         Leads per record (input channels of the encoder).
     text_dim : int
         Size of the frozen language model's embeddings.
-    width : int, default=64
-        Channels of the encoder's first stage.
+    width : float, default=1.0
+        Multiplier of ResNet-18's channels in the encoder (1.0: 64 to 512).
     embedding_dim : int, default=128
         Size of the joint ECG–text space.
     temperature, max_logit_scale : float
@@ -155,7 +156,7 @@ class METSModule(nn.Module):
         Leave identical texts of a batch out of each other's negatives.
     """
 
-    def __init__(self, n_leads, text_dim, width=64, embedding_dim=128, temperature=0.07,
+    def __init__(self, n_leads, text_dim, width=1.0, embedding_dim=128, temperature=0.07,
                  max_logit_scale=100.0, standardize=None, text_head="linear",
                  lead_masking=0.0, mask_duplicate_texts=False):
         super().__init__()
@@ -252,10 +253,11 @@ class METSPretrainer(BasePretrainer):
     ----------
     embedding_dim : int, default=128
         Size of the joint ECG–text space.
-    width : int, default=64
-        Channels of the encoder's first stage; ResNet1d-18's stages have
-        ``width`` … ``8·width`` channels and its pooled features
-        ``8·width`` (512) dimensions.
+    width : float, default=1.0
+        Multiplier of the channels of the ResNet1d-18 encoder, as LCD's
+        ``width`` multiplies VGG16's: its stages have ``64·width`` …
+        ``512·width`` channels (rounded; 64 … 512 at 1.0) and its pooled
+        features ``512·width`` (512) dimensions.
     temperature : float, default=0.07
         Initial temperature τ of the contrastive loss; it is learnt.
     max_logit_scale : float, default=100.0
@@ -306,7 +308,7 @@ class METSPretrainer(BasePretrainer):
         paper (every lead, always).
     output : {"encoder", "joint"}, default="encoder"
         What :meth:`transform` returns: the encoder's pooled features
-        (``8·width`` = 512-d), best for a linear probe, or the L2-normalised
+        (``512·width`` = 512-d), best for a linear probe, or the L2-normalised
         ``embedding_dim``-d joint-space embedding.
     standardize : {"record", "lead"} or None, default=None
         z-score each record over all its leads, each lead separately, or not
@@ -418,7 +420,7 @@ class METSPretrainer(BasePretrainer):
     >>> from sklearn_ecg.datasets import load_ptbxl_sample
     >>> data = load_ptbxl_sample()
     >>> X, reports = data.X[:64, :, :500], data.report[:64]
-    >>> mets = METSPretrainer(width=8, max_epochs=1, random_state=0)
+    >>> mets = METSPretrainer(width=0.125, max_epochs=1, random_state=0)
     >>> mets.fit(X, reports=reports).transform(X).shape
     (64, 64)
     >>> mets.encode_text(["atrial fibrillation", "normal ECG"]).shape
@@ -434,7 +436,7 @@ class METSPretrainer(BasePretrainer):
     def __init__(
         self,
         embedding_dim=128,
-        width=64,
+        width=1.0,
         temperature=0.07,
         max_logit_scale=100.0,
         text_head="linear",
@@ -503,6 +505,7 @@ class METSPretrainer(BasePretrainer):
 
     def _check_params(self):
         super()._check_params()
+        ARCHITECTURES["mets"].check_width(self.width, owner=type(self).__name__)
         if not self.max_logit_scale >= 1.0 / self.temperature:
             raise ValueError(
                 f"max_logit_scale must be a number >= 1/temperature = {1 / self.temperature:.4g}; "
@@ -599,6 +602,16 @@ class METSPretrainer(BasePretrainer):
         # The frozen language model is described, never saved.
         sections["text_encoder"] = text_encoder_spec(self.text_encoder_, type(self).__name__)
         return sections, module
+
+    @classmethod
+    def _upgrade_config(cls, config, path):
+        if config["format_version"] >= 2:
+            return config
+        config = copy.deepcopy(config)
+        for section in (config["params"], config["module"].get("kwargs")):
+            if isinstance(section, dict) and "width" in section:
+                section["width"] = width_of_format_1("mets", section["width"])
+        return config
 
     @classmethod
     def _check_fitted_state(cls, config, fitted, path):

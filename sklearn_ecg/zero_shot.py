@@ -6,6 +6,8 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._base import SharesFittedPretrainerMixin
+from ._class_descriptions import PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
+from ._class_descriptions import as_list as _as_list
 from ._encoder import fitted_pretrainer
 from ._tables import read_lists
 from ._templates import template_fields
@@ -48,10 +50,6 @@ def _column_names(y):
     if names == list(range(len(names))):
         return None
     return names
-
-
-def _as_list(value):
-    return [value] if isinstance(value, str) else list(value)
 
 
 class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator):
@@ -127,7 +125,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
     >>> from sklearn_ecg.datasets import load_ptbxl_sample
     >>> data = load_ptbxl_sample()
     >>> X, reports = data.X[:64, :, :500], data.report[:64]
-    >>> mets = METSPretrainer(width=8, max_epochs=1, random_state=0).fit(X, reports=reports)
+    >>> mets = METSPretrainer(width=0.125, max_epochs=1, random_state=0).fit(X, reports=reports)
     >>> clf = ZeroShotECGClassifier(mets).fit(X, data.y[:64])
     >>> list(clf.classes_)
     ['NORM', 'MI', 'STTC', 'CD', 'HYP']
@@ -162,9 +160,6 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
 
     def _table(self):
         if self.class_descriptions is None:
-            # Imported here: sklearn_ecg.prompts builds on this module.
-            from .prompts import PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
-
             return PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
         return self.class_descriptions
 

@@ -105,3 +105,24 @@ def test_no_function_level_import_of_the_package_beyond_the_ignored_ones():
                     if name and name.split(".")[0] == "sklearn_ecg":
                         found.add((module, name))
     assert found <= ignored, sorted(found - ignored)
+
+
+def test_the_layers_let_no_import_through():
+    assert _ignored_imports() == set()
+
+
+def test_zero_shot_defaults_live_below_zero_shot_and_keep_their_public_names():
+    from sklearn_ecg import prompts, zero_shot
+
+    sys.path.insert(0, str(ROOT))
+    try:
+        graph = grimp.build_graph("sklearn_ecg", cache_dir=None)
+    finally:
+        sys.path.remove(str(ROOT))
+    assert "sklearn_ecg.prompts" not in graph.find_modules_directly_imported_by("sklearn_ecg.zero_shot")
+    table = zero_shot.ZeroShotECGClassifier(pretrainer=None)._table()
+    assert table is prompts.PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
+    assert list(table) == ["NORM", "MI", "STTC", "CD", "HYP"]
+    assert set(prompts.__all__) == {"PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS",
+                                    "class_descriptions_from_statements", "FewLabelPromptSelector"}
+    assert callable(prompts.class_descriptions_from_statements)

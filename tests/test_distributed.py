@@ -35,7 +35,7 @@ def _estimators(batch_size, lr=0.05):
         optimizer=torch.optim.SGD, lr=lr, crop_scale=(1.0, 1.0), mask_ratio=(0.0, 0.0), projector_dim=32, predictor_dim=32,
     )
     mets = METSPretrainer(
-        width=4, max_epochs=2, batch_size=batch_size, random_state=0, device="cpu",
+        width=0.0625, max_epochs=2, batch_size=batch_size, random_state=0, device="cpu",
         optimizer=torch.optim.SGD, lr=lr,
         text_encoder=BagOfWords(), translate_reports=False,
     )

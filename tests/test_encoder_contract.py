@@ -29,7 +29,7 @@ def lcd(data):
 @pytest.fixture(scope="module")
 def mets(data):
     X, reports = data
-    return METSPretrainer(width=4, embedding_dim=8, max_epochs=1, batch_size=16, random_state=0, device="cpu",
+    return METSPretrainer(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, random_state=0, device="cpu",
                           text_encoder=BagOfWords(dim=16), translate_reports=False).fit(X, reports=reports)
 
 
@@ -53,7 +53,7 @@ def test_mets_contract_embeds_as_transform(mets, data, output):
     X = data[0]
     model = copy.deepcopy(mets).set_params(output=output)
     contract = model.encoder_contract_
-    assert (contract.per_lead, contract.architecture, contract.width) == (False, "mets", 4)
+    assert (contract.per_lead, contract.architecture, contract.width) == (False, "mets", 0.0625)
     assert (contract.head is None) == (output == "encoder")
     contract.encoder.eval()
     with torch.no_grad():

@@ -10,7 +10,7 @@ from sklearn_ecg.datasets import load_ptbxl_sample
 
 LCD_TINY = dict(width=1 / 32, projector_dim=8, predictor_dim=8, max_epochs=1, batch_size=16,
                 random_state=0, device="cpu")
-METS_TINY = dict(width=4, embedding_dim=8, max_epochs=1, batch_size=16, random_state=0, device="cpu",
+METS_TINY = dict(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, random_state=0, device="cpu",
                  text_encoder=BagOfWords(dim=16), translate_reports=False)
 CLF_TINY = dict(architecture="lcd", encoder_params={"width": 1 / 32}, max_epochs=1, batch_size=16,
                 random_state=0, device="cpu")

@@ -38,7 +38,7 @@ def lcd(data):
 @pytest.fixture(scope="module")
 def mets(data):
     X, _, _, reports = data
-    return METSPretrainer(width=4, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=BagOfWords(),
+    return METSPretrainer(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=BagOfWords(),
                           translate_reports=False, random_state=0).fit(X, reports=reports)
 
 
@@ -113,9 +113,9 @@ def test_mets_fine_tuning_and_from_scratch(data, mets):
     assert clf.architecture_ == "mets" and len(module.encoders) == 1
     assert module.head.in_features == mets.encoder_.out_features == 32
     assert clf.predict_proba(X).shape == (48, 5)
-    scratch = ECGClassifier(architecture="mets", encoder_params={"width": 4}, **TINY).fit(X, Y)
+    scratch = ECGClassifier(architecture="mets", encoder_params={"width": 0.0625}, **TINY).fit(X, Y)
     assert scratch.net_.module_.head.in_features == 32
-    assert scratch.encoder_params_ == {"width": 4, "standardize": None}
+    assert scratch.encoder_params_ == {"width": 0.0625, "standardize": None}
 
 
 def test_from_scratch_lcd_and_shared_encoder(data):
@@ -253,7 +253,7 @@ def test_save_pretrained_round_trip(data, lcd, tmp_path, case):
         clf = ECGClassifier(lcd, share_encoder=True, **TINY).fit(X, y)
     else:
         y = np.argmax(Y, axis=1)
-        clf = ECGClassifier(architecture="mets", encoder_params={"width": 4}, **TINY).fit(X, y)
+        clf = ECGClassifier(architecture="mets", encoder_params={"width": 0.0625}, **TINY).fit(X, y)
     if clf.pretrainer is not None:
         with pytest.warns(UserWarning, match="pretrainer is not saved"):
             folder = clf.save_pretrained(tmp_path / "clf")

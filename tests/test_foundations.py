@@ -185,7 +185,7 @@ def test_huge_finite_input_is_standardised_not_nan(X):
 
 def test_zero_shot_refuses_a_lead_count_the_pretrainer_cannot_embed(X):
     reports = np.array(["normal ecg", "infarction", "block", "hypertrophy"] * 12, dtype=object)
-    mets = METSPretrainer(width=4, embedding_dim=8, max_epochs=1, batch_size=16,
+    mets = METSPretrainer(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16,
                           text_encoder=BagOfWords(), translate_reports=False,
                           random_state=0).fit(X, reports=reports)
     y = np.array(["a", "b"] * 24)
@@ -221,7 +221,7 @@ def test_bad_lcd_parameters_are_refused_clearly(X, params):
     "estimator",
     [
         LCDPretrainer(**TINY),
-        METSPretrainer(width=4, embedding_dim=8, max_epochs=1, text_encoder=BagOfWords()),
+        METSPretrainer(width=0.0625, embedding_dim=8, max_epochs=1, text_encoder=BagOfWords()),
     ],
     ids=["lcd", "mets"],
 )

@@ -87,7 +87,7 @@ def lcd():
 def clf(synthetic):
     """A small network after one epoch: for the checks that need a model, not a good one."""
     X, y = synthetic
-    return ECGClassifier(architecture="mets", encoder_params={"width": 4}, max_epochs=1, batch_size=16,
+    return ECGClassifier(architecture="mets", encoder_params={"width": 0.0625}, max_epochs=1, batch_size=16,
                          validation_fraction=None, device="cpu", random_state=0).fit(X[:32], y[:32])
 
 
@@ -95,7 +95,7 @@ def clf(synthetic):
 def trained_clf(synthetic):
     """A network that has learnt the synthetic task."""
     X, y = synthetic
-    return ECGClassifier(architecture="mets", encoder_params={"width": 8}, lr=3e-3, max_epochs=10,
+    return ECGClassifier(architecture="mets", encoder_params={"width": 0.125}, lr=3e-3, max_epochs=10,
                          batch_size=16, validation_fraction=None, device="cpu", random_state=0).fit(X, y)
 
 
@@ -109,7 +109,7 @@ def sample():
 def zero_shot():
     data = load_ptbxl_sample()
     X, y, reports = data.X[:48, :, :128].copy(), data.y[:48], np.asarray(data.report[:48], dtype=object)
-    mets = METSPretrainer(width=4, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=BagOfWords(),
+    mets = METSPretrainer(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=BagOfWords(),
                           translate_reports=False, device="cpu", random_state=0).fit(X, reports=reports)
     return X, y, mets
 

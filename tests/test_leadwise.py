@@ -157,7 +157,7 @@ def test_bad_leads_and_pretrainers_are_refused(lcd12, X12, data):
     with pytest.raises(ValueError, match=r"X has 3 lead\(s\), but LeadwiseEmbedder was fitted on 2 "
                                          r"lead\(s\)\. Pass records with the same leads"):
         emb.transform(X12[:, :3])
-    mets = METSPretrainer(width=4, embedding_dim=8, max_epochs=1, batch_size=16, random_state=0,
+    mets = METSPretrainer(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, random_state=0,
                           device="cpu", text_encoder=BagOfWords()).fit(X12, reports=data.report[:40])
     with pytest.raises(TypeError, match="needs an LCDPretrainer"):
         LeadwiseEmbedder(mets).fit(X12)

@@ -38,7 +38,7 @@ def recording_encoder(texts):
 
 
 def tiny(**params):
-    base = dict(width=4, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=bag_of_words,
+    base = dict(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=bag_of_words,
                 translate_reports=False, random_state=0)
     base.update(params)
     return METSPretrainer(**base)
@@ -58,7 +58,7 @@ def test_resnet1d_is_resnet18():
     assert net(torch.randn(3, 12, 1000)).shape == (3, 512)
     # Shorter than the 32-fold downsampling still gives an embedding.
     assert net(torch.randn(2, 12, 5)).shape == (2, 512)
-    assert ResNet1d(in_channels=1, width=8)(torch.randn(2, 1, 64)).shape == (2, 64)
+    assert ResNet1d(in_channels=1, width=0.125)(torch.randn(2, 1, 64)).shape == (2, 64)
 
 
 def test_clip_loss_plain_and_multi_positive():
@@ -196,7 +196,7 @@ def test_clone_and_warm_start(sample):
     X, reports, _ = sample
     mets = tiny(warm_start=True).fit(X, reports=reports)
     assert not hasattr(clone(mets), "net_")
-    assert clone(mets).get_params()["width"] == 4
+    assert clone(mets).get_params()["width"] == 0.0625
     mets.fit(X, reports=reports)
     assert len(mets.history_) == 2
 
@@ -273,7 +273,8 @@ def test_text_encoder_that_cannot_load(sample, tmp_path):
         (dict(report_template="{report} and {other}"), r"\{other\}"),
         (dict(output="projection"), "'output' parameter of METSPretrainer must be a str among"),
         (dict(standardize="global"), "'standardize' parameter of METSPretrainer must be a str among"),
-        (dict(width=0), r"\'width\' parameter .* range \[1, inf\)"),
+        (dict(width=0), r"\'width\' parameter .* range \(0.0, inf\)"),
+        (dict(width=1 / 128), "without a channel"),
         (dict(temperature=-1.0), r"\'temperature\' parameter .* range \(0.0, inf\)"),
         (dict(max_logit_scale=5.0), "max_logit_scale"),
         (dict(text_head="transformer"), "'text_head' parameter of METSPretrainer must be a str among"),
@@ -321,7 +322,7 @@ def test_german_and_english_reports_land_close():
 def test_default_text_model_end_to_end(sample):
     pytest.importorskip("sentence_transformers", reason="the text extra is not installed")
     X, reports, _ = sample
-    mets = METSPretrainer(width=4, embedding_dim=8, max_epochs=1, batch_size=16, random_state=0)
+    mets = METSPretrainer(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, random_state=0)
     try:
         mets.fit(X, reports=reports)
     except (OSError, ImportError) as exc:

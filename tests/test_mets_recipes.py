@@ -22,7 +22,7 @@ bag_of_words = BagOfWords()
 
 
 def tiny(**params):
-    base = dict(width=4, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=bag_of_words,
+    base = dict(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=bag_of_words,
                 translate_reports=False, random_state=0, device="cpu")
     base.update(params)
     return METSPretrainer(**base)
@@ -181,7 +181,7 @@ def test_lead_mask_zeroes_leads_and_respects_the_share():
 
 def test_lead_masking_in_the_training_step():
     torch.manual_seed(0)
-    module = METSModule(n_leads=12, text_dim=6, width=4, embedding_dim=8, lead_masking=0.5)
+    module = METSModule(n_leads=12, text_dim=6, width=0.0625, embedding_dim=8, lead_masking=0.5)
     module.set_report_table(torch.randn(3, 6))
     seen = []
     module.encoder.register_forward_pre_hook(lambda m, args: seen.append(args[0].detach()))

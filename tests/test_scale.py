@@ -33,7 +33,7 @@ def lcd(records):
 @pytest.fixture(scope="module")
 def mets(records):
     X, reports = records
-    return METSPretrainer(width=4, max_epochs=1, batch_size=8, random_state=0, device="cpu",
+    return METSPretrainer(width=0.0625, max_epochs=1, batch_size=8, random_state=0, device="cpu",
                           text_encoder=BagOfWords(), translate_reports=False).fit(X, reports=reports)
 
 
@@ -138,7 +138,7 @@ def test_folded_transform_matches_the_fitted_module(request, records, name):
         )
 
 
-@pytest.mark.parametrize("encoder", [VGG1d(width=0.125), ResNet1d(in_channels=1, width=4)])
+@pytest.mark.parametrize("encoder", [VGG1d(width=0.125), ResNet1d(in_channels=1, width=0.0625)])
 def test_folded_copy_is_exact_and_leaves_the_original(encoder):
     encoder.train()
     x = torch.randn(8, 1, 300, generator=torch.Generator().manual_seed(0))

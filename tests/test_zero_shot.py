@@ -20,7 +20,7 @@ bag_of_words = BagOfWords()
 
 
 def _fit_tiny(X, reports):
-    return METSPretrainer(width=4, embedding_dim=8, max_epochs=1, batch_size=16,
+    return METSPretrainer(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16,
                           text_encoder=bag_of_words, translate_reports=False,
                           random_state=0).fit(X, reports=reports)
 

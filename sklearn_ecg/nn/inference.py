@@ -105,7 +105,7 @@ def folded_copy(module):
     >>> import torch
     >>> from sklearn_ecg.nn.resnet1d import ResNet1d
     >>> from sklearn_ecg.nn.inference import folded_copy
-    >>> net = ResNet1d(in_channels=2, width=4).eval()
+    >>> net = ResNet1d(in_channels=2, width=0.0625).eval()
     >>> fast = folded_copy(net)
     >>> x = torch.randn(3, 2, 200)
     >>> bool(torch.allclose(fast(x), net(x), atol=1e-5))

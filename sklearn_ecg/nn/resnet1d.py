@@ -46,8 +46,9 @@ class ResNet1d(nn.Module):
 
     A 7-tap stride-2 stem convolution and a stride-2 max-pooling, then four
     stages of :class:`BasicBlock1d` (the first stride 1, the others stride 2)
-    with ``width``, ``2·width``, ``4·width`` and ``8·width`` channels, then
-    the mean over time. Every lead of a record is an input channel.
+    with ``c``, ``2·c``, ``4·c`` and ``8·c`` channels, ``c = round(64 · width)``
+    (64, 128, 256 and 512 as in ResNet-18 at ``width=1.0``), then the mean
+    over time. Every lead of a record is an input channel.
 
     Parameters
     ----------
@@ -55,16 +56,18 @@ class ResNet1d(nn.Module):
         Leads per record.
     layers : tuple of int, default=(2, 2, 2, 2)
         Blocks per stage; ``(2, 2, 2, 2)`` is ResNet-18.
-    width : int, default=64
-        Channels of the first stage (64 in ResNet-18, giving 512-d
-        embeddings).
+    width : float, default=1.0
+        Multiplier of ResNet-18's channels: the first stage has
+        ``round(64 * width)`` (1.0 gives ResNet-18's 64 … 512 channels and
+        512-d embeddings), like :class:`~sklearn_ecg.nn.vgg1d.VGG1d`'s
+        ``width`` multiplies VGG16's.
     kernel_size : int, default=3
         Taps of the block convolutions.
 
     Attributes
     ----------
     out_features : int
-        Size of the embedding (``8 * width`` for four stages).
+        Size of the embedding (``8 * round(64 * width)`` for four stages).
 
     Examples
     --------
@@ -75,18 +78,22 @@ class ResNet1d(nn.Module):
     torch.Size([2, 512])
     """
 
-    def __init__(self, in_channels=12, layers=(2, 2, 2, 2), width=64, kernel_size=3):
+    def __init__(self, in_channels=12, layers=(2, 2, 2, 2), width=1.0, kernel_size=3):
         super().__init__()
+        base = int(round(64 * width))
+        if base < 1:
+            raise ValueError(f"width={width!r} leaves ResNet1d's first stage without a channel; "
+                             "use a multiplier of at least 1/64.")
         self.stem = nn.Sequential(
-            nn.Conv1d(in_channels, width, kernel_size=7, stride=2, padding=3, bias=False),
-            nn.BatchNorm1d(width),
+            nn.Conv1d(in_channels, base, kernel_size=7, stride=2, padding=3, bias=False),
+            nn.BatchNorm1d(base),
             nn.ReLU(inplace=True),
             nn.MaxPool1d(kernel_size=3, stride=2, padding=1),
         )
         stages = []
-        c_in = width
+        c_in = base
         for i, n_blocks in enumerate(layers):
-            c_out = width * 2**i
+            c_out = base * 2**i
             blocks = []
             for j in range(n_blocks):
                 stride = 2 if (i > 0 and j == 0) else 1
