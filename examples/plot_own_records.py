@@ -142,7 +142,8 @@ RocCurveDisplay.from_predictions(labels["MI"].to_numpy()[test], mi_scores, ax=ax
 for i, c in enumerate(y_test.columns):
     RocCurveDisplay.from_predictions(y_test[c], similarities[:, i], ax=ax, name=f"{c}, zero-shot (METS)")
 ax.plot([0, 1], [0, 1], color="0.6", linestyle=":", linewidth=1)
-ax.set_title(f"Folds 9-10, {int(test.sum())} records read at 500 Hz")
+ax.set(xlabel="False positive rate", ylabel="True positive rate",
+       title=f"Folds 9-10, {int(test.sum())} records read at 500 Hz")
 ax.legend(loc="lower right", fontsize=8)
 plt.show()
 
