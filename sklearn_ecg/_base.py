@@ -776,8 +776,9 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
         X = check_ecg_array(
             self, X, reset=False, min_records=1, min_length=self._min_length, cast_lazily=True
         )
-        check_input(self, self._as_records(X))
-        return self._embed(self._as_records(X))
+        X = self._as_records(X)
+        check_input(self, X)
+        return self._embed(X)
 
     # -- the encoder contract ---------------------------------------------
 

@@ -456,9 +456,9 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
     }
 
     def _source(self):
-        """The architecture, encoder settings, the pretrainer's encoder contract and its class name.
+        """The architecture, encoder settings, the pretrainer's encoder contract and the fitted pretrainer.
 
-        Without a pretrainer, the contract and the name are None.
+        Without a pretrainer, the contract and the pretrainer are None.
         """
         if self.pretrainer is None:
             arch = "lcd" if self.architecture == "auto" else self.architecture
@@ -484,7 +484,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
                 "encoder_params sets up an encoder trained from scratch; with a pretrainer the "
                 "encoder is the pretrainer's. Pass encoder_params=None."
             )
-        return arch, {"width": contract.width, "standardize": contract.standardize}, contract, name
+        return arch, {"width": contract.width, "standardize": contract.standardize}, contract, pretrainer
 
     def _validate_X(self, X, *, reset, min_length=None):
         """The records as ``(n, leads, T)``; in ``fit`` (``reset``), with the :class:`SeenInput`."""
@@ -736,15 +736,14 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         self._check_params()
         if self._continuing():
             return self._fit_continued(X, y, groups)
-        arch, params, contract, source = self._source()
+        arch, params, contract, pretrainer = self._source()
         X, seen = self._validate_X(X, reset=True, min_length=ARCHITECTURES[arch].min_length)
         y, kind = check_targets(y, type(self).__name__)
         check_consistent_length(X, y)
-        pretrainer = None if self.pretrainer is None else fitted_pretrainer(self.pretrainer)
         if contract is not None and X.shape[1] != contract.n_leads:
             names = fitted_lead_names(pretrainer)
             raise ValueError(
-                f"X has {X.shape[1]} lead(s) but the {source} was pretrained on "
+                f"X has {X.shape[1]} lead(s) but the {type(pretrainer).__name__} was pretrained on "
                 f"{contract.n_leads}{' (' + ', '.join(names) + ')' if names else ''}; pass "
                 "records with the pretrainer's leads, in the same order "
                 "(pretrainer.input_pipeline(fs=..., lead_names=...) selects them)."
