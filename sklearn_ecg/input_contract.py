@@ -42,7 +42,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._lead_names import canonical_lead, lead_key
 from ._persistence import PretrainedModelError
-from .preprocessing import ConvertUnits, PadOrCrop, Resample, SelectLeads
+from .preprocessing import ConvertUnits, LeadLayout, PadOrCrop, Resample, SelectLeads
 from .preprocessing._scaling import UNIT_FACTORS
 
 __all__ = ["InputContract", "input_pipeline", "UNIT_FACTORS"]
@@ -322,9 +322,13 @@ def check_input(est, X):
     if contract.amplitude is None:
         return
     amp, polarity = lead_statistics(X[:_STAT_RECORDS])
-    _check_lead_order(name, contract, amp, polarity, hint)
     flat = np.flatnonzero((amp <= _FLAT_FRACTION * contract.amplitude).all(axis=0))
-    if len(flat):
+    # A model pretrained with lead masking saw records whose missing leads were
+    # zero: zeroed leads are then how the user says a lead is missing (LeadLayout).
+    masked = bool(getattr(est, "lead_masking", 0)) and 0 < len(flat) < amp.shape[1]
+    if not masked:
+        _check_lead_order(name, contract, amp, polarity, hint)
+    if len(flat) and not masked:
         names = contract.lead_names
         which = ", ".join(names[i] if names else f"lead {i}" for i in flat)
         warnings.warn(
@@ -390,8 +394,12 @@ def _check_lead_order(name, contract, amp, polarity, hint):
 # -- bringing records to the model ------------------------------------------------
 
 
-def _match_leads(model_leads, user_leads, owner):
-    """The user's names, with modified limb leads renamed where they stand in for a missing lead."""
+def _match_leads(model_leads, user_leads, owner, allow_missing=False):
+    """The user's names, with modified limb leads renamed where they stand in for a missing lead.
+
+    Returns the renamed user names and the model's leads the records lack
+    (empty unless ``allow_missing``).
+    """
 
     user = [canonical_lead(n) for n in user_leads]
     keys = [lead_key(n) for n in user]
@@ -401,16 +409,23 @@ def _match_leads(model_leads, user_leads, owner):
                 lead_key(m) == target.casefold() for m in model_leads):
             user[i], keys[i] = target, target.casefold()
     missing = [m for m in model_leads if lead_key(m) not in keys]
-    if missing:
-        leadwise = (" LCD's encoder is per lead: sklearn_ecg.LeadwiseEmbedder (sklearn-ecg "
-                    "embed --leadwise) embeds any set of leads with it."
-                    if owner == "LCDPretrainer" else "")
+    if missing and (not allow_missing or len(missing) == len(model_leads)):
+        if allow_missing:
+            hint = " None of the records' leads is one of the model's."
+        elif owner == "LCDPretrainer":
+            hint = (" LCD's encoder is per lead: sklearn_ecg.LeadwiseEmbedder (sklearn-ecg "
+                    "embed --leadwise) embeds any set of leads with it.")
+        elif owner == "METSPretrainer":
+            hint = (" A METS model pretrained with lead_masking > 0 takes records with only "
+                    "some of its leads.")
+        else:
+            hint = ""
         raise ValueError(
             f"The records lack lead(s) {', '.join(missing)} that {owner} was trained on "
             f"({', '.join(model_leads)}); they have {', '.join(user_leads)}. Check "
-            f"lead_names, or use records with these leads.{leadwise}"
+            f"lead_names, or use records with these leads.{hint}"
         )
-    return user
+    return user, missing
 
 
 def input_pipeline(model, *, fs, lead_names=None, units="mV", crop="start"):
@@ -419,7 +434,10 @@ def input_pipeline(model, *, fs, lead_names=None, units="mV", crop="start"):
     The steps, each only where needed, are the package's own transformers:
     :class:`~sklearn_ecg.preprocessing.SelectLeads` (the model's leads, in
     its order, matched by name case-insensitively; MLI/MLII/MLIII stand in
-    for I/II/III when the records lack those),
+    for I/II/III when the records lack those; for a METS model pretrained
+    with ``lead_masking > 0``, the model's leads the records have, then
+    :class:`~sklearn_ecg.preprocessing.LeadLayout` to place them into its
+    lead layout with the missing leads zero),
     :class:`~sklearn_ecg.preprocessing.ConvertUnits` (to mV),
     :class:`~sklearn_ecg.preprocessing.Resample` (from ``fs`` to the
     model's rate) and :class:`~sklearn_ecg.preprocessing.PadOrCrop` (to the
@@ -472,8 +490,16 @@ def input_pipeline(model, *, fs, lead_names=None, units="mV", crop="start"):
         if not user or not all(isinstance(n, str) for n in user):
             raise ValueError(f"lead_names must be a non-empty list of lead names; got {lead_names!r}.")
         if contract.lead_names is not None:
-            matched = _match_leads(contract.lead_names, user, owner)
-            steps.append(SelectLeads(list(contract.lead_names), lead_names=matched))
+            # A model pretrained with lead masking saw records whose missing leads were
+            # zero; it takes them, placed into its lead layout the same way.
+            allow_missing = bool(getattr(model, "lead_masking", 0))
+            matched, missing = _match_leads(contract.lead_names, user, owner, allow_missing)
+            if missing:
+                present = [m for m in contract.lead_names if m not in missing]
+                steps.append(SelectLeads(present, lead_names=matched))
+                steps.append(LeadLayout(leads=present, layout=list(contract.lead_names)))
+            else:
+                steps.append(SelectLeads(list(contract.lead_names), lead_names=matched))
         elif contract.n_leads is not None and len(user) != contract.n_leads:
             raise ValueError(
                 f"The records have {len(user)} lead(s) but {owner} was trained on "

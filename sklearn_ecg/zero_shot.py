@@ -1,5 +1,7 @@
 """Zero-shot ECG classification with a fitted METS model."""
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import NotFittedError
@@ -12,6 +14,8 @@ from ._encoder import fitted_pretrainer
 from ._tables import read_lists
 from ._templates import template_fields
 from ._validation import check_ecg_array, check_targets
+from .input_contract import _match_leads
+from .preprocessing import LeadLayout
 
 #: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class
 #: (package data ``data/ptbxl_superclass_descriptions.tsv``; see sklearn_ecg.prompts for
@@ -92,6 +96,16 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         keys of ``class_descriptions`` (of the default descriptions: NORM,
         MI, STTC, CD, HYP, the order of ``load_ptbxl``'s superclasses) when
         their number matches the columns.
+    lead_names : str, sequence of str or None, default=None
+        Names of the leads of X, in the order of its axis 1, when the records
+        have only some of the leads the pretrainer was trained on (lead I of
+        a smartwatch: ``["I"]``; lead II and V1 of a monitor: ``["II",
+        "V1"]``). Each is placed at its place in the pretrainer's lead
+        layout and the missing leads are zero
+        (:class:`~sklearn_ecg.preprocessing.LeadLayout`), which is how a
+        METS model pretrained with ``lead_masking > 0`` saw records with
+        missing leads; the pretrainer is not refitted. None: X has the
+        pretrainer's leads, in its order.
 
     Attributes
     ----------
@@ -107,7 +121,11 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         The pretrainer's learnt ``1/τ``, the scale of the similarities in
         ``predict_proba``.
     n_features_in_ : int
-        As for the pretrainer.
+        Leads of X (for 3-D input), as seen in ``fit``.
+    lead_layout_ : LeadLayout or None
+        The fitted :class:`~sklearn_ecg.preprocessing.LeadLayout` that
+        places X's leads into the pretrainer's layout (``lead_names`` given),
+        else None.
 
     Notes
     -----
@@ -134,11 +152,12 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
     """
 
     def __init__(self, pretrainer, template=DEFAULT_TEMPLATES,
-                 class_descriptions=None, class_names=None):
+                 class_descriptions=None, class_names=None, lead_names=None):
         self.pretrainer = pretrainer
         self.template = template
         self.class_descriptions = class_descriptions
         self.class_names = class_names
+        self.lead_names = lead_names
 
     def _pretrainer(self):
         """The fitted METS pretrainer (unwrapped from a FrozenEstimator)."""
@@ -199,6 +218,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         "template": [str, list, tuple],
         "class_descriptions": [dict, None],
         "class_names": ["array-like", None],
+        "lead_names": [str, "array-like", None],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -226,12 +246,16 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             )
         X, seen = check_ecg_array(self, X, reset=True, min_records=1)
         n_leads = X.shape[1] if X.ndim == 3 else 1
-        if n_leads != pretrainer.n_leads_:
+        layout = None
+        if self.lead_names is not None:
+            layout = self._lead_layout(pretrainer, X, n_leads)
+        elif n_leads != pretrainer.n_leads_:
             raise ValueError(
                 f"X has {n_leads} lead(s) per record but the pretrainer was fitted on "
                 f"{pretrainer.n_leads_}; it can only embed records with the leads it was trained "
                 "on. Select the same leads, in the same order (e.g. with "
-                "sklearn_ecg.preprocessing.SelectLeads)."
+                "sklearn_ecg.preprocessing.SelectLeads), or name the leads X has with "
+                "lead_names=[...] to place them into the pretrainer's lead layout."
             )
         columns = _column_names(y)
         y, kind = check_targets(y, type(self).__name__)
@@ -287,8 +311,52 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         self.prompts_ = prompts
         self.class_embeddings_ = np.asarray(out, dtype=np.float32)
         self.logit_scale_ = logit_scale
+        self.lead_layout_ = layout
         seen.assign(self)
         return self
+
+    def _lead_layout(self, pretrainer, X, n_leads):
+        """The fitted LeadLayout that places X's leads (``lead_names``) into the pretrainer's."""
+        names = [self.lead_names] if isinstance(self.lead_names, str) else list(self.lead_names)
+        if not names or not all(isinstance(n, str) and n.strip() for n in names):
+            raise ValueError(f"lead_names must be a non-empty list of lead names; got {self.lead_names!r}.")
+        if len(names) != n_leads:
+            raise ValueError(
+                f"lead_names names {len(names)} lead(s) ({', '.join(names)}) but X has {n_leads} "
+                "per record; give one name per lead of X, in order."
+            )
+        contract = getattr(pretrainer, "input_contract_", None)
+        model_leads = getattr(contract, "lead_names", None)
+        if model_leads is None:
+            raise ValueError(
+                "lead_names needs a pretrainer that knows the names of the leads it was trained "
+                "on; this one was fitted without them. Fit it with lead_names=[...] (e.g. "
+                "METSPretrainer(lead_names=data.lead_names))."
+            )
+        # MLI/MLII/MLIII of a monitor or Holter stand in for I/II/III.
+        names, _ = _match_leads(model_leads, names, type(pretrainer).__name__, allow_missing=True)
+        layout = LeadLayout(leads=names, layout=list(model_leads))
+        try:
+            layout.fit(X)
+        except ValueError as exc:
+            raise ValueError(f"lead_names={names!r} do not fit the pretrainer's leads: {exc}") from exc
+        if len(names) < len(model_leads) and not getattr(pretrainer, "lead_masking", 0):
+            warnings.warn(
+                f"The pretrainer was trained on all its {len(model_leads)} leads, always "
+                f"(lead_masking=0); records with only {', '.join(names)} are unlike anything it "
+                "saw, and its scores on them may be near chance. Pretrain with lead_masking > 0 "
+                "for records with missing leads.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return layout
+
+    def _encode(self, X):
+        """Joint-space embeddings of X, its leads first placed into the pretrainer's layout."""
+        layout = getattr(self, "lead_layout_", None)  # absent from pickles of older releases
+        if layout is not None:
+            X = layout.transform(X)
+        return self._pretrainer().encode_ecg(X)
 
     def decision_function(self, X):
         """Cosine similarity of every record to every class.
@@ -305,16 +373,16 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             scikit-learn expects of a binary classifier.
         """
         check_is_fitted(self, "class_embeddings_")
-        check_ecg_array(self, X, reset=False, min_records=1)
-        scores = self._pretrainer().encode_ecg(X) @ self.class_embeddings_.T
+        X = check_ecg_array(self, X, reset=False, min_records=1)
+        scores = self._encode(X) @ self.class_embeddings_.T
         if not self.multilabel_ and len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
         return scores
 
     def _similarities(self, X):
         check_is_fitted(self, "class_embeddings_")
-        check_ecg_array(self, X, reset=False, min_records=1)
-        return self._pretrainer().encode_ecg(X) @ self.class_embeddings_.T
+        X = check_ecg_array(self, X, reset=False, min_records=1)
+        return self._encode(X) @ self.class_embeddings_.T
 
     def predict_proba(self, X):
         """Class probabilities (single-label) or per-class scores (multi-label).

@@ -1,0 +1,153 @@
+"""METS on records with only some of its leads: input_pipeline and ZeroShotECGClassifier(lead_names=...)."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import check_param_validation
+
+from sklearn_ecg import METSPretrainer, ZeroShotECGClassifier
+from sklearn_ecg.datasets import load_ptbxl_sample
+from sklearn_ecg.preprocessing import LeadLayout, SelectLeads
+from _text_encoders import BagOfWords
+
+bag_of_words = BagOfWords()
+
+
+def tiny(**params):
+    base = dict(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=bag_of_words,
+                translate_reports=False, random_state=0, device="cpu", fs=100)
+    base.update(params)
+    return METSPretrainer(**base)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    data = load_ptbxl_sample()
+    X = data.X[:48, :, :128].copy()
+    reports = np.asarray(data.report[:48], dtype=object)
+    masked = tiny(lead_masking=0.5, lead_names=list(data.lead_names)).fit(X, reports=reports)
+    plain = tiny(lead_names=list(data.lead_names)).fit(X, reports=reports)
+    return X, data, masked, plain
+
+
+def _leads(data, names):
+    return [list(data.lead_names).index(n) for n in names]
+
+
+@pytest.mark.parametrize("names", [["I"], ["II", "V1"], None])
+def test_zero_shot_with_lead_names_equals_the_model_on_zero_filled_records(sample, names):
+    X, data, masked, _ = sample
+    y = data.y[:48]
+    full = ZeroShotECGClassifier(masked).fit(X, y)
+    if names is None:
+        names = list(data.lead_names)
+    pos = _leads(data, names)
+    Xs = X[:, pos]
+    clf = ZeroShotECGClassifier(masked, lead_names=names)
+    with warnings.catch_warnings():
+        # zero-filled leads are what a lead-masked model was trained on: no warning
+        warnings.simplefilter("error")
+        clf.fit(Xs, y)
+        scores = clf.decision_function(Xs)
+    zeroed = np.zeros_like(X)
+    zeroed[:, pos] = X[:, pos]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = full.decision_function(zeroed)
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
+    assert clf.n_features_in_ == len(names)
+    assert (clf.lead_layout_.positions_ == pos).all()
+    np.testing.assert_array_equal(clf.predict(Xs), full.predict(zeroed))
+    if len(names) < 12:
+        # the missing leads change the scores: the layout is not a no-op
+        assert not np.allclose(scores, full.decision_function(X), atol=1e-4)
+
+
+def test_zero_shot_single_lead_as_2d_and_holter_names(sample):
+    X, data, masked, _ = sample
+    y = data.y[:48]
+    one = ZeroShotECGClassifier(masked, lead_names="II").fit(X[:, 1], y)
+    three = ZeroShotECGClassifier(masked, lead_names=["II"]).fit(X[:, [1]], y)
+    np.testing.assert_allclose(one.decision_function(X[:, 1]), three.decision_function(X[:, [1]]))
+    # A Holter's MLII stands in for II
+    holter = ZeroShotECGClassifier(masked, lead_names=["MLII", "V1"]).fit(X[:, [1, 6]], y)
+    named = ZeroShotECGClassifier(masked, lead_names=["II", "V1"]).fit(X[:, [1, 6]], y)
+    np.testing.assert_allclose(holter.decision_function(X[:, [1, 6]]),
+                               named.decision_function(X[:, [1, 6]]))
+
+
+def test_zero_shot_lead_names_errors_and_warning(sample):
+    X, data, masked, plain = sample
+    y = data.y[:48]
+    with pytest.raises(ValueError, match="names 2 lead"):
+        ZeroShotECGClassifier(masked, lead_names=["I", "II"]).fit(X[:, [0]], y)
+    with pytest.raises(ValueError, match="lack lead"):
+        ZeroShotECGClassifier(masked, lead_names=["X1"]).fit(X[:, [0]], y)
+    with pytest.raises(ValueError, match="more than once"):
+        ZeroShotECGClassifier(masked, lead_names=["II", "DII"]).fit(X[:, [1, 1]], y)
+    with pytest.raises(ValueError, match="non-empty list"):
+        ZeroShotECGClassifier(masked, lead_names=[]).fit(X[:, [0]], y)
+    clf = ZeroShotECGClassifier(masked, lead_names=["I"]).fit(X[:, [0]], y)
+    with pytest.raises(ValueError, match="expecting 1 features"):
+        clf.decision_function(X)
+    # Without lead names, fewer leads are refused with the way out in the message
+    with pytest.raises(ValueError, match="lead_names="):
+        ZeroShotECGClassifier(masked).fit(X[:, [0]], y)
+    # A model pretrained on all its leads, always, is warned about
+    with pytest.warns(UserWarning, match="lead_masking=0"):
+        ZeroShotECGClassifier(plain, lead_names=["I"]).fit(X[:, [0]], y)
+    # A model that does not know its leads' names cannot place them
+    anonymous = tiny(lead_masking=0.5).fit(X, reports=np.asarray(data.report[:48], dtype=object))
+    with pytest.raises(ValueError, match="knows the names"):
+        ZeroShotECGClassifier(anonymous, lead_names=["I"]).fit(X[:, [0]], y)
+
+
+def test_zero_shot_lead_names_param_validation_and_clone(sample):
+    X, data, masked, _ = sample
+    clf = ZeroShotECGClassifier(masked, lead_names=["I"])
+    assert clone(clf).get_params()["lead_names"] == ["I"]
+    check_param_validation("ZeroShotECGClassifier", ZeroShotECGClassifier(masked, lead_names="I"))
+
+
+@pytest.mark.parametrize("names", [["I"], ["mlii", "V1"], None])
+def test_input_pipeline_places_a_lead_subset_for_a_masked_model(sample, names):
+    X, data, masked, _ = sample
+    # Records at 500 Hz with the leads in another order than the model's
+    user = names or list(reversed(data.lead_names))
+    canonical = ["II" if n.lower() == "mlii" else n for n in user]
+    records = np.repeat(X[:, _leads(data, canonical)], 5, axis=-1)
+    prep = masked.input_pipeline(fs=500, lead_names=user)
+    steps = [name for name, _ in prep.steps]
+    placed = prep.fit_transform(records)
+    assert placed.shape == (48, 12, 128)
+    present = _leads(data, canonical)
+    missing = np.setdiff1d(np.arange(12), present)
+    assert (placed[:, missing] == 0).all()
+    assert np.abs(placed[:, present]).max() > 0
+    if names is None:
+        assert "leadlayout" not in steps
+    else:
+        assert steps[:2] == ["selectleads", "leadlayout"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Z = make_pipeline(prep, masked).transform(records)
+    assert Z.shape == (48, 512 // 16) and np.isfinite(Z).all()
+
+
+def test_input_pipeline_refuses_a_subset_for_an_unmasked_model(sample):
+    _, _, masked, plain = sample
+    with pytest.raises(ValueError, match="lead_masking > 0"):
+        plain.input_pipeline(fs=100, lead_names=["I"])
+    with pytest.raises(ValueError, match="None of the records' leads"):
+        masked.input_pipeline(fs=100, lead_names=["X", "Y"])
+
+
+def test_flat_lead_warning_still_fires_for_unmasked_models(sample):
+    X, data, _, plain = sample
+    zeroed = X.copy()
+    zeroed[:, 1:] = 0
+    with pytest.warns(UserWarning, match="flat"):
+        plain.transform(zeroed)
