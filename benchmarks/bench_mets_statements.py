@@ -48,7 +48,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, LRScheduler
+from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from sklearn_ecg import LCDPretrainer, METSPretrainer, ZeroShotECGClassifier
 from sklearn_ecg.datasets import load_ptbxl
@@ -73,6 +74,12 @@ def load(paths, fold_list):
     return sup, scp.y[:, cols]
 
 
+def place_leads(X, subset):
+    """Only the leads of ``subset`` ("I", "I,II") of 12-lead records, the others zero."""
+    names = subset.split(",")
+    return LeadLayout(leads=names).fit_transform(SelectLeads(leads=names).fit_transform(X))
+
+
 def statement_descriptions(path):
     table = pd.read_csv(Path(path) / "scp_statements.csv", index_col=0)
     return {code: str(table.loc[code, "description"]) for code in STATEMENTS}
@@ -92,8 +99,12 @@ def zero_shot(mets, X, Ysup, Ystat, descriptions):
     sup = ZeroShotECGClassifier(mets).fit(X[:1], Ysup[:1])
     stat = ZeroShotECGClassifier(mets, class_descriptions=descriptions,
                                  class_names=STATEMENTS).fit(X[:1], Ystat[:1])
+    sims = sup.decision_function(X)
     return {"statements": aucs(Ystat, stat.decision_function(X), STATEMENTS),
-            "superclasses": aucs(Ysup, sup.decision_function(X), list(sup.classes_))}
+            "superclasses": aucs(Ysup, sims, list(sup.classes_)),
+            # scoring="relative": the similarity minus the record's mean over the classes
+            "superclasses_relative": aucs(Ysup, sims - sims.mean(axis=1, keepdims=True),
+                                          list(sup.classes_))}
 
 
 def probe(Ztr, Ytr, Zev, Yev, names):
@@ -107,16 +118,19 @@ def probe(Ztr, Ytr, Zev, Yev, names):
 
 def summary(zs):
     s = zs["statements"]
+    rel = zs.get("superclasses_relative")
     return (f"AFIB {s.get('AFIB', float('nan')):.3f}  macro12 {s['macro']:.3f}  "
-            f"super {zs['superclasses']['macro']:.3f}")
+            f"super {zs['superclasses']['macro']:.3f}"
+            + (f"  super relative {rel['macro']:.3f}" if rel else ""))
 
 
 class _EvalAt(Callback):
     """12-lead zero-shot on the evaluated folds after the given epochs."""
 
-    def __init__(self, epochs, pretrainer, X, Ysup, Ystat, descriptions, log):
+    def __init__(self, epochs, pretrainer, X, Ysup, Ystat, descriptions, log, leads=()):
         self.epochs, self.pretrainer, self.X = epochs, pretrainer, X
         self.Ysup, self.Ystat, self.descriptions, self.log = Ysup, Ystat, descriptions, log
+        self.leads = leads
 
     def on_epoch_end(self, net, **kwargs):
         epoch = len(net.history)
@@ -128,8 +142,13 @@ class _EvalAt(Callback):
         p.n_leads_, p.n_timepoints_ = self.X.shape[1:]
         p.n_features_in_ = self.X.shape[1]
         zs = zero_shot(p, self.X, self.Ysup, self.Ystat, self.descriptions)
-        self.log.append({"epoch": epoch, "zero_shot": zs})
+        entry = {"epoch": epoch, "zero_shot": zs, "leads": {}}
         print(f"epoch {epoch:>3}  {summary(zs)}", flush=True)
+        for subset in self.leads:
+            entry["leads"][subset] = zero_shot(p, place_leads(self.X, subset), self.Ysup,
+                                               self.Ystat, self.descriptions)
+            print(f"  {subset:<9} {summary(entry['leads'][subset])}", flush=True)
+        self.log.append(entry)
 
 
 def print_table(path):
@@ -182,6 +201,8 @@ def main(argv=None):
     parser.add_argument("--eval-at", default="", help="e.g. 3,10: also score after these epochs")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--cosine", action="store_true",
+                        help="decay the learning rate to 0 along a half cosine over the epochs")
     parser.add_argument("--temperature", type=float, default=0.2)
     parser.add_argument("--text-unit", choices=["report", "sentence"], default="report")
     parser.add_argument("--mask-duplicates", action="store_true")
@@ -222,9 +243,15 @@ def main(argv=None):
                               lead_masking=args.lead_masking, random_state=args.seed, verbose=0)
         curve = []
         eval_at = {int(e) for e in args.eval_at.split(",") if e} - {args.epochs}
+        callbacks = []
+        if args.cosine:
+            # The learning rate decays to 0 along a half cosine over the epochs.
+            callbacks.append(LRScheduler(policy=CosineAnnealingLR, T_max=args.epochs))
         if eval_at:
-            mets.set_params(callbacks=[_EvalAt(eval_at, mets, ev.X, ev.y, ev_stat,
-                                               descriptions, curve)])
+            callbacks.append(_EvalAt(eval_at, mets, ev.X, ev.y, ev_stat, descriptions, curve,
+                                     args.leads))
+        if callbacks:
+            mets.set_params(callbacks=callbacks)
         t0 = time.perf_counter()
         mets.fit(train.X, reports=train.report)
         result["fit_seconds"] = round(time.perf_counter() - t0, 1)
@@ -232,6 +259,7 @@ def main(argv=None):
         result["params"] = {k: v for k, v in mets.get_params().items()
                             if k in ("max_epochs", "batch_size", "lr", "temperature", "text_unit",
                                      "mask_duplicate_texts", "lead_masking", "random_state")}
+        result["params"]["cosine"] = args.cosine
         result["curve"] = curve
         print(f"pretrained {args.epochs} epochs in {result['fit_seconds']:.0f} s", flush=True)
         if args.save:
@@ -243,10 +271,7 @@ def main(argv=None):
     print("  " + "  ".join(f"{k} {v:.3f}" for k, v in result["zero_shot"]["superclasses"].items()))
     result["leads"] = {}
     for subset in args.leads:
-        names = subset.split(",")
-        Xs = SelectLeads(leads=names).fit_transform(ev.X)
-        Xs = LeadLayout(leads=names).fit_transform(Xs)
-        zs = zero_shot(mets, Xs, ev.y, ev_stat, descriptions)
+        zs = zero_shot(mets, place_leads(ev.X, subset), ev.y, ev_stat, descriptions)
         result["leads"][subset] = zs
         print(f"{subset:<11} {summary(zs)}", flush=True)
     if args.probe:
@@ -264,10 +289,12 @@ def main(argv=None):
         print(f"lcd probe   {summary(result['lcd_probe'])}", flush=True)
     if args.test:
         test = load_ptbxl(args.ptbxl[0], 100, folds=[9, 10], verbose=0)
-        clf = ZeroShotECGClassifier(mets).fit(test.X[:1], test.y[:1])
-        result["test_superclasses"] = aucs(test.y, clf.decision_function(test.X),
-                                           list(clf.classes_))
-        print("test 9-10  " + "  ".join(f"{k} {v:.3f}" for k, v in result["test_superclasses"].items()))
+        for scoring, key in (("similarity", "test_superclasses"),
+                             ("relative", "test_superclasses_relative")):
+            clf = ZeroShotECGClassifier(mets, scoring=scoring).fit(test.X[:1], test.y[:1])
+            result[key] = aucs(test.y, clf.decision_function(test.X), list(clf.classes_))
+            print(f"test 9-10, {scoring:<10}  "
+                  + "  ".join(f"{k} {v:.3f}" for k, v in result[key].items()))
     result["total_seconds"] = round(time.perf_counter() - start, 1)
     print(f"total {result['total_seconds']:.0f} s", flush=True)
     if args.jsonl:

@@ -37,7 +37,7 @@ SETTINGS = {
     "lcd": dict(name="lcd-ptbxl", leads=LEADS, dtype="float32",
                 params=dict(max_epochs=100, batch_size=64, random_state=0)),
     "mets": dict(name="mets-ptbxl", leads=None, dtype="float16",
-                 params=dict(max_epochs=3, temperature=0.2, random_state=0)),
+                 params=dict(max_epochs=20, temperature=0.2, lead_masking=0.5, random_state=0)),
 }
 
 CARD = """# {name}

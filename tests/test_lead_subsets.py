@@ -151,3 +151,23 @@ def test_flat_lead_warning_still_fires_for_unmasked_models(sample):
     zeroed[:, 1:] = 0
     with pytest.warns(UserWarning, match="flat"):
         plain.transform(zeroed)
+
+
+def test_relative_scoring_is_similarity_minus_the_mean_over_classes(sample):
+    X, data, masked, _ = sample
+    y = data.y[:48]
+    plain = ZeroShotECGClassifier(masked).fit(X, y)
+    relative = ZeroShotECGClassifier(masked, scoring="relative").fit(X, y)
+    s, r = plain.decision_function(X), relative.decision_function(X)
+    np.testing.assert_allclose(r, s - s.mean(axis=1, keepdims=True), rtol=1e-6, atol=1e-7)
+    assert not np.allclose(r, s)
+    # The per-class ranking changes: a record's scores relative to its other classes
+    assert any((np.argsort(r[:, k]) != np.argsort(s[:, k])).any() for k in range(5))
+    np.testing.assert_array_equal(relative.predict(X), plain.predict(X))
+    np.testing.assert_allclose(relative.predict_proba(X), plain.predict_proba(X))
+    # Two single-label classes: the difference of the two similarities either way
+    labels = np.where(y[:, 0] == 1, "NORM", "MI")
+    two = [ZeroShotECGClassifier(masked, scoring=sc).fit(X, labels) for sc in ("similarity", "relative")]
+    np.testing.assert_allclose(two[0].decision_function(X), two[1].decision_function(X))
+    with pytest.raises(ValueError, match="scoring"):
+        ZeroShotECGClassifier(masked, scoring="cosine").fit(X, y)
