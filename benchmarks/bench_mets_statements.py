@@ -22,7 +22,12 @@ Pretraining uses folds 1-6 (``--train-folds``) of all folders and the
 figures are taken on folds 7-8 (``--eval-folds``), where the recipes were
 chosen; labels only score, no label of the evaluated folds steers the
 training. ``--test`` also gives the superclass table on folds 9-10 of the
-first folder, for the final recipe only. A recipe run, e.g.::
+first folder (both scorings; relative for every subset of ``--leads``; with
+``--probe`` and ``--lcd``, probes trained on the labels of the train and
+eval folds), for the final recipe or a shipped model only, e.g.::
+
+    python benchmarks/bench_mets_statements.py --ptbxl <ptbxl500> <ptbxl-more> \
+        --load mets-ptbxl --test --probe --lcd --leads I II I,II A recipe run, e.g.::
 
     python benchmarks/bench_mets_statements.py --ptbxl <ptbxl500> <ptbxl-more> \\
         --epochs 3 --text-unit sentence --leads I II I,II --probe \\
@@ -157,26 +162,34 @@ def print_table(path):
         return f"{d[key]:.3f}" if d and key in d else "–"
 
     print(".. list-table::\n   :header-rows: 1\n")
-    head = ["run", "fit (s)", "AFIB", "macro 12", "superclasses", "lead I: AFIB / macro 12",
+    def sup(z):
+        rel = z.get("superclasses_relative")
+        return fmt(z["superclasses"], "macro") + (f" / {fmt(rel, 'macro')}" if rel else "")
+
+    def subsets(leads):
+        cells = []
+        for subset in ("I", "II", "I,II"):
+            z = leads.get(subset)
+            cells.append(f"{fmt(z['statements'], 'AFIB')} / {fmt(z['statements'], 'macro')}"
+                         if z else "–")
+        return cells
+
+    head = ["run", "fit (s)", "AFIB", "macro 12", "superclasses (relative)", "lead I: AFIB / macro 12",
             "lead II: AFIB / macro 12", "I+II: AFIB / macro 12", "probe: AFIB / macro 12 / super"]
     print("\n".join(("   * - " if i == 0 else "     - ") + h for i, h in enumerate(head)))
     for line in Path(path).read_text().splitlines():
         r = json.loads(line)
         zs, leads, pr = r["zero_shot"], r.get("leads", {}), r.get("probe")
         cells = [r["name"], str(round(r.get("fit_seconds", 0))), fmt(zs["statements"], "AFIB"),
-                 fmt(zs["statements"], "macro"), fmt(zs["superclasses"], "macro")]
-        for subset in ("I", "II", "I,II"):
-            z = leads.get(subset)
-            cells.append(f"{fmt(z['statements'], 'AFIB')} / {fmt(z['statements'], 'macro')}"
-                         if z else "–")
+                 fmt(zs["statements"], "macro"), sup(zs)] + subsets(leads)
         cells.append(f"{fmt(pr['statements'], 'AFIB')} / {fmt(pr['statements'], 'macro')} / "
                      f"{fmt(pr['superclasses'], 'macro')}" if pr else "–")
         print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
         for point in r.get("curve", []):
             z = point["zero_shot"]
             cells = [f"{r['name']}, after epoch {point['epoch']}", "–",
-                     fmt(z["statements"], "AFIB"), fmt(z["statements"], "macro"),
-                     fmt(z["superclasses"], "macro"), "–", "–", "–", "–"]
+                     fmt(z["statements"], "AFIB"), fmt(z["statements"], "macro"), sup(z)]
+            cells += subsets(point.get("leads", {})) + ["–"]
             print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
 
 
@@ -295,6 +308,30 @@ def main(argv=None):
             result[key] = aucs(test.y, clf.decision_function(test.X), list(clf.classes_))
             print(f"test 9-10, {scoring:<10}  "
                   + "  ".join(f"{k} {v:.3f}" for k, v in result[key].items()))
+        for leads in args.leads:
+            clf = ZeroShotECGClassifier(mets, lead_names=leads.split(","), scoring="relative")
+            Xs = SelectLeads(leads=leads.split(",")).fit_transform(test.X)
+            clf.fit(Xs[:1], test.y[:1])
+            result.setdefault("test_superclasses_leads", {})[leads] = aucs(
+                test.y, clf.decision_function(Xs), list(clf.classes_))
+            print(f"test 9-10, {leads:<10}  macro "
+                  f"{result['test_superclasses_leads'][leads]['macro']:.3f} (relative)")
+        if args.probe or args.lcd:
+            # Superclass probe trained on the labels of folds 1-8, tested on folds 9-10.
+            fit_x = np.concatenate([train.X, ev.X])
+            fit_y = np.concatenate([train.y, ev.y])
+            names = list(test.target_names)
+            if args.probe:
+                mets.set_params(output="encoder")
+                result["test_probe"] = probe(mets.transform(fit_x), fit_y, mets.transform(test.X),
+                                             test.y, names)
+                print(f"test 9-10, probe       macro {result['test_probe']['macro']:.3f}")
+            if args.lcd:
+                lcd, sel = LCDPretrainer.from_pretrained("lcd-ptbxl"), SelectLeads(leads=LCD_LEADS)
+                result["test_lcd_probe"] = probe(lcd.transform(sel.fit_transform(fit_x)), fit_y,
+                                                 lcd.transform(sel.fit_transform(test.X)), test.y,
+                                                 names)
+                print(f"test 9-10, LCD probe   macro {result['test_lcd_probe']['macro']:.3f}")
     result["total_seconds"] = round(time.perf_counter() - start, 1)
     print(f"total {result['total_seconds']:.0f} s", flush=True)
     if args.jsonl:

@@ -10,12 +10,15 @@ folds 9-10 are never seen, so they stay the test of every published figure::
 ``lcd-ptbxl``: :class:`~sklearn_ecg.LCDPretrainer` on leads II, III, V1-V6,
 10 s at 100 Hz, batch 64, 100 epochs, seed 0, other settings the defaults
 (float32 weights). ``mets-ptbxl``: :class:`~sklearn_ecg.METSPretrainer` on all
-12 leads with the reports, the epochs and the initial temperature chosen on
-fold 8 (see ``benchmarks/bench_zero_shot.py --val``), seed 0 (float16 weights, to keep
-the wheel small). A CPU fit is deterministic: on the same kind of CPU and the
+12 leads with the reports, initial temperature 0.2, lead masking 0.5, the
+epochs and the learning-rate schedule chosen on folds 7-8 after pretraining
+on folds 1-6 (``benchmarks/bench_mets_statements.py``), seed 0 (float16
+weights, to keep the wheel small). A CPU fit is deterministic: on the same kind of CPU and the
 same library versions the script writes the same weights. ``--from-joblib``
 saves a model fitted earlier with the same settings (e.g. by
-``benchmarks/bench_quality.py --save``) instead of training again.
+``benchmarks/bench_quality.py --save``) instead of training again. The model
+card's quality section for ``mets-ptbxl`` is
+``--quality benchmarks/results/mets_recipes/mets-ptbxl-card.md``.
 """
 
 import argparse
@@ -24,6 +27,8 @@ import time
 from pathlib import Path
 
 import joblib
+from skorch.callbacks import LRScheduler
+from torch.optim.lr_scheduler import CosineAnnealingLR
 
 import sklearn_ecg
 from sklearn_ecg import LCDPretrainer, METSPretrainer
@@ -36,9 +41,11 @@ SHIPPED = Path(sklearn_ecg.__file__).resolve().parent / "pretrained"
 SETTINGS = {
     "lcd": dict(name="lcd-ptbxl", leads=LEADS, dtype="float32",
                 params=dict(max_epochs=100, batch_size=64, random_state=0)),
-    "mets": dict(name="mets-ptbxl", leads=None, dtype="float16",
+    "mets": dict(name="mets-ptbxl", leads=None, dtype="float16", cosine=True,
                  params=dict(max_epochs=20, temperature=0.2, lead_masking=0.5, random_state=0)),
 }
+
+COSINE = ", callbacks=[LRScheduler(policy=CosineAnnealingLR, T_max=max_epochs)]"
 
 CARD = """# {name}
 
@@ -48,7 +55,7 @@ CARD = """# {name}
   (records 1-500 and 1,978 more records of folds 1-8),
   100 Hz, 10 s, in mV{leads_text}. No labels were used. Folds 9-10 were never
   seen.
-- **Settings**: `{cls}({params})`, on the CPU; fit time {seconds:.0f} s on a
+- **Settings**: `{cls}({params})`{schedule}, on the CPU; fit time {seconds:.0f} s on a
   2-core x86-64 CPU.
 - **Command**: `python benchmarks/make_pretrained.py {method} --ptbxl <ptbxl500> <ptbxl-more>`
 - **Weights**: {dtype}.
@@ -140,7 +147,12 @@ def main(argv=None):
             est.set_params(fs=train.fs, lead_names=train.lead_names)
             est.input_contract_ = record_contract(est, train.X, standardize=est.standardize)
     else:
-        est = cls(verbose=1, fs=train.fs, lead_names=train.lead_names, **spec["params"])
+        callbacks = None
+        if spec.get("cosine"):
+            # The learning rate decays to 0 along a half cosine over the epochs.
+            callbacks = [LRScheduler(policy=CosineAnnealingLR, T_max=spec["params"]["max_epochs"])]
+        est = cls(verbose=1, fs=train.fs, lead_names=train.lead_names, callbacks=callbacks,
+                  **spec["params"])
         start = time.perf_counter()
         if args.method == "lcd":
             est.fit(train.X)
@@ -154,7 +166,9 @@ def main(argv=None):
             json.loads(text), indent=1) + "\n```"
     card = CARD.format(
         name=spec["name"], what=WHAT[args.method], cls=cls.__name__, method=args.method,
-        params=", ".join(f"{k}={v!r}" for k, v in spec["params"].items()), seconds=seconds,
+        params=", ".join(f"{k}={v!r}" for k, v in spec["params"].items())
+        + (COSINE if spec.get("cosine") else ""), seconds=seconds,
+        schedule=" (the learning rate decays to 0 along a half cosine)" if spec.get("cosine") else "",
         dtype=spec["dtype"], quality=quality + contract_section(est.input_contract_, spec["name"]),
         leads_text=f", leads {', '.join(spec['leads'])}" if spec["leads"] else ", 12 leads",
     )

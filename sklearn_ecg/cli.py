@@ -347,21 +347,23 @@ def cmd_zero_shot(args):
         args.folder, fs=args.fs, lead_names=args.leads, length_at=length_at,
         verbose=int(not args.quiet))
     prep = _prepare(model, X, rate, lead_names, args.units)
-    clf = zero_shot_classifier(model, classes, table, prep.transform(X[:1]))
+    clf = zero_shot_classifier(model, classes, table, prep.transform(X[:1]),
+                               scoring="relative" if args.relative else "similarity")
     scores = embed_records(model, prep, X, verbose=not args.quiet, encode=clf.decision_function)
     write_table(out, records, classes, scores)
     print(f"wrote {out}", file=sys.stderr)
     return 0
 
 
-def zero_shot_classifier(model, classes, table, X_one):
+def zero_shot_classifier(model, classes, table, X_one, scoring="similarity"):
     """A ZeroShotECGClassifier with the given classes, in their order (scores are cosines)."""
 
     kwargs = {} if table is None else {"class_descriptions": table}
     if table is None:
         kwargs["class_descriptions"] = {c: c for c in classes}
     indicator = np.zeros((len(X_one), len(classes)), dtype=int)
-    return ZeroShotECGClassifier(model, class_names=classes, **kwargs).fit(X_one, indicator)
+    return ZeroShotECGClassifier(model, class_names=classes, scoring=scoring,
+                                 **kwargs).fit(X_one, indicator)
 
 
 def _read_reports(path, records):
@@ -500,6 +502,10 @@ def build_parser():
                        help="CSV/TSV with columns class,description (several rows per class "
                             "allowed) or a JSON object class -> description(s)")
     p.add_argument("--out", required=True, help="CSV of cosine scores, one column per class")
+    p.add_argument("--relative", action="store_true",
+                   help="each score minus the record's mean over the classes "
+                        "(ZeroShotECGClassifier(scoring='relative')), for classes such as "
+                        "'normal' that mean the absence of the others")
     _add_input_options(p)
     _add_common(p)
     p.set_defaults(func=cmd_zero_shot)

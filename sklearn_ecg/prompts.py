@@ -42,8 +42,10 @@ __all__ = [
 #: their SCP statements (``scp_statements.csv`` of PTB-XL v1.0.3, CC BY 4.0):
 #: ``class_descriptions_from_statements(statements)`` computed at import from
 #: the table shipped in ``sklearn_ecg/datasets/data``, and the default
-#: descriptions of :class:`~sklearn_ecg.ZeroShotECGClassifier`. A class's
-#: prompts are averaged, every statement weighing the same
+#: descriptions of :class:`~sklearn_ecg.ZeroShotECGClassifier`, except that
+#: NORM's "normal ECG" is prefixed by the rhythm statement SR's "sinus
+#: rhythm" (a normal ECG is in sinus rhythm, and the reports say both). A
+#: class's prompts are averaged, every statement weighing the same
 #: (``weighting="statement"``).
 PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS = _class_descriptions.PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
 

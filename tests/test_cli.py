@@ -240,6 +240,31 @@ def test_zero_shot_matches_the_api(records500, tmp_path):
                                rtol=1e-4, atol=1e-5)
 
 
+def test_zero_shot_on_one_lead_of_a_wearable(sample, tmp_path):
+    # Lead I alone at 250 Hz: the shipped METS model was pretrained with lead masking.
+    pytest.importorskip("sentence_transformers")
+    from sklearn_ecg.cli import zero_shot_classifier
+
+    model = load_pretrained("mets-ptbxl", device="cpu")
+    assert model.lead_masking > 0
+    X = signal.resample(sample.X[:4, [0]], 2500, axis=-1)
+    folder = _write(tmp_path / "watch", X, 250, ["I"])
+    out = tmp_path / "scores.csv"
+    assert main(["zero-shot", "mets-ptbxl", str(folder), "--classes", "atrial fibrillation",
+                 "sinus rhythm", "normal ECG", "--relative", "--out", str(out), "-q",
+                 "--device", "cpu"]) == 0
+    table = pd.read_csv(out)
+    data = load_wfdb(folder, verbose=0)
+    prep = model.input_pipeline(fs=250, lead_names=["I"])
+    assert [name for name, _ in prep.steps][:2] == ["selectleads", "leadlayout"]
+    Xp = prep.transform(data.X)
+    classes = ["atrial fibrillation", "sinus rhythm", "normal ECG"]
+    clf = zero_shot_classifier(model, classes, None, Xp[:1], scoring="relative")
+    np.testing.assert_allclose(table[classes].to_numpy(), clf.decision_function(Xp),
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(table[classes].to_numpy().sum(axis=1), 0, atol=1e-5)
+
+
 def test_embed_leadwise_any_leads(sample, records500, tmp_path):
     # Two leads at 360 Hz that the shipped LCD model was not pretrained on as a set.
     X = signal.resample(sample.X[:3, [0, 4]], 3600, axis=-1)
