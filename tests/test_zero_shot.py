@@ -53,7 +53,7 @@ def test_multilabel_indicator_uses_the_superclass_descriptions(data, mets):
     # The default: the statement descriptions of PTB-XL, each in both default templates.
     for k, name in enumerate(clf.classes_):
         assert len(clf.prompts_[k]) == len(PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS[name]) * len(DEFAULT_TEMPLATES)
-    assert "The report of the ECG is that normal ECG" in clf.prompts_[0]
+    assert "The report of the ECG is that sinus rhythm, normal ECG" in clf.prompts_[0]
     hand = ZeroShotECGClassifier(mets, class_descriptions=PTBXL_SUPERCLASS_DESCRIPTIONS).fit(X, Y)
     assert len(hand.prompts_[0]) == len(PTBXL_SUPERCLASS_DESCRIPTIONS["NORM"]) * len(DEFAULT_TEMPLATES)
 
