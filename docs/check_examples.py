@@ -14,6 +14,7 @@ Run from anywhere, after the build::
 """
 
 import operator
+import os
 import re
 import sys
 from pathlib import Path
@@ -109,8 +110,14 @@ def check_claims(claims, figures, size="full"):
     return failures
 
 
-def check_gallery(gallery=GALLERY, claims=CLAIMS):
-    """Every failure of the built gallery: a page without its size, or a conclusion that does not hold."""
+def check_gallery(gallery=GALLERY, claims=CLAIMS, full=None):
+    """Every failure of the built gallery: a page without its size, or a conclusion that does not hold.
+
+    ``full`` (default: ``SKLEARN_ECG_DOCS_FAST=0`` in the environment) also
+    fails a page whose output is not full-size.
+    """
+    if full is None:
+        full = os.environ.get("SKLEARN_ECG_DOCS_FAST", "1") == "0"
     pages = sorted(p for p in Path(gallery).glob("plot_*.rst"))
     if not pages:
         return [f"no built example page in {gallery}: build the documentation first"]
@@ -119,6 +126,8 @@ def check_gallery(gallery=GALLERY, claims=CLAIMS):
         size, figures = parse_output(page.read_text(encoding="utf-8"))
         if size is None:
             failures.append(f"{page.stem}: the output does not say at which size it ran (a 'size: ' line)")
+        elif full and not size.startswith("full"):
+            failures.append(f"{page.stem}: a full-size build shows the output of a {size} run")
         warning = _WARNING.search(page.read_text(encoding="utf-8"))
         if warning:
             failures.append(f"{page.stem}: the output shows a warning: {warning.group(0).strip()}")

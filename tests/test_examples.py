@@ -108,6 +108,10 @@ def test_conclusion_check_reads_built_pages(tmp_path):
     assert check.check_gallery(tmp_path / "none", {}) != []
     (tmp_path / "plot_b.rst").write_text("    size: full\n    /x/y/base.py:1403: UserWarning: 1 of 353 records\n")
     assert any("shows a warning" in f for f in check.check_gallery(tmp_path, {}))
+    # A full-size build must not show the pages of a reduced run (sphinx-gallery's cache).
+    (tmp_path / "plot_b.rst").write_text("    size: reduced (SKLEARN_ECG_DOCS_FAST=1)\n")
+    assert check.check_gallery(tmp_path, {}, full=False) == []
+    assert any("full-size build shows" in f for f in check.check_gallery(tmp_path, {}, full=True))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
