@@ -296,6 +296,16 @@ def _expected(contract):
     return " = ".join(parts)
 
 
+def _takes_missing_leads(model):
+    """Whether ``model`` was pretrained on records with zeroed leads (METS's ``lead_masking > 0``).
+
+    Such a model takes records with only some of its leads, the others zero
+    (:class:`~sklearn_ecg.preprocessing.LeadLayout`): zeroed leads are how a
+    user says a lead is missing, not a fault of the records.
+    """
+    return bool(getattr(model, "lead_masking", 0))
+
+
 def check_input(est, X):
     """Warn about what is probably wrong with records ``X`` ``(n, leads, T)`` given to ``est``.
 
@@ -323,9 +333,7 @@ def check_input(est, X):
         return
     amp, polarity = lead_statistics(X[:_STAT_RECORDS])
     flat = np.flatnonzero((amp <= _FLAT_FRACTION * contract.amplitude).all(axis=0))
-    # A model pretrained with lead masking saw records whose missing leads were
-    # zero: zeroed leads are then how the user says a lead is missing (LeadLayout).
-    masked = bool(getattr(est, "lead_masking", 0)) and 0 < len(flat) < amp.shape[1]
+    masked = _takes_missing_leads(est) and 0 < len(flat) < amp.shape[1]
     if not masked:
         _check_lead_order(name, contract, amp, polarity, hint)
     if len(flat) and not masked:
@@ -490,10 +498,8 @@ def input_pipeline(model, *, fs, lead_names=None, units="mV", crop="start"):
         if not user or not all(isinstance(n, str) for n in user):
             raise ValueError(f"lead_names must be a non-empty list of lead names; got {lead_names!r}.")
         if contract.lead_names is not None:
-            # A model pretrained with lead masking saw records whose missing leads were
-            # zero; it takes them, placed into its lead layout the same way.
-            allow_missing = bool(getattr(model, "lead_masking", 0))
-            matched, missing = _match_leads(contract.lead_names, user, owner, allow_missing)
+            matched, missing = _match_leads(contract.lead_names, user, owner,
+                                            _takes_missing_leads(model))
             if missing:
                 present = [m for m in contract.lead_names if m not in missing]
                 steps.append(SelectLeads(present, lead_names=matched))

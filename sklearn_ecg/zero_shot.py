@@ -15,7 +15,7 @@ from ._encoder import fitted_pretrainer
 from ._tables import read_lists
 from ._templates import template_fields
 from ._validation import check_ecg_array, check_targets
-from .input_contract import _match_leads
+from .input_contract import _match_leads, _takes_missing_leads
 from .preprocessing import LeadLayout
 
 #: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class
@@ -113,10 +113,9 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         (the paper), or ``"relative"``, that similarity minus the record's
         mean similarity over the classes, the rule ``predict`` and
         ``predict_proba`` of a multi-label ``y`` follow. The relative score
-        suits classes defined by the absence of the others: on held-out
-        PTB-XL records it lifts "normal ECG" (NORM) from 0.65 to 0.83
-        ROC-AUC, but it lowers single findings such as atrial fibrillation,
-        whose similarity already stands out (see the benchmarks page).
+        suits classes defined by the absence of the others, such as "normal
+        ECG", and lowers single findings such as atrial fibrillation, whose
+        similarity already stands out (figures on the benchmarks page).
         ``predict`` and ``predict_proba`` do not depend on it.
 
     Attributes
@@ -355,7 +354,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             layout.fit(X)
         except ValueError as exc:
             raise ValueError(f"lead_names={names!r} do not fit the pretrainer's leads: {exc}") from exc
-        if len(names) < len(model_leads) and not getattr(pretrainer, "lead_masking", 0):
+        if len(names) < len(model_leads) and not _takes_missing_leads(pretrainer):
             warnings.warn(
                 f"The pretrainer was trained on all its {len(model_leads)} leads, always "
                 f"(lead_masking=0); records with only {', '.join(names)} are unlike anything it "
