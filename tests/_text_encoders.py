@@ -1,4 +1,4 @@
-"""A fast, deterministic text encoder for the METS tests."""
+"""A fast, deterministic text encoder for the METS tests, and a tiny METS built on it."""
 
 import zlib
 
@@ -25,3 +25,12 @@ class BagOfWords:
 
     def __repr__(self):
         return f"BagOfWords(dim={self.dim})"
+
+
+def tiny_mets(**params):
+    """A METSPretrainer small enough for a test: 32 features, one epoch, bag-of-words text."""
+    from sklearn_ecg import METSPretrainer
+
+    base = dict(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16,
+                text_encoder=BagOfWords(), translate_reports=False, random_state=0)
+    return METSPretrainer(**{**base, **params})

@@ -8,19 +8,13 @@ from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import check_param_validation
 
-from sklearn_ecg import METSPretrainer, ZeroShotECGClassifier
+from sklearn_ecg import ZeroShotECGClassifier
 from sklearn_ecg.datasets import load_ptbxl_sample
-from sklearn_ecg.preprocessing import LeadLayout, SelectLeads
-from _text_encoders import BagOfWords
-
-bag_of_words = BagOfWords()
+from _text_encoders import tiny_mets
 
 
 def tiny(**params):
-    base = dict(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=bag_of_words,
-                translate_reports=False, random_state=0, device="cpu", fs=100)
-    base.update(params)
-    return METSPretrainer(**base)
+    return tiny_mets(**{"device": "cpu", "fs": 100, **params})
 
 
 @pytest.fixture(scope="module")

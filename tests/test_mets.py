@@ -17,6 +17,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn_ecg import METSPretrainer
 from sklearn_ecg.datasets import load_ptbxl_sample
 from _text_encoders import BagOfWords
+from _text_encoders import tiny_mets as tiny
 from sklearn_ecg.nn.clip import LogitScale, clip_loss
 from sklearn_ecg.nn.resnet1d import ResNet1d
 
@@ -35,13 +36,6 @@ SEEN = []
 def recording_encoder(texts):
     SEEN.append(list(texts))
     return bag_of_words(texts)
-
-
-def tiny(**params):
-    base = dict(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=bag_of_words,
-                translate_reports=False, random_state=0)
-    base.update(params)
-    return METSPretrainer(**base)
 
 
 @pytest.fixture(scope="module")

