@@ -283,6 +283,35 @@ def test_embed_leadwise_any_leads(sample, records500, tmp_path):
     assert main(["embed", "mets-ptbxl", str(folder), "--out", str(out), "-q", "--leadwise"]) == 1
 
 
+def test_pretrain_leads_selects_and_orders_the_leads(sample, tmp_path):
+    # Twelve-lead WFDB records, leads in another order than the standard one;
+    # the model is to learn from V1 and II, in that order.
+    order = [6, 0, 11, 1, 2, 3, 4, 5, 7, 8, 9, 10]
+    names = [sample.lead_names[i] for i in order]
+    folder = _write(tmp_path / "twelve", sample.X[:20, order], 100, names)
+    model_dir = tmp_path / "model"
+    assert main(["pretrain", "lcd", str(folder), "--out", str(model_dir), "--leads", "V1", "II",
+                 *TINY]) == 0
+    model = load_pretrained(model_dir, device="cpu")
+    c = model.input_contract_
+    assert (c.fs, c.n_timepoints, c.lead_names, c.n_leads) == (100.0, 1000, ("V1", "II"), 2)
+    assert model.history_[-1, "train_batch_count"] == 3  # 20 records, batches of 8
+    # The contract's lead polarities are those of the sample's V1 and II (V1
+    # points down, II up): the right leads, in the right order.
+    source = sample.X[:20][:, [list(sample.lead_names).index(n) for n in ("V1", "II")]]
+    p2, mid, p98 = np.percentile(source, [2, 50, 98], axis=-1)
+    polarity = np.median(((p98 - mid) - (mid - p2)) / (p98 - p2), axis=0)
+    assert abs(polarity[0] - polarity[1]) > 0.3
+    np.testing.assert_allclose(c.lead_polarity, polarity, atol=0.01)
+    # And the model is the one the API fits on these leads of the same records.
+    data = load_wfdb(folder, verbose=0)
+    X = data.X[:, [list(data.lead_names).index(n) for n in ("V1", "II")]]
+    api = LCDPretrainer(fs=100, lead_names=["V1", "II"], projector_dim=8, predictor_dim=8,
+                        max_epochs=1, batch_size=8, random_state=0, device="cpu",
+                        verbose=0).fit(X)
+    np.testing.assert_allclose(model.transform(X), api.transform(X), rtol=1e-4, atol=1e-5)
+
+
 DATA = ROOT.parent / "shared" / "data"
 
 

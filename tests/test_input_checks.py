@@ -1,5 +1,7 @@
 """What transform and predict refuse, and what they warn about, given records unlike those of fit."""
 
+import copy
+import dataclasses
 import warnings
 
 import numpy as np
@@ -41,6 +43,46 @@ def test_volts_given_as_millivolts_warn(fitted):
     lcd, X, _ = fitted
     with pytest.warns(UserWarning, match=r"0.001 times the amplitude.*units='V'"):
         lcd.transform(X / 1000)
+
+
+@pytest.mark.parametrize("factor", [22, 1 / 22], ids=["x22", "x1/22"])
+def test_amplitudes_just_over_twenty_times_off_warn(fitted, factor):
+    # The same records, scaled: their typical amplitude is exactly `factor`
+    # times that of the training records.
+    lcd, X, _ = fitted
+    with pytest.warns(UserWarning, match=f"{factor:.3g} times the amplitude"):
+        lcd.transform(X * factor)
+
+
+@pytest.mark.parametrize("factor", [18, 1 / 18, 5, 1 / 5], ids=["x18", "x1/18", "x5", "x1/5"])
+def test_amplitudes_within_twenty_times_do_not_warn(fitted, factor):
+    # Gains and units within a factor of 20 of the training records' (another
+    # amplifier, a lead of larger QRS) are not a unit mistake.
+    lcd, X, _ = fitted
+    _quiet(lcd.transform, X * factor)
+
+
+def _polarity(X):
+    """Per lead, the median over records of ((p98 - median) - (median - p2)) / (p98 - p2)."""
+    p2, mid, p98 = np.percentile(X.astype(np.float64), [2, 50, 98], axis=-1)
+    return np.median(((p98 - mid) - (mid - p2)) / (p98 - p2), axis=0)
+
+
+@pytest.mark.parametrize("distance, warns", [(0.31, True), (0.29, False)])
+def test_lead_order_warning_starts_at_a_polarity_distance_of_0_3(fitted, distance, warns):
+    # The model's reference polarities moved away from those of the records
+    # by `distance` on average (one lead up, the other down): just above the
+    # threshold warns, just below does not.
+    lcd, X, _ = fitted
+    model = copy.deepcopy(lcd)
+    reference = _polarity(X) + np.array([distance, -distance])
+    model.input_contract_ = dataclasses.replace(
+        lcd.input_contract_, lead_polarity=tuple(float(v) for v in reference))
+    if warns:
+        with pytest.warns(UserWarning, match=f"differ by {distance:.2f} on average"):
+            model.transform(X)
+    else:
+        _quiet(model.transform, X)
 
 
 def test_z_scoring_model_does_not_care_about_the_scale():

@@ -189,21 +189,27 @@ def test_torch_function_matches_the_pipeline(lcd, sample, make, target):
 @pytest.mark.parametrize("baseline", ["zero", "smooth"])
 def test_integrated_gradients_are_complete(clf, lcd, sample, synthetic, baseline):
     X, y = synthetic
-    e = explain_prediction(clf, X[:6], baseline=baseline, output="decision", n_steps=64)
+    # captum's Gauss-Legendre steps (its default): with 256
+    # of them the sums are within 1 % of the change (measured: 0.54 % with the
+    # zero baseline, 0.20 % with the smooth one); a left Riemann sum of as many
+    # steps is 2.0 % off with the zero baseline.
+    e = explain_prediction(clf, X[:6], baseline=baseline, output="decision", n_steps=256)
     change = e.scores - e.baseline_scores
     assert np.abs(change).max() > 1e-3  # a change to account for
-    np.testing.assert_allclose(e.attributions.sum(axis=(1, 2)), change, atol=0.05 * np.abs(change).max())
+    np.testing.assert_allclose(e.attributions.sum(axis=(1, 2)), change, atol=0.01 * np.abs(change).max())
     np.testing.assert_allclose(e.convergence_delta, e.attributions.sum(axis=(1, 2)) - change, atol=1e-4)
     np.testing.assert_allclose(e.lead_attributions.sum(axis=1), e.attributions.sum(axis=(1, 2)), rtol=1e-4,
                                atol=1e-6)
     records, data = sample
     model = make_pipeline(FrozenEstimator(lcd), StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
     model.fit(records, data.y[:48, 1])
-    # ReLU and max-pooling make the path integral converge slowly: more steps.
+    # ReLU and max-pooling make the path integral converge slowly. Measured
+    # with 128 steps: 1.4 % (zero baseline) and 1.1 % (smooth) off the change;
+    # 8.1 % for a left Riemann sum with the zero baseline.
     e = explain_prediction(model, records[:2], target=1, baseline=baseline, output="decision", n_steps=128)
     change = e.scores - e.baseline_scores
     assert np.abs(change).max() > 0.1
-    np.testing.assert_allclose(e.attributions.sum(axis=(1, 2)), change, atol=0.05 * np.abs(change).max())
+    np.testing.assert_allclose(e.attributions.sum(axis=(1, 2)), change, atol=0.03 * np.abs(change).max())
 
 
 def test_shapes_targets_and_summaries(clf, synthetic):
@@ -220,6 +226,25 @@ def test_shapes_targets_and_summaries(clf, synthetic):
     assert e.method == "integrated_gradients" and e.output == "proba"
     decision = explain_prediction(clf, X[:2], target=1, output="decision", n_steps=8)
     np.testing.assert_allclose(decision.scores, clf.decision_function(X[:2]), atol=1e-4)
+
+
+def test_lead_importance_is_the_share_of_absolute_attributions(clf, synthetic):
+    # Attributions of both signs within a lead: a lead whose positive and
+    # negative attributions cancel still matters as much as its magnitudes.
+    X, _ = synthetic
+    e = explain_prediction(clf, X[:6], target=1, output="decision", n_steps=16)
+    absolute = np.abs(e.attributions.astype(np.float64)).sum(axis=2)
+    signed = e.attributions.astype(np.float64).sum(axis=2)
+    # The records do have leads where the signs cancel (the signed sum is less
+    # than half the absolute one), so signed and absolute shares differ here.
+    assert (np.abs(signed) < 0.5 * absolute).any()
+    np.testing.assert_allclose(e.lead_importance, absolute / absolute.sum(axis=1, keepdims=True),
+                               rtol=1e-5)
+    np.testing.assert_allclose(e.lead_attributions, signed, rtol=1e-4, atol=1e-7)
+    # On a record whose attributions cancel within a lead, the ranking of the
+    # leads is that of their absolute attributions.
+    cancel = np.flatnonzero((np.abs(signed) < 0.5 * absolute).any(axis=1))[0]
+    np.testing.assert_array_equal(np.argsort(e.lead_importance[cancel]), np.argsort(absolute[cancel]))
 
 
 def test_explaining_leaves_the_model_as_it_was(clf, synthetic):

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from scipy import signal
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import check_param_validation
@@ -165,3 +166,28 @@ def test_relative_scoring_is_similarity_minus_the_mean_over_classes(sample):
     np.testing.assert_allclose(two[0].decision_function(X), two[1].decision_function(X))
     with pytest.raises(ValueError, match="scoring"):
         ZeroShotECGClassifier(masked, scoring="cosine").fit(X, y)
+
+
+@pytest.mark.parametrize("fs", [100, 500])
+def test_input_pipeline_puts_each_present_lead_in_its_own_slot(sample, fs):
+    # Three leads of a masked model's twelve, given in another order than the
+    # model's (V1, aVF, II against II, aVF, V1): each must land in the slot of
+    # its own name, whatever the order the records give them in.
+    X, data, masked, _ = sample
+    user = ["V1", "aVF", "II"]
+    source = X[:, _leads(data, user)]
+    records = source if fs == 100 else signal.resample(source, 128 * fs // 100, axis=-1)
+    placed = masked.input_pipeline(fs=fs, lead_names=user).fit_transform(records)
+    layout = list(masked.input_contract_.lead_names)
+    for j, name in enumerate(user):
+        got = placed[:, layout.index(name)]
+        if fs == 100:
+            np.testing.assert_array_equal(got, source[:, j], err_msg=name)
+        else:
+            # Brought to 500 Hz by FFT interpolation and back by the pipeline's
+            # polyphase filter: the source lead again, but at the record's ends.
+            inner = slice(8, -8)
+            np.testing.assert_allclose(got[:, inner], source[:, j, inner], err_msg=name,
+                                       atol=0.02 * np.abs(source[:, j]).max())
+    missing = [i for i, n in enumerate(layout) if n not in user]
+    assert (placed[:, missing] == 0).all()
