@@ -825,14 +825,22 @@ class PretrainedMixin:
         """
         return fitted
 
+    # -- what loading needs from the estimator (implemented by NetEstimator) --
+
+    def _net_from_spec(self, module, module_kwargs, device, n_records):
+        """An uninitialised skorch net around the module a saved ``config.json`` describes.
+
+        ``module`` is the class ``_module_class`` (the loader checks its name)
+        and ``module_kwargs`` the saved keyword arguments; ``n_records`` is
+        None. Loading initialises the net under a fixed seed, then replaces
+        its weights with the saved ones.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement _net_from_spec")
+
     def _set_fitted_state(self, fitted, net):
-        """Make the freshly built estimator fitted: ``net`` holds the saved weights and history."""
-        self.net_ = net
-        self.history_ = net.history_
-        for key, value in fitted.items():
-            setattr(self, key, value)
-        if "n_timepoints_" not in fitted:
-            self.n_timepoints_ = None
+        """Make the freshly built estimator fitted: ``net`` holds the saved weights and history,
+        ``fitted`` the checked fitted attributes by name."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _set_fitted_state")
 
     def save_pretrained(self, save_directory, *, overwrite=False, dtype="float32", model_card=None):
         """Save the fitted model to a folder, without pickle.

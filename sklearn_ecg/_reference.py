@@ -172,9 +172,5 @@ def load_reference_checkpoint(cls, path, *, n_leads=8, n_timepoints=None, standa
         state[key] = tensor.to(state[key].dtype)
     net.module_.load_state_dict(state, strict=True)
 
-    est.net_ = net
-    est.history_ = net.history_
-    est.n_leads_ = n_leads
-    est.n_timepoints_ = n_timepoints
-    est.n_features_in_ = n_leads
+    est._set_fitted(net, n_leads_=n_leads, n_timepoints_=n_timepoints, n_features_in_=n_leads)
     return est

@@ -307,7 +307,6 @@ class LCDPretrainer(BasePretrainer):
 
     _loss_terms = ("intra", "inter", "decorrelation")
     _architecture = "lcd"
-    _min_length = ARCHITECTURES["lcd"].min_length
     _optimizer_kwargs = ("weight_decay",)
 
     def __init__(
@@ -386,7 +385,7 @@ class LCDPretrainer(BasePretrainer):
         self : LCDPretrainer
             The fitted pretrainer.
         """
-        return self._fit(X)
+        return self._fit_net(X)
 
     def _module_spec(self, n_leads, n_timepoints):
         # One network for any lead count: the encoder reads one lead at a time.

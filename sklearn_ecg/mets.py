@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
-from ._base import BasePretrainer, resolve_device
+from ._base import BasePretrainer, FitPlan, resolve_device
 from ._encoder import ARCHITECTURES, width_of_format_1
 from ._persistence import bad_file, build_text_encoder, text_encoder_spec
 from ._param_validation import StrictInterval
@@ -103,7 +103,7 @@ def _check_reports(reports, n_records):
             f"{int(missing.sum())} of {n_records} records have an empty or missing report "
             "(None, NaN or blank) and are left out of the training.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=5,
         )
     return [str(r).strip() for r in reports[keep]], keep
 
@@ -430,7 +430,6 @@ class METSPretrainer(BasePretrainer):
     _module_class = METSModule
 
     _architecture = "mets"
-    _min_length = ARCHITECTURES["mets"].min_length
     _optimizer_kwargs = ("weight_decay",)
 
     def __init__(
@@ -541,7 +540,9 @@ class METSPretrainer(BasePretrainer):
         self : METSPretrainer
             The fitted pretrainer.
         """
-        X, seen = self._validate_for_fit(X)
+        return self._fit_net(X, reports=reports)
+
+    def _fit_plan(self, X, y=None, *, continuing, reports=None):
         texts, keep = _check_reports(reports, len(X))
         if len(keep) < len(X):
             X = X[keep]
@@ -554,17 +555,16 @@ class METSPretrainer(BasePretrainer):
             # each record draws one of its sentences per step: y is its row in the index.
             inverse = np.arange(len(X))
         table = torch.from_numpy(table)
-        if self._continuing():
+        if continuing:
             expected = self.net_.module_.text_dim
             if table.shape[1] != expected:
                 raise ValueError(
                     f"warm_start: the text encoder gives {table.shape[1]}-d embeddings but the "
                     f"fitted text head expects {expected}; keep the text encoder of the first fit."
                 )
-        self._train(X, inverse, seen=seen, report_table=table, sentence_index=sentence_index)
-        self.text_encoder_ = encoder
-        self.n_reports_ = int(table.shape[0])
-        return self
+        return FitPlan(X, inverse, standardize=getattr(self, "standardize", None),
+                       context={"report_table": table, "sentence_index": sentence_index},
+                       fitted={"text_encoder_": encoder, "n_reports_": int(table.shape[0])})
 
     def _module_spec(self, n_leads, n_timepoints, report_table, sentence_index=None):
         return METSModule, dict(
