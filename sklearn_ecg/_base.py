@@ -41,6 +41,7 @@ from ._runtime import (
     zero_denormals,
 )
 from ._validation import check_ecg_array
+from .nn.forward import ForwardModule
 from .nn.inference import folded_copy
 
 
@@ -875,6 +876,30 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
         X = self._as_records(X)
         check_input(self, X)
         return self._embed(X)
+
+    def differentiable_forward(self, output="transform"):
+        """``transform`` as a differentiable torch module (the forward contract, :mod:`sklearn_ecg.nn.forward`).
+
+        Parameters
+        ----------
+        output : {"transform"}, default="transform"
+            What the module outputs: the embeddings of ``transform``.
+
+        Returns
+        -------
+        forward : ForwardModule
+            Records ``(B, n_leads, T)`` to embeddings ``(B, n_features_out)``,
+            by the fitted module itself (not its BatchNorm-folded copy).
+        """
+        if output != "transform":
+            raise ValueError(f"{type(self).__name__} outputs embeddings: output='transform'; got {output!r}.")
+        check_is_fitted(self, "net_")
+        return self._forward(output, self._embed_batch)
+
+    def _forward(self, output, embed_batch):
+        module = self.net_.module_
+        return ForwardModule(lambda x: embed_batch(module, x), [module], n_leads=self.n_leads_,
+                             min_length=self._min_length, output=output)
 
     # -- the encoder contract ---------------------------------------------
 

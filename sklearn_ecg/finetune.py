@@ -25,6 +25,7 @@ from ._base import (FitPlan, NetEstimator, PretrainingNet, SharesFittedPretraine
 from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
 from ._validation import check_ecg_array, check_targets, fitted_lead_names
 from .input_contract import INPUT_PARAMETER_CONSTRAINTS, InputContractMixin, check_input
+from .nn.forward import ForwardModule
 from .nn.scaling import standardize as _standardize
 
 _ARCHITECTURES = ("auto", *ARCHITECTURES)
@@ -867,10 +868,43 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
             For two classes of labels, the logit of the second minus that of
             the first, shape (n_records,), as scikit-learn expects.
         """
-        logits = self._logits(X)
+        return self._decision_from_logits(self._logits(X))
+
+    def _decision_from_logits(self, logits):
+        """``decision_function`` from the logits (an array or a tensor)."""
         if not self.multilabel_ and len(self.classes_) == 2:
             return logits[:, 1] - logits[:, 0]
         return logits
+
+    def _proba_from_logits(self, logits):
+        """``predict_proba`` from float64 logits (a tensor)."""
+        return torch.sigmoid(logits) if self.multilabel_ else torch.softmax(logits, dim=1)
+
+    def differentiable_forward(self, output="proba"):
+        """``predict_proba`` or ``decision_function`` as a differentiable torch module.
+
+        The forward contract (:mod:`sklearn_ecg.nn.forward`): the network's
+        logits, in float64, then the same functions as the methods.
+
+        Parameters
+        ----------
+        output : {"proba", "decision"}, default="proba"
+            What the module outputs.
+
+        Returns
+        -------
+        forward : ForwardModule
+            Records ``(B, n_leads, T)`` to ``(B, n_classes)`` (a binary
+            decision: ``(B,)``), with gradients.
+        """
+        if output not in ("proba", "decision"):
+            raise ValueError(f"output must be 'proba' or 'decision'; got {output!r}.")
+        check_is_fitted(self, "net_")
+        module = self.net_.module_
+        convert = self._proba_from_logits if output == "proba" else self._decision_from_logits
+        return ForwardModule(lambda x: convert(module(x).double()), [module], n_leads=self.n_leads_,
+                             min_length=ARCHITECTURES[self.architecture_].min_length, classes=self.classes_,
+                             output=output)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -885,9 +919,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
             Softmax over the classes; for a multi-label indicator, the
             probability of each class on its own (sigmoid).
         """
-        logits = torch.from_numpy(self._logits(X)).double()
-        proba = torch.sigmoid(logits) if self.multilabel_ else torch.softmax(logits, dim=1)
-        return proba.numpy()
+        return self._proba_from_logits(torch.from_numpy(self._logits(X)).double()).numpy()
 
     def predict(self, X):
         """Most probable class, or for a multi-label indicator the classes of probability > 0.5.

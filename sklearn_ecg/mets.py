@@ -643,6 +643,25 @@ class METSPretrainer(BasePretrainer):
         check_input(self, self._as_records(X))
         return self._embed(self._as_records(X), lambda module, x: module.embed_ecg(x))
 
+    def differentiable_forward(self, output="transform"):
+        """``transform`` (or ``encode_ecg``) as a differentiable torch module.
+
+        Parameters
+        ----------
+        output : {"transform", "joint"}, default="transform"
+            The embeddings of ``transform``, or ``"joint"``: those of
+            ``encode_ecg`` (the joint ECG–text space).
+
+        Returns
+        -------
+        forward : ForwardModule
+            Records ``(B, n_leads, T)`` to embeddings, with gradients.
+        """
+        if output != "joint":
+            return super().differentiable_forward(output)
+        check_is_fitted(self, "net_")
+        return self._forward(output, lambda module, x: module.embed_ecg(x))
+
     def encode_text(self, texts):
         """Embed sentences into the joint ECG–text space.
 

@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import StrOptions
@@ -16,6 +17,7 @@ from ._tables import read_lists
 from ._templates import template_fields
 from ._validation import check_ecg_array, check_targets
 from .input_contract import _match_leads, _takes_missing_leads
+from .nn.forward import ForwardModule, place_leads
 from .preprocessing import LeadLayout
 
 #: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class
@@ -389,12 +391,59 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             scikit-learn expects of a binary classifier (the same for both
             ``scoring``).
         """
-        scores = self._similarities(X)
+        return self._decision_from_similarities(self._similarities(X))
+
+    def _decision_from_similarities(self, scores):
+        """``decision_function`` from the similarities (an array or a tensor)."""
         if not self.multilabel_ and len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
         if self.scoring == "relative":
-            scores = scores - scores.mean(axis=1, keepdims=True)
+            mean = scores.mean(1, keepdim=True) if torch.is_tensor(scores) else scores.mean(axis=1, keepdims=True)
+            scores = scores - mean
         return scores
+
+    def _proba_from_similarities(self, scores):
+        """``predict_proba`` from float64 similarities (a tensor)."""
+        logits = self.logit_scale_ * scores
+        if self.multilabel_:
+            return torch.sigmoid(logits - logits.mean(dim=1, keepdim=True))
+        return torch.softmax(logits, dim=1)
+
+    def differentiable_forward(self, output="proba"):
+        """``predict_proba`` or ``decision_function`` as a differentiable torch module.
+
+        The forward contract (:mod:`sklearn_ecg.nn.forward`): the METS
+        pretrainer's joint-space embeddings (its own forward), the
+        similarities to the class embeddings in float64, then the same
+        functions as the methods.
+
+        Parameters
+        ----------
+        output : {"proba", "decision"}, default="proba"
+            What the module outputs.
+
+        Returns
+        -------
+        forward : ForwardModule
+            Records ``(B, n_leads, T)`` (the leads of ``X`` in ``fit``) to
+            ``(B, n_classes)`` (a binary decision: ``(B,)``), with gradients.
+        """
+        if output not in ("proba", "decision"):
+            raise ValueError(f"output must be 'proba' or 'decision'; got {output!r}.")
+        check_is_fitted(self, "class_embeddings_")
+        joint = self._pretrainer().differentiable_forward("joint")
+        classes = torch.as_tensor(np.asarray(self.class_embeddings_, dtype=np.float64))
+        convert = self._proba_from_similarities if output == "proba" else self._decision_from_similarities
+        layout = getattr(self, "lead_layout_", None)
+        n_leads = joint.n_leads if layout is None else len(layout.positions_)
+
+        def function(x):
+            if layout is not None:
+                x = place_leads(x, list(layout.positions_), joint.n_leads)
+            return convert(joint(x).double() @ classes.to(x.device).T)
+
+        return ForwardModule(function, [joint], n_leads=n_leads, min_length=joint.min_length,
+                             classes=self.classes_, output=output)
 
     def _similarities(self, X):
         check_is_fitted(self, "class_embeddings_")
@@ -415,12 +464,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             multi-label ``y``, ``sigmoid((s − mean_c s) / τ)`` per class.
         """
         check_is_fitted(self, "class_embeddings_")
-        logits = self.logit_scale_ * self._similarities(X).astype(np.float64)
-        if self.multilabel_:
-            return 1.0 / (1.0 + np.exp(-(logits - logits.mean(axis=1, keepdims=True))))
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        return p / p.sum(axis=1, keepdims=True)
+        return self._proba_from_similarities(torch.from_numpy(self._similarities(X).astype(np.float64))).numpy()
 
     def predict(self, X):
         """The most similar class, or for multi-label ``y`` the indicator of ``predict_proba > 0.5``.
