@@ -409,6 +409,30 @@ def run_batches(module, X, batch_size, device, batch_fn):
     return out
 
 
+#: The constraints of the settings that every net estimator shares, declared
+#: once (the pretrainers and ECGClassifier add their own).
+NET_PARAMETER_CONSTRAINTS = {
+    # max_epochs=0 is a fit that trains nothing: the untrained network (randomly
+    # initialised, or as imported), a baseline, for every estimator alike.
+    "max_epochs": [StrictInterval(Integral, 0, None, closed="left")],
+    # Every network has BatchNorm layers, which cannot normalise a batch of one
+    # record in training (a pretrainer's projector never, an encoder not once
+    # its pooling leaves one sample); a last batch of one is dropped, so
+    # batch_size=1 would train on nothing.
+    "batch_size": [StrictInterval(Integral, 2, None, closed="left")],
+    "lr": [StrictInterval(Real, 0, None, closed="neither")],
+    "optimizer": [OptimizerClass()],
+    "weight_decay": [StrictInterval(Real, 0, None, closed="left")],
+    "device": [TorchDevice(), None],
+    "amp": ["boolean"],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "callbacks": [list, None],
+    "warm_start": ["boolean"],
+    **INPUT_PARAMETER_CONSTRAINTS,
+}
+
+
 class FitPlan:
     """What the checks of one fit found, for the fit template of :class:`NetEstimator`.
 
@@ -572,27 +596,9 @@ class NetEstimator:
 
     # -- building the net ---------------------------------------------------
 
-    def _reserved_net_params(self):
-        """Keys of ``net_params`` that the estimator sets on its net itself."""
-        return {"module", "criterion", "train_split", "max_epochs", "batch_size", "lr",
-                "optimizer", "device", "callbacks", "seed", "amp", "loss_terms", "verbose",
-                "warm_start", "optimizer__lr", "optimizer__params", *self._net_settings(),
-                *(f"optimizer__{name}" for name in self._optimizer_kwargs),
-                *(f"{it}__{key}" for it in ("iterator_train", "iterator_valid")
-                  for key in ("batch_size", "shuffle", "drop_last", "collate_fn", "pin_memory",
-                              "generator"))}
-
-    def _check_net_params(self):
-        """Refuse ``net_params`` keys that the estimator's own parameters set (or check)."""
-        reserved = self._reserved_net_params()
-        for key in getattr(self, "net_params", None) or {}:
-            if not isinstance(key, str) or key in reserved or key.startswith("module__"):
-                raise ValueError(
-                    f"net_params has the key {key!r}, which the {type(self).__name__} sets itself; "
-                    "pass such settings through the estimator's own parameters. net_params is for "
-                    "skorch's other settings, e.g. {'iterator_train__num_workers': 2, "
-                    "'optimizer__betas': (0.9, 0.99)}."
-                )
+    def _extra_net_settings(self):
+        """The user's further skorch settings of the net (the pretrainers' ``net_params``); none here."""
+        return {}
 
     def _net_settings(self):
         """Further keyword arguments of the skorch net (none by default)."""
@@ -608,7 +614,7 @@ class NetEstimator:
         optimizer_kwargs = {
             f"optimizer__{name}": getattr(self, name) for name in self._optimizer_kwargs
         }
-        extra = dict(getattr(self, "net_params", None) or {})
+        extra = dict(self._extra_net_settings())
         callbacks = list(callbacks) + list(extra.pop("callbacks", None) or [])
         return self._net_class(
             # A class and its arguments rather than an instance where possible:
@@ -753,21 +759,8 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
     _fold_batchnorm = True
 
     _parameter_constraints = {
-        # max_epochs=0 gives the untrained (randomly initialised) encoder, a baseline.
-        "max_epochs": [StrictInterval(Integral, 0, None, closed="left")],
-        # BatchNorm cannot normalise a batch of one record.
-        "batch_size": [StrictInterval(Integral, 2, None, closed="left")],
-        "lr": [StrictInterval(Real, 0, None, closed="neither")],
-        "optimizer": [OptimizerClass()],
-        "weight_decay": [StrictInterval(Real, 0, None, closed="left")],
-        "device": [TorchDevice(), None],
-        "amp": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "callbacks": [list, None],
-        "warm_start": ["boolean"],
+        **NET_PARAMETER_CONSTRAINTS,
         "net_params": [dict, None],
-        **INPUT_PARAMETER_CONSTRAINTS,
     }
 
     # -- fitting ----------------------------------------------------------
@@ -775,6 +768,32 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
     def _check_params(self):
         """Checks that no constraint can express (subclasses extend it)."""
         self._check_net_params()
+
+    def _extra_net_settings(self):
+        return self.net_params or {}
+
+    def _reserved_net_params(self):
+        """Keys of ``net_params`` that the estimator sets on its net itself."""
+        return {"module", "criterion", "train_split", "max_epochs", "batch_size", "lr",
+                "optimizer", "device", "callbacks", "seed", "amp", "loss_terms", "verbose",
+                "warm_start", "optimizer__lr", "optimizer__params", *self._net_settings(),
+                *(f"optimizer__{name}" for name in self._optimizer_kwargs),
+                *(f"{it}__{key}" for it in ("iterator_train", "iterator_valid")
+                  for key in ("batch_size", "shuffle", "drop_last", "collate_fn", "pin_memory",
+                              "generator"))}
+
+    def _check_net_params(self):
+        """Refuse ``net_params`` keys that the estimator's own parameters set (or check)."""
+        reserved = self._reserved_net_params()
+        for key in self.net_params or {}:
+            if not isinstance(key, str) or key in reserved or key.startswith("module__"):
+                raise ValueError(
+                    f"net_params has the key {key!r}, which the {type(self).__name__} sets itself; "
+                    "pass such settings through the estimator's own parameters. net_params is for "
+                    "skorch's other settings, e.g. {'iterator_train__num_workers': 2, "
+                    "'optimizer__betas': (0.9, 0.99)}."
+                )
+
 
     def _as_records(self, X):
         """2-D input is single-lead records: add the lead axis (a view, no copy)."""

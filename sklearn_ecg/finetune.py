@@ -18,13 +18,13 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
-from ._encoder import ARCHITECTURES, fitted_pretrainer, width_of_format_1
+from ._encoder import ARCHITECTURES, STANDARDIZE_CONSTRAINTS, fitted_pretrainer, width_of_format_1
 from ._persistence import NOT_SAVED, PretrainedMixin, bad_file, check_classes, to_json
-from ._base import (FitPlan, NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is,
+from ._base import (NET_PARAMETER_CONSTRAINTS, FitPlan, NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is,
                     _RecordDataset, run_batches)
-from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
+from ._param_validation import StrictInterval
 from ._validation import check_ecg_array, check_targets, fitted_lead_names
-from .input_contract import INPUT_PARAMETER_CONSTRAINTS, InputContractMixin, check_input
+from .input_contract import InputContractMixin, check_input
 from .nn.forward import ForwardModule
 from .nn.scaling import standardize as _standardize
 
@@ -186,7 +186,7 @@ class _KeepBestValidLoss(Callback):
 def _check_encoder_params(arch, params):
     """Check a from-scratch encoder's settings with the declarations the pretrainers use."""
     spec = ARCHITECTURES[arch]
-    constraints = {"width": spec.width_constraints, "standardize": [StrOptions({"record", "lead"}), None]}
+    constraints = {"width": spec.width_constraints, "standardize": STANDARDIZE_CONSTRAINTS}
     try:
         validate_parameter_constraints(constraints, params, caller_name=f"the {arch.upper()} encoder")
     except InvalidParameterError as exc:
@@ -282,9 +282,11 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         runs ``max_epochs`` epochs (the authors' protocol) and keeps the
         best.
     max_epochs : int, default=100
-        Passes over the training records.
+        Passes over the training records; 0 trains nothing (the network as
+        initialised, a baseline).
     batch_size : int, default=128
-        Records per step (and per batch when predicting).
+        Records per step (and per batch when predicting); at least 2, as
+        the networks' BatchNorm layers need.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available, else the CPU.
     amp : bool, default=True
@@ -436,23 +438,12 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         "architecture": [StrOptions(set(_ARCHITECTURES))],
         "encoder_params": [dict, None],
         "share_encoder": ["boolean"],
-        "lr": [StrictInterval(Real, 0, None, closed="neither")],
         "encoder_lr": [StrictInterval(Real, 0, None, closed="neither"), None],
         "freeze_epochs": [StrictInterval(Integral, 0, None, closed="left")],
-        "weight_decay": [StrictInterval(Real, 0, None, closed="left")],
-        "optimizer": [OptimizerClass()],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "validation_fraction": [StrictInterval(Real, 0, 1, closed="neither"), None],
         "patience": [StrictInterval(Integral, 1, None, closed="left"), None],
-        "max_epochs": [StrictInterval(Integral, 1, None, closed="left")],
-        "batch_size": [StrictInterval(Integral, 1, None, closed="left")],
-        "device": [TorchDevice(), None],
-        "amp": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "callbacks": [list, None],
-        "warm_start": ["boolean"],
-        **INPUT_PARAMETER_CONSTRAINTS,
+        **NET_PARAMETER_CONSTRAINTS,
     }
 
     def _source(self):
@@ -498,7 +489,6 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
 
     def _check_params(self):
         """Checks between parameters, which the constraints cannot express."""
-        self._check_net_params()
         if self.patience is not None and self.validation_fraction is None:
             raise ValueError(
                 f"patience={self.patience} stops on the validation loss, but "

@@ -5,12 +5,11 @@ from numbers import Integral, Real
 
 import torch
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import BasePretrainer
-from ._encoder import ARCHITECTURES
+from ._encoder import ARCHITECTURES, STANDARDIZE_CONSTRAINTS
 from ._reference import load_reference_checkpoint
 from ._param_validation import FractionRange, StrictInterval
 from ._validation import fitted_lead_names
@@ -36,7 +35,7 @@ NETWORK_SETTINGS = {
     "mask_ratio": ((0.0, 0.5), [FractionRange(open_zero=False)]),
     "gamma": (0.005, [StrictInterval(Real, 0, None, closed="left")]),
     "lambd": (0.0051, [StrictInterval(Real, 0, None, closed="left")]),
-    "standardize": (None, [StrOptions({"record", "lead"}), None]),
+    "standardize": (None, STANDARDIZE_CONSTRAINTS),
 }
 
 

@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._base import BasePretrainer, FitPlan, resolve_device
-from ._encoder import ARCHITECTURES, width_of_format_1
+from ._encoder import ARCHITECTURES, STANDARDIZE_CONSTRAINTS, width_of_format_1
 from ._persistence import bad_file, build_text_encoder, text_encoder_spec
 from ._param_validation import StrictInterval
 from ._validation import check_ecg_array
@@ -117,7 +117,7 @@ NETWORK_SETTINGS = {
     "embedding_dim": (128, [StrictInterval(Integral, 1, None, closed="left")]),
     "temperature": (0.07, [StrictInterval(Real, 0, None, closed="neither")]),
     "max_logit_scale": (100.0, [StrictInterval(Real, 0, None, closed="neither")]),
-    "standardize": (None, [StrOptions({"record", "lead"}), None]),
+    "standardize": (None, STANDARDIZE_CONSTRAINTS),
     "text_head": ("linear", [StrOptions({"linear", "mlp"})]),
     "lead_masking": (0.0, [StrictInterval(Real, 0, 1, closed="left")]),
     "mask_duplicate_texts": (False, ["boolean"]),
