@@ -64,7 +64,7 @@ class SharesFittedPretrainerMixin:
         return type(self)(pretrainer=pretrainer, **{k: clone(v, safe=False) for k, v in params.items()})
 
 
-class _RecordDataset(torch.utils.data.Dataset):
+class RecordDataset(torch.utils.data.Dataset):
     """Records (and optional per-record integer targets) fetched a batch at a time.
 
     ``__getitems__`` lets the DataLoader fetch a whole batch with one fancy
@@ -92,7 +92,7 @@ class _RecordDataset(torch.utils.data.Dataset):
         return Xb, yb
 
 
-def _batch_as_is(batch):
+def batch_as_is(batch):
     return batch
 
 
@@ -558,7 +558,7 @@ class NetEstimator:
 
     def _fit_datasets(self, plan, seeds):
         """The training dataset and the validation one (None: no validation)."""
-        return _RecordDataset(plan.X, plan.targets), None
+        return RecordDataset(plan.X, plan.targets), None
 
     def _fit_context_for(self, module, **context):
         """Hand ``module`` what one fit needs beyond the records (nothing by default)."""
@@ -637,7 +637,7 @@ class NetEstimator:
             iterator_train__shuffle=True,
             # BatchNorm cannot normalise a batch of one record: drop such a tail.
             iterator_train__drop_last=(n_records is not None and n_records % batch_size == 1),
-            iterator_train__collate_fn=_batch_as_is,
+            iterator_train__collate_fn=batch_as_is,
             iterator_train__pin_memory=torch.device(device).type == "cuda",
             **{**self._net_settings(), **optimizer_kwargs, **extra},
         )

@@ -20,8 +20,8 @@ from torch.nn import functional as F
 
 from ._encoder import ARCHITECTURES, STANDARDIZE_CONSTRAINTS, fitted_pretrainer, width_of_format_1
 from ._persistence import NOT_SAVED, PretrainedMixin, bad_file, check_classes, to_json
-from ._base import (NET_PARAMETER_CONSTRAINTS, FitPlan, NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is,
-                    _RecordDataset, run_batches)
+from ._base import (NET_PARAMETER_CONSTRAINTS, FitPlan, NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, batch_as_is,
+                    RecordDataset, run_batches)
 from ._param_validation import StrictInterval
 from ._validation import check_ecg_array, check_targets, fitted_lead_names
 from .input_contract import InputContractMixin, check_input
@@ -127,7 +127,7 @@ class _FineTuningNet(PretrainingNet):
         return {"loss": loss.float(), "y_pred": None}
 
 
-class _LabelledRecords(_RecordDataset):
+class _LabelledRecords(RecordDataset):
     """Records with targets of any dtype (class indices, or float indicators)."""
 
     def __getitems__(self, indices):
@@ -811,7 +811,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         param_groups = []
         if self.encoder_lr is not None:
             param_groups.append(("encoders.*", {"lr": self.encoder_lr}))
-        return {"optimizer__param_groups": param_groups, "iterator_valid__collate_fn": _batch_as_is}
+        return {"optimizer__param_groups": param_groups, "iterator_valid__collate_fn": batch_as_is}
 
     def _group_settings(self, n_groups):
         # skorch puts the encoders' own group (with encoder_lr) before the rest.

@@ -14,9 +14,9 @@ from ._class_descriptions import PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
 from ._class_descriptions import as_list as _as_list
 from ._encoder import fitted_pretrainer
 from ._tables import read_lists
-from ._templates import template_fields
+from ._templates import render_class_prompt
 from ._validation import check_ecg_array, check_targets
-from .input_contract import _match_leads, _takes_missing_leads
+from .input_contract import match_leads, takes_missing_leads
 from .nn.forward import ForwardModule, place_leads
 from .preprocessing import LeadLayout
 
@@ -31,22 +31,6 @@ PTBXL_SUPERCLASS_DESCRIPTIONS = read_lists(
 #: template of METS's training text, each filled with every description (the
 #: two together score above either alone; see the benchmarks page).
 DEFAULT_TEMPLATES = ("The ECG of {}, a type of diagnostic.", "The report of the ECG is that {}")
-
-_FIELDS = ("", "0", "name")
-
-
-def _render(template, description):
-    """Fill a class-prompt template; ``{}``, ``{0}`` and ``{name}`` are the description."""
-    fields = template_fields(template, "template")
-    unknown = sorted({f for f in fields if f not in _FIELDS})
-    if unknown or not fields:
-        raise ValueError(
-            f"template={template!r} must name the class with the placeholder {{}} (or {{name}}) "
-            f"and use no other; found {', '.join('{' + f + '}' for f in fields) or 'none'}. "
-            "E.g. 'The ECG of {}, a type of diagnostic.'"
-        )
-    return template.format(*[description] * fields.count(""), name=description)
-
 
 def _column_names(y):
     """The column names of a 2-D DataFrame ``y`` (None for other input or default integer names)."""
@@ -303,7 +287,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         if not templates:
             raise ValueError("template must be a string or a non-empty list of strings.")
         groups = [
-            [[_render(t, d) for d in group for t in templates] for group in self._description_groups(label)]
+            [[render_class_prompt(t, d) for d in group for t in templates] for group in self._description_groups(label)]
             for label in classes
         ]
         prompts = [[p for group in class_groups for p in group] for class_groups in groups]
@@ -350,13 +334,13 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
                 "METSPretrainer(lead_names=data.lead_names))."
             )
         # MLI/MLII/MLIII of a monitor or Holter stand in for I/II/III.
-        names, _ = _match_leads(model_leads, names, type(pretrainer).__name__, allow_missing=True)
+        names, _ = match_leads(model_leads, names, type(pretrainer).__name__, allow_missing=True)
         layout = LeadLayout(leads=names, layout=list(model_leads))
         try:
             layout.fit(X)
         except ValueError as exc:
             raise ValueError(f"lead_names={names!r} do not fit the pretrainer's leads: {exc}") from exc
-        if len(names) < len(model_leads) and not _takes_missing_leads(pretrainer):
+        if len(names) < len(model_leads) and not takes_missing_leads(pretrainer):
             warnings.warn(
                 f"The pretrainer was trained on all its {len(model_leads)} leads, always "
                 f"(lead_masking=0); records with only {', '.join(names)} are unlike anything it "

@@ -24,7 +24,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_array, valid
 
 from .. import _validation
 from .._param_validation import StrictInterval
-from .._validation import _describe_records, refuse_leads_as_columns
+from .._validation import describe_records, refuse_leads_as_columns
 
 # Records are processed in chunks of at most this many input elements, so that
 # the float64 temporaries of scipy's filters stay near 32 MiB whatever the size
@@ -50,7 +50,7 @@ _ACCEPTED_DTYPES = (
 
 
 #: A positive finite frequency, rate or factor.
-_POSITIVE = StrictInterval(Real, 0, None, closed="neither")
+POSITIVE = StrictInterval(Real, 0, None, closed="neither")
 
 
 def _invalid_parameter(owner, name, expected, value):
@@ -62,7 +62,7 @@ def _invalid_parameter(owner, name, expected, value):
 
 def _nonfinite_error(name, indices):
     return ValueError(
-        f"X contains NaN or infinity in {_describe_records(indices)}. "
+        f"X contains NaN or infinity in {describe_records(indices)}. "
         f"{name} refuses them because filtering would spread a single NaN over the "
         "whole lead. Drop or repair these records first, e.g. with the dataset "
         "loader's nan_policy option or numpy.nan_to_num."
@@ -408,7 +408,7 @@ class _RateTransformer(_ECGTransformer):
 
     _parameter_constraints: dict = {
         **_ECGTransformer._parameter_constraints,
-        "fs": [_POSITIVE, None],
+        "fs": [POSITIVE, None],
     }
 
     def _fs(self):
