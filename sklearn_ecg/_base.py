@@ -41,7 +41,7 @@ from ._runtime import (
     zero_denormals,
 )
 from ._validation import check_ecg_array
-from .nn.forward import ForwardModule
+from .nn.forward import ForwardModule, check_output
 from .nn.inference import folded_copy
 
 
@@ -897,21 +897,22 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
         return self._embed(X)
 
     def differentiable_forward(self, output="transform"):
-        """``transform`` as a differentiable torch module (the forward contract, :mod:`sklearn_ecg.nn.forward`).
+        """The fitted module's embeddings as a differentiable torch module.
+
+        The forward contract (:mod:`sklearn_ecg.nn.forward`): what
+        ``transform`` computes, by the fitted module itself (not its
+        BatchNorm-folded copy), with gradients.
 
         Parameters
         ----------
         output : {"transform"}, default="transform"
-            What the module outputs: the embeddings of ``transform``.
+            The embeddings of ``transform``, ``(B, n_features_out)``.
 
         Returns
         -------
         forward : ForwardModule
-            Records ``(B, n_leads, T)`` to embeddings ``(B, n_features_out)``,
-            by the fitted module itself (not its BatchNorm-folded copy).
         """
-        if output != "transform":
-            raise ValueError(f"{type(self).__name__} outputs embeddings: output='transform'; got {output!r}.")
+        check_output(output, ("transform",), type(self).__name__)
         check_is_fitted(self, "net_")
         return self._forward(output, self._embed_batch)
 

@@ -25,7 +25,7 @@ from ._base import (NET_PARAMETER_CONSTRAINTS, FitPlan, NetEstimator, Pretrainin
 from ._param_validation import StrictInterval
 from ._validation import check_ecg_array, check_targets, fitted_lead_names
 from .input_contract import InputContractMixin, check_input
-from .nn.forward import ForwardModule
+from .nn.forward import ForwardModule, check_output
 from .nn.scaling import standardize as _standardize
 
 _ARCHITECTURES = ("auto", *ARCHITECTURES)
@@ -871,24 +871,20 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         return torch.sigmoid(logits) if self.multilabel_ else torch.softmax(logits, dim=1)
 
     def differentiable_forward(self, output="proba"):
-        """``predict_proba`` or ``decision_function`` as a differentiable torch module.
-
-        The forward contract (:mod:`sklearn_ecg.nn.forward`): the network's
-        logits, in float64, then the same functions as the methods.
+        """The network's class outputs as a differentiable torch module (see :mod:`sklearn_ecg.nn.forward`).
 
         Parameters
         ----------
         output : {"proba", "decision"}, default="proba"
-            What the module outputs.
+            ``predict_proba`` or ``decision_function`` (a binary decision is
+            one column): the network's logits in float64, then the same
+            functions as those methods.
 
         Returns
         -------
         forward : ForwardModule
-            Records ``(B, n_leads, T)`` to ``(B, n_classes)`` (a binary
-            decision: ``(B,)``), with gradients.
         """
-        if output not in ("proba", "decision"):
-            raise ValueError(f"output must be 'proba' or 'decision'; got {output!r}.")
+        check_output(output, ("proba", "decision"), type(self).__name__)
         check_is_fitted(self, "net_")
         module = self.net_.module_
         convert = self._proba_from_logits if output == "proba" else self._decision_from_logits

@@ -15,7 +15,7 @@ from ._base import SharesFittedPretrainerMixin
 from ._encoder import fitted_pretrainer
 from ._persistence import load_pretrained
 from ._validation import check_ecg_array
-from .nn.forward import ForwardModule
+from .nn.forward import ForwardModule, check_output
 
 #: The shipped LCD model that ``LeadwiseEmbedder(pretrainer=None)`` loads.
 DEFAULT_LCD_MODEL = "lcd-ptbxl"
@@ -260,21 +260,20 @@ class LeadwiseEmbedder(SharesFittedPretrainerMixin, TransformerMixin, BaseEstima
         return contract.embed_records(X)
 
     def differentiable_forward(self, output="transform"):
-        """``transform`` as a differentiable torch module (the forward contract, :mod:`sklearn_ecg.nn.forward`).
+        """The chosen leads' embeddings as a differentiable torch module (see :mod:`sklearn_ecg.nn.forward`).
 
         Parameters
         ----------
         output : {"transform"}, default="transform"
-            What the module outputs: the embeddings of ``transform``.
+            ``transform``'s output: the pretrainer's differentiable embedding
+            (its encoder contract's ``embed``) of the leads of ``leads``.
 
         Returns
         -------
         forward : ForwardModule
-            Records ``(B, n_leads, T)`` (the leads seen in ``fit``) to the
-            embeddings of the chosen leads, with gradients.
+            Takes records with the leads seen in ``fit``.
         """
-        if output != "transform":
-            raise ValueError(f"{type(self).__name__} outputs embeddings: output='transform'; got {output!r}.")
+        check_output(output, ("transform",), type(self).__name__)
         check_is_fitted(self, "pretrainer_")
         contract = self.pretrainer_.encoder_contract_
         embed = contract.embed

@@ -24,6 +24,7 @@ from .input_contract import check_input
 from ._templates import template_fields as _template_fields
 from ._report_sentences import sentence_table
 from .nn.clip import LogitScale, clip_loss
+from .nn.forward import check_output
 from .nn.text_sampling import sample_text_rows
 from .nn.views import random_lead_mask
 from .nn.resnet1d import ResNet1d
@@ -710,9 +711,10 @@ class METSPretrainer(BasePretrainer):
         forward : ForwardModule
             Records ``(B, n_leads, T)`` to embeddings, with gradients.
         """
-        if output != "joint":
-            return super().differentiable_forward(output)
+        check_output(output, ("transform", "joint"), type(self).__name__)
         check_is_fitted(self, "net_")
+        if output == "transform":
+            return self._forward(output, self._embed_batch)
         return self._forward(output, lambda module, x: module.embed_ecg(x))
 
     def encode_text(self, texts):

@@ -17,7 +17,7 @@ from ._tables import read_lists
 from ._templates import render_class_prompt
 from ._validation import check_ecg_array, check_targets
 from .input_contract import match_leads, takes_missing_leads
-from .nn.forward import ForwardModule, place_leads
+from .nn.forward import ForwardModule, check_output, place_leads
 from .preprocessing import LeadLayout
 
 #: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class
@@ -412,8 +412,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             Records ``(B, n_leads, T)`` (the leads of ``X`` in ``fit``) to
             ``(B, n_classes)`` (a binary decision: ``(B,)``), with gradients.
         """
-        if output not in ("proba", "decision"):
-            raise ValueError(f"output must be 'proba' or 'decision'; got {output!r}.")
+        check_output(output, ("proba", "decision"), type(self).__name__)
         check_is_fitted(self, "class_embeddings_")
         joint = self._pretrainer().differentiable_forward("joint")
         classes = torch.as_tensor(np.asarray(self.class_embeddings_, dtype=np.float64))

@@ -440,3 +440,36 @@ def test_importing_inspection_does_not_import_captum():
 
     code = "import sys, sklearn_ecg.inspection; assert 'captum' not in sys.modules, 'captum imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_differentiable_forwards_refuse_other_outputs(clf, lcd, zero_shot):
+    _, _, mets = zero_shot
+    with pytest.raises(ValueError, match=r"LCDPretrainer's differentiable forward outputs one of \['transform'\]"):
+        lcd.differentiable_forward("proba")
+    with pytest.raises(ValueError, match=r"\['transform', 'joint'\]; got 'proba'"):
+        mets.differentiable_forward("proba")
+    with pytest.raises(ValueError, match=r"\['proba', 'decision'\]; got 'transform'"):
+        clf.differentiable_forward("transform")
+    forward = mets.differentiable_forward("joint")
+    assert forward.n_leads == mets.n_leads_ and forward.min_length == 32 and forward.classes is None
+    X = torch.zeros(2, mets.n_leads_, 64, requires_grad=True)
+    with _eval_mode(forward):
+        forward(X).sum().backward()
+    assert X.grad is not None
+
+
+@pytest.mark.parametrize("output", ["proba", "decision"])
+def test_torch_function_matches_a_zero_shot_classifier_of_fewer_leads(output):
+    # Records with three of the pretrainer's twelve leads: the forward places them as LeadLayout does.
+    data = load_ptbxl_sample()
+    X, y, reports = data.X[:48, :, :128].copy(), data.y[:48], np.asarray(data.report[:48], dtype=object)
+    mets = METSPretrainer(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=BagOfWords(),
+                          translate_reports=False, device="cpu", random_state=0, lead_masking=0.5,
+                          lead_names=data.lead_names).fit(X, reports=reports)
+    few = np.ascontiguousarray(X[:, [0, 1, 6]])
+    model = ZeroShotECGClassifier(mets, lead_names=["I", "II", "V1"]).fit(few, y)
+    assert model.lead_layout_ is not None
+    np.testing.assert_allclose(_torch_outputs(model, few[:8], output), _own_outputs(model, few[:8], output),
+                               rtol=0, atol=1e-4)
+    e = explain_prediction(model, few[:2], output=output, n_steps=4)
+    assert e.attributions.shape == (2, 3, 128)

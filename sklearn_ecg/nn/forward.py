@@ -54,6 +54,12 @@ class ForwardModule(nn.Module):
         return torch.device("cpu")
 
 
+def check_output(output, allowed, owner):
+    """Refuse an ``output`` that the model's forward does not offer."""
+    if output not in allowed:
+        raise ValueError(f"{owner}'s differentiable forward outputs one of {list(allowed)}; got {output!r}.")
+
+
 def place_leads(x, positions, n_leads):
     """Records ``x`` with their leads at ``positions`` among ``n_leads`` zero leads (as ``LeadLayout``)."""
     out = x.new_zeros((x.shape[0], n_leads, x.shape[2]))
