@@ -763,7 +763,7 @@ class PretrainedMixin:
     def _module_config(self):
         """The network's description: its class name and keyword arguments."""
         net = self.net_
-        return {"class": net.module.__name__, "kwargs": to_json(net.get_params_for("module"))}
+        return {"class": type(net.module_).__name__, "kwargs": to_json(net.get_params_for("module"))}
 
     def _get_fitted_state(self):
         """The fitted model: ``(sections, module)``.
