@@ -659,8 +659,15 @@ class NetEstimator:
         return bool(getattr(self, "warm_start", False)) and hasattr(self, "net_")
 
     def _group_settings(self, n_groups):
-        """The optimizer settings of each of ``n_groups`` parameter groups, for a warm start."""
+        """The optimizer settings of each of ``n_groups`` parameter groups, for a warm start.
+
+        skorch puts the groups of ``optimizer__param_groups`` (of
+        ``_net_settings``) first, with their own settings, then the rest.
+        """
         settings = {"lr": self.lr, **{name: getattr(self, name) for name in self._optimizer_kwargs}}
+        groups = self._net_settings().get("optimizer__param_groups") or []
+        if groups and n_groups == len(groups) + 1:
+            return [{**settings, **own} for _, own in groups] + [settings]
         return [settings] * n_groups
 
     def _warm_net(self, device, n_records, callbacks):
@@ -686,6 +693,12 @@ class NetEstimator:
         if optimizer is not None:
             for group, settings in zip(optimizer.param_groups, self._group_settings(len(optimizer.param_groups))):
                 group.update((k, v) for k, v in settings.items() if k in group)
+            groups = self._net_settings().get("optimizer__param_groups") or []
+            if groups and len(optimizer.param_groups) != len(groups) + 1:
+                # Settings of a parameter group of their own (e.g. the classifier's encoder_lr)
+                # need that group: a new optimizer, whose state starts afresh.
+                net.optimizer__param_groups = groups
+                net.initialize_optimizer()
         return net
 
     def _train_net(self, net, dataset, X, context=contextlib.nullcontext()):

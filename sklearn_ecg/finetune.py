@@ -207,6 +207,43 @@ def _check_class_weight_keys(class_weight, classes, multilabel):
         )
 
 
+def _encode_targets(y, kind):
+    """``(targets, classes, multilabel)``: class indices (or float indicators) and the labels."""
+    if kind == "multilabel-indicator":
+        return y.astype(np.float32), np.arange(y.shape[1]), True
+    encoder = LabelEncoder().fit(y)
+    if len(encoder.classes_) < 2:
+        raise ValueError(
+            f"y has a single class ({encoder.classes_[0]!r}); a classifier needs records of "
+            "at least 2 classes."
+        )
+    return encoder.transform(y).astype(np.int64), encoder.classes_, False
+
+
+def _validation_split(fraction, n, groups, seed):
+    """Indices of the training and validation parts (validation None without ``fraction``)."""
+    if fraction is None:
+        return np.arange(n), None
+    if groups is not None:
+        groups = np.asarray(groups)
+        check_consistent_length(np.empty(n), groups)
+        if len(np.unique(groups)) < 2:
+            raise ValueError(
+                "groups holds a single group, so no validation split can keep groups apart; "
+                "pass validation_fraction=None or more groups."
+            )
+        splitter = GroupShuffleSplit(1, test_size=fraction, random_state=seed)
+    else:
+        splitter = ShuffleSplit(1, test_size=fraction, random_state=seed)
+    train, valid = next(splitter.split(np.empty((n, 1)), groups=groups))
+    if len(train) < 2 or len(valid) < 1:
+        raise ValueError(
+            f"{n} records are too few for a validation split of {fraction}; "
+            "pass validation_fraction=None or more records."
+        )
+    return train, valid
+
+
 class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixin, PretrainedMixin, ClassifierMixin, BaseEstimator):
     """Deep ECG classifier: a pretrained encoder fine-tuned end to end, or the same network from scratch.
 
@@ -508,18 +545,6 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
                         f"class_weight[{key!r}]={value!r}: class weights must be finite numbers >= 0."
                     )
 
-    def _encode_y(self, y, kind):
-        if kind == "multilabel-indicator":
-            self_classes = np.arange(y.shape[1])
-            return y.astype(np.float32), self_classes, True
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"y has a single class ({encoder.classes_[0]!r}); a classifier needs records of "
-                "at least 2 classes."
-            )
-        return encoder.transform(y).astype(np.int64), encoder.classes_, False
-
     def _class_weight_tensor(self, targets, classes, multilabel):
         cw = self.class_weight
         if cw is None:
@@ -679,29 +704,6 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         callbacks.extend(self.callbacks or [])
         return callbacks
 
-    def _split(self, n, groups, seed):
-        """Indices of the training and validation parts (validation None without one)."""
-        if self.validation_fraction is None:
-            return np.arange(n), None
-        if groups is not None:
-            groups = np.asarray(groups)
-            check_consistent_length(np.empty(n), groups)
-            if len(np.unique(groups)) < 2:
-                raise ValueError(
-                    "groups holds a single group, so no validation split can keep groups apart; "
-                    "pass validation_fraction=None or more groups."
-                )
-            splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
-        else:
-            splitter = ShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
-        train, valid = next(splitter.split(np.empty((n, 1)), groups=groups))
-        if len(train) < 2 or len(valid) < 1:
-            raise ValueError(
-                f"{n} records are too few for a validation split of {self.validation_fraction}; "
-                "pass validation_fraction=None or more records."
-            )
-        return train, valid
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None):
         """Train the encoder and the head on labelled records.
@@ -739,8 +741,20 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         if continuing:
             arch, params, contract = self.architecture_, self.encoder_params_, None
             pretrainer = None if self.pretrainer is None else fitted_pretrainer(self.pretrainer)
-            self._check_continued(X, multilabel)
-            targets, classes, _ = self._encode_y(y, kind)
+            if X.shape[1] != self.n_leads_:
+                raise ValueError(
+                    f"warm_start: X has {X.shape[1]} lead(s) but the fitted network takes "
+                    f"{self.n_leads_}; continue training on records with the same leads, or set "
+                    "warm_start=False to train a new network."
+                )
+            if multilabel != self.multilabel_:
+                raise ValueError(
+                    "warm_start: y is " + ("a multi-label indicator" if multilabel else "a vector of labels")
+                    + " but the fitted network was trained on "
+                    + ("a multi-label indicator" if self.multilabel_ else "a vector of labels")
+                    + "; set warm_start=False to train a new network."
+                )
+            targets, classes, _ = _encode_targets(y, kind)
             if len(classes) != len(self.classes_) or not np.array_equal(classes, self.classes_):
                 raise ValueError(
                     f"warm_start: y has the classes {classes.tolist()!r} but the fitted network predicts "
@@ -758,32 +772,16 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
                     "records with the pretrainer's leads, in the same order "
                     "(pretrainer.input_pipeline(fs=..., lead_names=...) selects them)."
                 )
-            targets, classes, multilabel = self._encode_y(y, kind)
+            targets, classes, multilabel = _encode_targets(y, kind)
         return FitPlan(X, targets, standardize=params["standardize"], inherit=pretrainer, groups=groups,
                        context={"arch": arch, "params": params, "contract": contract, "classes": classes,
                                 "multilabel": multilabel},
                        fitted={"classes_": classes, "multilabel_": multilabel, "architecture_": arch,
                                "encoder_params_": params})
 
-    def _check_continued(self, X, multilabel):
-        """Refuse records or targets that the fitted network cannot continue training on."""
-        if X.shape[1] != self.n_leads_:
-            raise ValueError(
-                f"warm_start: X has {X.shape[1]} lead(s) but the fitted network takes "
-                f"{self.n_leads_}; continue training on records with the same leads, or set "
-                "warm_start=False to train a new network."
-            )
-        if multilabel != self.multilabel_:
-            raise ValueError(
-                "warm_start: y is " + ("a multi-label indicator" if multilabel else "a vector of labels")
-                + " but the fitted network was trained on "
-                + ("a multi-label indicator" if self.multilabel_ else "a vector of labels")
-                + "; set warm_start=False to train a new network."
-            )
-
     def _fit_datasets(self, plan, seeds):
         X, targets = plan.X, plan.targets
-        train, valid = self._split(len(X), plan.groups, seeds["split"] % (2**32))
+        train, valid = _validation_split(self.validation_fraction, len(X), plan.groups, seeds["split"] % (2**32))
         plan.context["class_weight"] = self._class_weight_tensor(
             targets[train], plan.context["classes"], plan.context["multilabel"])
         valid = None if valid is None else _LabelledRecords(X[valid], targets[valid])
@@ -812,24 +810,6 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         if self.encoder_lr is not None:
             param_groups.append(("encoders.*", {"lr": self.encoder_lr}))
         return {"optimizer__param_groups": param_groups, "iterator_valid__collate_fn": batch_as_is}
-
-    def _group_settings(self, n_groups):
-        # skorch puts the encoders' own group (with encoder_lr) before the rest.
-        settings = super()._group_settings(n_groups)
-        if n_groups == 2:
-            settings = [{**settings[0], "lr": self.encoder_lr if self.encoder_lr is not None else self.lr},
-                        settings[1]]
-        return settings
-
-    def _warm_net(self, device, n_records, callbacks):
-        net = super()._warm_net(device, n_records, callbacks)
-        has_encoder_group = len(net.optimizer_.param_groups) == 2
-        if self.encoder_lr is not None and not has_encoder_group:
-            # A learning rate of the encoder's own needs its own parameter group:
-            # a new optimizer, whose state starts afresh.
-            net.optimizer__param_groups = self._net_settings()["optimizer__param_groups"]
-            net.initialize_optimizer()
-        return net
 
     # -- predicting -------------------------------------------------------
 
