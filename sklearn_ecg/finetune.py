@@ -220,30 +220,6 @@ def _encode_targets(y, kind):
     return encoder.transform(y).astype(np.int64), encoder.classes_, False
 
 
-def _validation_split(fraction, n, groups, seed):
-    """Indices of the training and validation parts (validation None without ``fraction``)."""
-    if fraction is None:
-        return np.arange(n), None
-    if groups is not None:
-        groups = np.asarray(groups)
-        check_consistent_length(np.empty(n), groups)
-        if len(np.unique(groups)) < 2:
-            raise ValueError(
-                "groups holds a single group, so no validation split can keep groups apart; "
-                "pass validation_fraction=None or more groups."
-            )
-        splitter = GroupShuffleSplit(1, test_size=fraction, random_state=seed)
-    else:
-        splitter = ShuffleSplit(1, test_size=fraction, random_state=seed)
-    train, valid = next(splitter.split(np.empty((n, 1)), groups=groups))
-    if len(train) < 2 or len(valid) < 1:
-        raise ValueError(
-            f"{n} records are too few for a validation split of {fraction}; "
-            "pass validation_fraction=None or more records."
-        )
-    return train, valid
-
-
 class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixin, PretrainedMixin, ClassifierMixin, BaseEstimator):
     """Deep ECG classifier: a pretrained encoder fine-tuned end to end, or the same network from scratch.
 
@@ -704,6 +680,29 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         callbacks.extend(self.callbacks or [])
         return callbacks
 
+    def _split(self, n, groups, seed):
+        """Indices of the training and validation parts (validation None without one)."""
+        if self.validation_fraction is None:
+            return np.arange(n), None
+        if groups is not None:
+            groups = np.asarray(groups)
+            check_consistent_length(np.empty(n), groups)
+            if len(np.unique(groups)) < 2:
+                raise ValueError(
+                    "groups holds a single group, so no validation split can keep groups apart; "
+                    "pass validation_fraction=None or more groups."
+                )
+            splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+        else:
+            splitter = ShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
+        train, valid = next(splitter.split(np.empty((n, 1)), groups=groups))
+        if len(train) < 2 or len(valid) < 1:
+            raise ValueError(
+                f"{n} records are too few for a validation split of {self.validation_fraction}; "
+                "pass validation_fraction=None or more records."
+            )
+        return train, valid
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None):
         """Train the encoder and the head on labelled records.
@@ -781,7 +780,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
 
     def _fit_datasets(self, plan, seeds):
         X, targets = plan.X, plan.targets
-        train, valid = _validation_split(self.validation_fraction, len(X), plan.groups, seeds["split"] % (2**32))
+        train, valid = self._split(len(X), plan.groups, seeds["split"] % (2**32))
         plan.context["class_weight"] = self._class_weight_tensor(
             targets[train], plan.context["classes"], plan.context["multilabel"])
         valid = None if valid is None else _LabelledRecords(X[valid], targets[valid])

@@ -16,7 +16,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from _text_encoders import BagOfWords
 from sklearn_ecg import ECGClassifier, LCDPretrainer, METSPretrainer, PretrainedModelError, load_pretrained
 from sklearn_ecg.datasets import load_ptbxl_sample
-from sklearn_ecg.finetune import _validation_split
 from sklearn_ecg.preprocessing import PadOrCrop
 
 TINY = dict(max_epochs=2, batch_size=16, random_state=0)
@@ -188,12 +187,13 @@ def test_class_weight(data, lcd):
 
 def test_validation_split_keeps_patients_apart(data):
     X, Y, groups, _ = data
-    train, valid = _validation_split(0.25, len(X), groups, 0)
+    clf = ECGClassifier(validation_fraction=0.25)
+    train, valid = clf._split(len(X), groups, 0)
     assert set(groups[train]).isdisjoint(groups[valid]) and len(valid) > 0
     assert len(train) + len(valid) == len(X)
-    assert _validation_split(None, len(X), groups, 0)[1] is None
+    assert ECGClassifier(validation_fraction=None)._split(len(X), groups, 0)[1] is None
     with pytest.raises(ValueError, match="single group"):
-        _validation_split(0.25, len(X), np.zeros(len(X)), 0)
+        clf._split(len(X), np.zeros(len(X)), 0)
 
 
 def test_no_validation_keeps_the_last_epoch_and_patience_stops(data):

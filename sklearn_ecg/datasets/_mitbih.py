@@ -11,7 +11,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from .._param_validation import StrictInterval
-from ..preprocessing._base import POSITIVE
+from .._param_validation import POSITIVE
 from ..preprocessing._length import resample
 from ._common import (
     OutputArray, _list_str, constraints, find_headers, fix_nan, input_files, output_rate,

@@ -7,7 +7,6 @@ what shape comes out.
 
 import functools
 import inspect
-from numbers import Real
 
 import numpy as np
 from scipy import signal
@@ -23,7 +22,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import _check_feature_names_in, check_array, validate_data
 
 from .. import _validation
-from .._param_validation import StrictInterval
+# A positive finite frequency, rate or factor.
+from .._param_validation import POSITIVE as _POSITIVE
 from .._validation import describe_records, refuse_leads_as_columns
 
 # Records are processed in chunks of at most this many input elements, so that
@@ -47,10 +47,6 @@ _ACCEPTED_DTYPES = (
     np.uint32,
     np.uint64,
 )
-
-
-#: A positive finite frequency, rate or factor.
-POSITIVE = StrictInterval(Real, 0, None, closed="neither")
 
 
 def _invalid_parameter(owner, name, expected, value):
@@ -408,7 +404,7 @@ class _RateTransformer(_ECGTransformer):
 
     _parameter_constraints: dict = {
         **_ECGTransformer._parameter_constraints,
-        "fs": [POSITIVE, None],
+        "fs": [_POSITIVE, None],
     }
 
     def _fs(self):

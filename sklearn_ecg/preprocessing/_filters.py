@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import StrOptions
 
 from .._param_validation import StrictInterval
 from ._base import (
-    POSITIVE,
+    _POSITIVE,
     _check_below_nyquist,
     _filtfilt,
     _invalid_parameter,
@@ -213,8 +213,8 @@ class BandpassFilter(_RateTransformer):
 
     _parameter_constraints: dict = {
         **_RateTransformer._parameter_constraints,
-        "low": [POSITIVE, None],
-        "high": [POSITIVE, None],
+        "low": [_POSITIVE, None],
+        "high": [_POSITIVE, None],
         "order": _ORDER_CONSTRAINT,
     }
 
@@ -318,8 +318,8 @@ class NotchFilter(_RateTransformer):
 
     _parameter_constraints: dict = {
         **_RateTransformer._parameter_constraints,
-        "freq": [POSITIVE],
-        "quality": [POSITIVE],
+        "freq": [_POSITIVE],
+        "quality": [_POSITIVE],
     }
 
     def _resolve_params(self):
@@ -454,7 +454,7 @@ class BaselineWanderRemoval(_RateTransformer):
         **_RateTransformer._parameter_constraints,
         "method": [StrOptions({"median", "highpass"})],
         "median_windows": [tuple, list, np.ndarray],
-        "cutoff": [POSITIVE],
+        "cutoff": [_POSITIVE],
         "order": _ORDER_CONSTRAINT,
     }
 
@@ -462,7 +462,7 @@ class BaselineWanderRemoval(_RateTransformer):
         name = type(self).__name__
         fs = self._fs()
         windows = self.median_windows
-        if len(windows) != 2 or not all(POSITIVE.is_satisfied_by(w) for w in windows):
+        if len(windows) != 2 or not all(_POSITIVE.is_satisfied_by(w) for w in windows):
             raise _invalid_parameter(
                 name, "median_windows", "two positive window lengths in seconds, e.g. (0.2, 0.6)",
                 windows,

@@ -11,7 +11,7 @@ from scipy import signal
 from sklearn.utils._param_validation import StrOptions
 
 from .._param_validation import StrictInterval
-from ._base import POSITIVE, _ECGTransformer, _RateTransformer
+from ._base import _POSITIVE, _ECGTransformer, _RateTransformer
 
 # Rates whose ratio needs a larger denominator would make the polyphase filter
 # impractically long; such rates are refused with a message.
@@ -132,7 +132,7 @@ class Resample(_RateTransformer):
 
     _parameter_constraints: dict = {
         **_RateTransformer._parameter_constraints,
-        "target_fs": [POSITIVE],
+        "target_fs": [_POSITIVE],
     }
 
     def __init__(self, *, fs=None, target_fs=100.0):
