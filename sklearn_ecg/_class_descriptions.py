@@ -18,7 +18,7 @@ def as_list(value):
     return [value] if isinstance(value, str) else list(value)
 
 
-PTBXL_SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
+_PTBXL_SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 _WEIGHTINGS = ("statement", "subclass")
 
 
@@ -175,7 +175,7 @@ def class_descriptions_from_statements(statements, class_column="diagnostic_clas
         )
     if classes is None:
         found = list(groups)
-        classes = (list(PTBXL_SUPERCLASSES) if set(found) == set(PTBXL_SUPERCLASSES)
+        classes = (list(_PTBXL_SUPERCLASSES) if set(found) == set(_PTBXL_SUPERCLASSES)
                    else sorted(found, key=str))
     else:
         classes = as_list(classes)

@@ -27,7 +27,6 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import SharesFittedPretrainerMixin
 from ._param_validation import StrictInterval
 from . import _class_descriptions
-from ._class_descriptions import PTBXL_SUPERCLASSES
 from ._templates import render_class_prompt
 from ._class_descriptions import as_list as _as_list
 from ._class_descriptions import class_descriptions_from_statements
@@ -129,7 +128,7 @@ class FewLabelPromptSelector(SharesFittedPretrainerMixin, ClassifierMixin, BaseE
     def _candidates(self):
         if self.candidates is None:
             table = {}
-            for c in PTBXL_SUPERCLASSES:
+            for c in PTBXL_SUPERCLASS_DESCRIPTIONS:
                 merged = list(PTBXL_SUPERCLASS_DESCRIPTIONS[c])
                 merged += PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS[c]
                 table[c] = list(dict.fromkeys(merged))
