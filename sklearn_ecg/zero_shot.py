@@ -32,6 +32,26 @@ PTBXL_SUPERCLASS_DESCRIPTIONS = read_lists(
 #: two together score above either alone; see the benchmarks page).
 DEFAULT_TEMPLATES = ("The ECG of {}, a type of diagnostic.", "The report of the ECG is that {}")
 
+# The scores' maths is written once for arrays (the estimator's methods) and
+# tensors (its differentiable forward): these pick the library's own function.
+
+
+def _row_mean(x):
+    return x.mean(1, keepdim=True) if torch.is_tensor(x) else x.mean(axis=1, keepdims=True)
+
+
+def _sigmoid(x):
+    return torch.sigmoid(x) if torch.is_tensor(x) else 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(x):
+    """Softmax over the classes (axis 1)."""
+    if torch.is_tensor(x):
+        return torch.softmax(x, dim=1)
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
 def _column_names(y):
     """The column names of a 2-D DataFrame ``y`` (None for other input or default integer names)."""
     columns = getattr(y, "columns", None)
@@ -382,16 +402,15 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         if not self.multilabel_ and len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
         if self.scoring == "relative":
-            mean = scores.mean(1, keepdim=True) if torch.is_tensor(scores) else scores.mean(axis=1, keepdims=True)
-            scores = scores - mean
+            scores = scores - _row_mean(scores)
         return scores
 
     def _proba_from_similarities(self, scores):
-        """``predict_proba`` from float64 similarities (a tensor)."""
+        """``predict_proba`` from float64 similarities (an array or a tensor)."""
         logits = self.logit_scale_ * scores
         if self.multilabel_:
-            return torch.sigmoid(logits - logits.mean(dim=1, keepdim=True))
-        return torch.softmax(logits, dim=1)
+            return _sigmoid(logits - _row_mean(logits))
+        return _softmax(logits)
 
     def differentiable_forward(self, output="proba"):
         """``predict_proba`` or ``decision_function`` as a differentiable torch module.
@@ -447,7 +466,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             multi-label ``y``, ``sigmoid((s − mean_c s) / τ)`` per class.
         """
         check_is_fitted(self, "class_embeddings_")
-        return self._proba_from_similarities(torch.from_numpy(self._similarities(X).astype(np.float64))).numpy()
+        return self._proba_from_similarities(self._similarities(X).astype(np.float64))
 
     def predict(self, X):
         """The most similar class, or for multi-label ``y`` the indicator of ``predict_proba > 0.5``.
