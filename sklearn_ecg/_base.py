@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, PassthroughScoring
+from skorch.helper import predefined_split
 from skorch.utils import TeeGenerator
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
@@ -40,6 +41,7 @@ from ._runtime import (
     zero_denormals,
 )
 from ._validation import check_ecg_array
+from .nn.forward import ForwardModule, check_output
 from .nn.inference import folded_copy
 
 
@@ -62,7 +64,7 @@ class SharesFittedPretrainerMixin:
         return type(self)(pretrainer=pretrainer, **{k: clone(v, safe=False) for k, v in params.items()})
 
 
-class _RecordDataset(torch.utils.data.Dataset):
+class RecordDataset(torch.utils.data.Dataset):
     """Records (and optional per-record integer targets) fetched a batch at a time.
 
     ``__getitems__`` lets the DataLoader fetch a whole batch with one fancy
@@ -90,7 +92,7 @@ class _RecordDataset(torch.utils.data.Dataset):
         return Xb, yb
 
 
-def _batch_as_is(batch):
+def batch_as_is(batch):
     return batch
 
 
@@ -407,22 +409,100 @@ def run_batches(module, X, batch_size, device, batch_fn):
     return out
 
 
+#: The constraints of the settings that every net estimator shares, declared
+#: once (the pretrainers and ECGClassifier add their own).
+NET_PARAMETER_CONSTRAINTS = {
+    # max_epochs=0 is a fit that trains nothing: the untrained network (randomly
+    # initialised, or as imported), a baseline, for every estimator alike.
+    "max_epochs": [StrictInterval(Integral, 0, None, closed="left")],
+    # Every network has BatchNorm layers, which cannot normalise a batch of one
+    # record in training (a pretrainer's projector never, an encoder not once
+    # its pooling leaves one sample); a last batch of one is dropped, so
+    # batch_size=1 would train on nothing.
+    "batch_size": [StrictInterval(Integral, 2, None, closed="left")],
+    "lr": [StrictInterval(Real, 0, None, closed="neither")],
+    "optimizer": [OptimizerClass()],
+    "weight_decay": [StrictInterval(Real, 0, None, closed="left")],
+    "device": [TorchDevice(), None],
+    "amp": ["boolean"],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+    "callbacks": [list, None],
+    "warm_start": ["boolean"],
+    **INPUT_PARAMETER_CONSTRAINTS,
+}
+
+
+class FitPlan:
+    """What the checks of one fit found, for the fit template of :class:`NetEstimator`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_records, n_leads, n_timepoints)
+        The validated records to train on.
+    targets : ndarray or None
+        Per-record training targets (class indices, indicators, report rows).
+    standardize : str or None
+        The z-scoring recorded in ``input_contract_``.
+    inherit : estimator or None
+        An estimator whose ``input_contract_`` fills what the fit does not know.
+    groups : array-like or None
+        Groups of the records, for a validation split.
+    context : dict
+        Keyword arguments of ``_module_spec`` and ``_fit_context_for``.
+    fitted : dict
+        Fitted attributes of the subclass, assigned with the generic ones.
+    """
+
+    def __init__(self, X, targets=None, *, standardize=None, inherit=None, groups=None, context=None,
+                 fitted=None):
+        self.X = X
+        self.targets = targets
+        self.standardize = standardize
+        self.inherit = inherit
+        self.groups = groups
+        self.context = dict(context or {})
+        self.fitted = dict(fitted or {})
+
+
 class NetEstimator:
     """What every estimator of the package that trains a network shares (not public).
 
     It composes a skorch net inside ``fit`` and keeps it as ``net_``. Here:
-    building the net, the per-fit seeds, warm start, the progress bar, the
-    check that a training did not diverge, batched inference and the tags.
+    the one fit of every net estimator (:meth:`_fit_net`), building the net,
+    the per-fit seeds, warm start, the progress bar, the check that a
+    training did not diverge, batched inference, the one place where the
+    fitted state is assigned (:meth:`_set_fitted`) and the tags.
     :class:`BasePretrainer` adds pretraining and ``transform``;
     :class:`~sklearn_ecg.ECGClassifier` the head, the validation split and
     ``predict``.
 
-    Subclasses implement ``_outputs(X, net)``: the outputs of validated
-    records by ``net`` (embeddings, logits), which the divergence probe reads;
-    ``_callbacks()``: the callbacks of one fit; and may set ``_net_class``
-    (the skorch net), ``_optimizer_kwargs`` (their parameters passed on to
-    the optimizer) and override ``_net_settings()`` (further settings of the
-    net) and ``_group_settings()`` (per parameter group learning rates).
+    The fit template calls these hooks, in this order (see
+    ``docs/architecture.rst``):
+
+    - ``_check_params()``: checks between parameters;
+    - ``_validate_for_fit(X, continuing)``: the records ``(n, leads, T)`` and
+      the :class:`SeenInput` to assign (None to keep the fitted one);
+    - ``_fit_plan(X, y, continuing=..., **fit_params)``: checks of the
+      targets and other fit inputs; returns a :class:`FitPlan`;
+    - ``_fit_datasets(plan, seeds)``: the training and validation datasets
+      (``seeds`` maps the names of ``_fit_seeds`` to this fit's seeds);
+    - ``_module_spec(n_leads, n_timepoints, **plan.context)``: the module
+      of a new fit, a class and its keyword arguments or an instance (with
+      None), built under the ``"init"`` seed; a warm start continues a copy
+      of ``net_`` instead (``_warm_net``);
+    - ``_fit_context_for(module, **plan.context)``: a context manager around
+      the training, handing the module what one fit needs;
+    - ``_fitted_attributes(net, plan)``: the subclass's fitted attributes.
+
+    Subclasses also implement ``_outputs(X, net)``: the outputs of validated
+    records by ``net`` (embeddings, logits), which the divergence probe
+    reads; ``_callbacks(has_validation)``: the callbacks of one fit; and may
+    set ``_net_class`` (the skorch net), ``_optimizer_kwargs`` (their
+    parameters passed on to the optimizer), ``_trains_in_fit`` (False: the
+    module comes trained, ``fit`` runs no epoch) and override
+    ``_net_settings()`` (further settings of the net) and
+    ``_group_settings()`` (per parameter group learning rates).
     """
 
     # What the divergence probe calls the outputs, in its message.
@@ -430,30 +510,95 @@ class NetEstimator:
     _net_class = PretrainingNet
     # Estimator parameters handed to the optimizer under the same name.
     _optimizer_kwargs = ()
+    # The seeds drawn from random_state by every fit, by name and in order.
+    _fit_seeds = ("init", "train")
+    # False for a module that comes trained (e.g. from a checkpoint): fit trains nothing.
+    _trains_in_fit = True
+
+    # -- the fit template -----------------------------------------------------
+
+    def _fit_net(self, X, y=None, **fit_params):
+        """The fit of every net estimator: check, build or continue a net, train it, assign the state.
+
+        A failed fit (an error, a divergence, Ctrl+C) leaves the estimator
+        exactly as it was: the net is trained on the side (a copy of ``net_``
+        for a warm start) and the fitted attributes are assigned only at the
+        end, by :meth:`_set_fitted`.
+        """
+        self._check_params()
+        continuing = self._continuing()
+        X, seen = self._validate_for_fit(X, continuing)
+        plan = self._fit_plan(X, y, continuing=continuing, **fit_params)
+        # Refuses lead names that do not fit X before any training.
+        contract = record_contract(self, plan.X, standardize=plan.standardize, inherit=plan.inherit)
+        device, seeds = self._fit_device_and_seeds(len(self._fit_seeds))
+        seeds = dict(zip(self._fit_seeds, seeds))
+        train, valid = self._fit_datasets(plan, seeds)
+        callbacks = self._callbacks(valid is not None)
+        if continuing:
+            net = self._warm_net(device, len(train), callbacks)
+        else:
+            n_leads, n_timepoints = plan.X.shape[1:]
+            with seeded_construction(seeds["init"], device):
+                module, module_kwargs = self._module_spec(n_leads, n_timepoints, **plan.context)
+                net = self._build_net(module, module_kwargs, device=device, n_records=len(train),
+                                      callbacks=callbacks)
+                net.initialize()
+        net.seed = seeds["train"]
+        net.train_split = None if valid is None else predefined_split(valid)
+        if self._trains_in_fit:
+            self._train_net(net, train, plan.X, self._fit_context_for(net.module_, **plan.context))
+        self._set_fitted(net, seen=seen, n_leads_=plan.X.shape[1], n_timepoints_=plan.X.shape[2],
+                         input_contract_=contract, **self._fitted_attributes(net, plan))
+        return self
+
+    def _fit_plan(self, X, y=None, *, continuing):
+        """Check the fit's other inputs against ``X``; returns the :class:`FitPlan`."""
+        return FitPlan(X, y)
+
+    def _fit_datasets(self, plan, seeds):
+        """The training dataset and the validation one (None: no validation)."""
+        return RecordDataset(plan.X, plan.targets), None
+
+    def _fit_context_for(self, module, **context):
+        """Hand ``module`` what one fit needs beyond the records (nothing by default)."""
+        return contextlib.nullcontext()
+
+    def _fitted_attributes(self, net, plan):
+        """The subclass's fitted attributes of a successful fit by ``net``."""
+        return plan.fitted
+
+    def _set_fitted(self, net, *, seen=None, **attributes):
+        """Make the estimator fitted: the one place for fit, warm start, loading and imports.
+
+        ``net`` holds the trained module and its history; ``seen`` (a
+        :class:`SeenInput`, None to keep the fitted one) the input's feature
+        count and names; ``attributes`` the fitted attributes by name. An
+        unknown record length or input contract is None.
+        """
+        attributes.setdefault("n_timepoints_", None)
+        attributes.setdefault("input_contract_", None)
+        self.net_ = net
+        self.history_ = net.history_
+        if seen is not None:
+            seen.assign(self)
+        for name, value in attributes.items():
+            setattr(self, name, value)
+
+    def _set_fitted_state(self, fitted, net):
+        """Persistence's hook: make a freshly built estimator fitted with loaded ``net`` and attributes."""
+        self._set_fitted(net, **fitted)
+
+    def _net_from_spec(self, module, module_kwargs, device, n_records):
+        """An uninitialised net around ``module`` and its keyword arguments (loading, imports)."""
+        return self._build_net(module, module_kwargs, device=device, n_records=n_records,
+                               callbacks=self._callbacks(False))
 
     # -- building the net ---------------------------------------------------
 
-    def _reserved_net_params(self):
-        """Keys of ``net_params`` that the estimator sets on its net itself."""
-        return {"module", "criterion", "train_split", "max_epochs", "batch_size", "lr",
-                "optimizer", "device", "callbacks", "seed", "amp", "loss_terms", "verbose",
-                "warm_start", "optimizer__lr", "optimizer__params", *self._net_settings(),
-                *(f"optimizer__{name}" for name in self._optimizer_kwargs),
-                *(f"{it}__{key}" for it in ("iterator_train", "iterator_valid")
-                  for key in ("batch_size", "shuffle", "drop_last", "collate_fn", "pin_memory",
-                              "generator"))}
-
-    def _check_net_params(self):
-        """Refuse ``net_params`` keys that the estimator's own parameters set (or check)."""
-        reserved = self._reserved_net_params()
-        for key in getattr(self, "net_params", None) or {}:
-            if not isinstance(key, str) or key in reserved or key.startswith("module__"):
-                raise ValueError(
-                    f"net_params has the key {key!r}, which the {type(self).__name__} sets itself; "
-                    "pass such settings through the estimator's own parameters. net_params is for "
-                    "skorch's other settings, e.g. {'iterator_train__num_workers': 2, "
-                    "'optimizer__betas': (0.9, 0.99)}."
-                )
+    def _extra_net_settings(self):
+        """The user's further skorch settings of the net (the pretrainers' ``net_params``); none here."""
+        return {}
 
     def _net_settings(self):
         """Further keyword arguments of the skorch net (none by default)."""
@@ -469,7 +614,7 @@ class NetEstimator:
         optimizer_kwargs = {
             f"optimizer__{name}": getattr(self, name) for name in self._optimizer_kwargs
         }
-        extra = dict(getattr(self, "net_params", None) or {})
+        extra = dict(self._extra_net_settings())
         callbacks = list(callbacks) + list(extra.pop("callbacks", None) or [])
         return self._net_class(
             # A class and its arguments rather than an instance where possible:
@@ -492,7 +637,7 @@ class NetEstimator:
             iterator_train__shuffle=True,
             # BatchNorm cannot normalise a batch of one record: drop such a tail.
             iterator_train__drop_last=(n_records is not None and n_records % batch_size == 1),
-            iterator_train__collate_fn=_batch_as_is,
+            iterator_train__collate_fn=batch_as_is,
             iterator_train__pin_memory=torch.device(device).type == "cuda",
             **{**self._net_settings(), **optimizer_kwargs, **extra},
         )
@@ -514,8 +659,15 @@ class NetEstimator:
         return bool(getattr(self, "warm_start", False)) and hasattr(self, "net_")
 
     def _group_settings(self, n_groups):
-        """The optimizer settings of each of ``n_groups`` parameter groups, for a warm start."""
+        """The optimizer settings of each of ``n_groups`` parameter groups, for a warm start.
+
+        skorch puts the groups of ``optimizer__param_groups`` (of
+        ``_net_settings``) first, with their own settings, then the rest.
+        """
         settings = {"lr": self.lr, **{name: getattr(self, name) for name in self._optimizer_kwargs}}
+        groups = self._net_settings().get("optimizer__param_groups") or []
+        if groups and n_groups == len(groups) + 1:
+            return [{**settings, **own} for _, own in groups] + [settings]
         return [settings] * n_groups
 
     def _warm_net(self, device, n_records, callbacks):
@@ -541,6 +693,12 @@ class NetEstimator:
         if optimizer is not None:
             for group, settings in zip(optimizer.param_groups, self._group_settings(len(optimizer.param_groups))):
                 group.update((k, v) for k, v in settings.items() if k in group)
+            groups = self._net_settings().get("optimizer__param_groups") or []
+            if groups and len(optimizer.param_groups) != len(groups) + 1:
+                # Settings of a parameter group of their own (e.g. the classifier's encoder_lr)
+                # need that group: a new optimizer, whose state starts afresh.
+                net.optimizer__param_groups = groups
+                net.initialize_optimizer()
         return net
 
     def _train_net(self, net, dataset, X, context=contextlib.nullcontext()):
@@ -590,44 +748,32 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
     """Shared machinery of the self-supervised pretrainers (not public).
 
     Subclasses implement ``_module_spec(n_leads, n_timepoints, **context)``
-    returning the module class and its keyword arguments (``context``: what
-    ``_train`` was given besides the records, e.g. METS's table of report
-    embeddings), the module having the interface of :class:`PretrainingNet`;
-    ``_embed_batch(module, X)`` mapping a float32 batch ``(B, leads, T)`` on the
-    device to embeddings ``(B, n_features)``; optionally ``_fit_context_for``
-    to hand the module what one fit needs; and they set ``_loss_terms`` and
-    ``_min_length`` (the shortest record the encoder accepts).
-
-    A failed ``fit`` (an error, a divergence, Ctrl+C) leaves the estimator
-    exactly as it was: the new net is trained on the side (a copy, for
-    ``warm_start``) and the fitted attributes are assigned only at the end.
+    returning the module class and its keyword arguments (``context``: the
+    ``FitPlan``'s, e.g. METS's table of report embeddings), the module having
+    the interface of :class:`PretrainingNet`; ``_embed_batch(module, X)``
+    mapping a float32 batch ``(B, leads, T)`` on the device to embeddings
+    ``(B, n_features)``; optionally ``_fit_plan`` and ``_fit_context_for``
+    (the hooks of :meth:`NetEstimator._fit_net`); and they set
+    ``_loss_terms`` and ``_architecture`` (the encoder's row of
+    ``ARCHITECTURES``, which gives the shortest record it accepts).
     """
 
     _loss_terms = ()
-    _min_length = None
     # The encoder's family in sklearn_ecg._encoder.ARCHITECTURES.
     _architecture = None
+
+    @property
+    def _min_length(self):
+        """The shortest record the encoder accepts (from ``ARCHITECTURES``)."""
+        return ARCHITECTURES[self._architecture].min_length
     # transform runs a copy of the networks with BatchNorm folded into the
     # convolutions: the same embeddings up to float rounding (relative 1e-6),
     # faster on the CPU. False embeds with the fitted module itself.
     _fold_batchnorm = True
 
     _parameter_constraints = {
-        # max_epochs=0 gives the untrained (randomly initialised) encoder, a baseline.
-        "max_epochs": [StrictInterval(Integral, 0, None, closed="left")],
-        # BatchNorm cannot normalise a batch of one record.
-        "batch_size": [StrictInterval(Integral, 2, None, closed="left")],
-        "lr": [StrictInterval(Real, 0, None, closed="neither")],
-        "optimizer": [OptimizerClass()],
-        "weight_decay": [StrictInterval(Real, 0, None, closed="left")],
-        "device": [TorchDevice(), None],
-        "amp": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "callbacks": [list, None],
-        "warm_start": ["boolean"],
+        **NET_PARAMETER_CONSTRAINTS,
         "net_params": [dict, None],
-        **INPUT_PARAMETER_CONSTRAINTS,
     }
 
     # -- fitting ----------------------------------------------------------
@@ -635,6 +781,32 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
     def _check_params(self):
         """Checks that no constraint can express (subclasses extend it)."""
         self._check_net_params()
+
+    def _extra_net_settings(self):
+        return self.net_params or {}
+
+    def _reserved_net_params(self):
+        """Keys of ``net_params`` that the estimator sets on its net itself."""
+        return {"module", "criterion", "train_split", "max_epochs", "batch_size", "lr",
+                "optimizer", "device", "callbacks", "seed", "amp", "loss_terms", "verbose",
+                "warm_start", "optimizer__lr", "optimizer__params", *self._net_settings(),
+                *(f"optimizer__{name}" for name in self._optimizer_kwargs),
+                *(f"{it}__{key}" for it in ("iterator_train", "iterator_valid")
+                  for key in ("batch_size", "shuffle", "drop_last", "collate_fn", "pin_memory",
+                              "generator"))}
+
+    def _check_net_params(self):
+        """Refuse ``net_params`` keys that the estimator's own parameters set (or check)."""
+        reserved = self._reserved_net_params()
+        for key in self.net_params or {}:
+            if not isinstance(key, str) or key in reserved or key.startswith("module__"):
+                raise ValueError(
+                    f"net_params has the key {key!r}, which the {type(self).__name__} sets itself; "
+                    "pass such settings through the estimator's own parameters. net_params is for "
+                    "skorch's other settings, e.g. {'iterator_train__num_workers': 2, "
+                    "'optimizer__betas': (0.9, 0.99)}."
+                )
+
 
     def _as_records(self, X):
         """2-D input is single-lead records: add the lead axis (a view, no copy)."""
@@ -647,67 +819,24 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
             return self._as_records(checked[0]), checked[1]
         return self._as_records(checked)
 
-    def _callbacks(self):
+    def _callbacks(self, has_validation=False):
         callbacks = self._progress_callbacks()
         # skorch names the user's callbacks (and makes duplicate names unique).
         callbacks.extend(_monitor_training_loss(cb) for cb in self.callbacks or [])
         return callbacks
 
-    def _make_net(self, X, device, n_records, context):
-        module_cls, module_kwargs = self._module_spec(X.shape[1], X.shape[2], **context)
-        return self._net_from_spec(module_cls, module_kwargs, device, n_records)
-
-    def _net_from_spec(self, module_cls, module_kwargs, device, n_records):
-        """An uninitialised net around ``module_cls(**module_kwargs)`` (also for a loaded model)."""
-        return self._build_net(module_cls, module_kwargs, device=device, n_records=n_records,
-                               callbacks=self._callbacks())
-
     def _net_settings(self):
         return {"loss_terms": self._loss_terms}
 
-    def _fit(self, X, targets=None):
-        """Validate, then (continue to) train the net on ``X``; returns self."""
-        X, seen = self._validate_for_fit(X)
-        return self._train(X, targets, seen=seen)
-
-    def _validate_for_fit(self, X):
-        """Check the parameters and ``X``: the records as ``(n, leads, T)`` and the
-        :class:`SeenInput` to assign after the fit (None when continuing a fit)."""
-        self._check_params()
-        if self._continuing():
+    def _validate_for_fit(self, X, continuing):
+        """The records as ``(n, leads, T)`` and the :class:`SeenInput` to assign after the fit
+        (None when continuing a fit)."""
+        if continuing:
             return self._validate_X(X, reset=False), None
         return self._validate_X(X, reset=True)
 
-    def _fit_context_for(self, module, **context):
-        """Hand ``module`` what one fit needs beyond the records (nothing by default)."""
-        return contextlib.nullcontext()
-
-    def _train(self, X, targets=None, *, seen=None, **context):
-        """(Continue to) train a net on validated records ``X``; returns self.
-
-        ``seen`` (what ``fit`` recorded about its input) is assigned with the
-        other fitted attributes once training has succeeded. ``context`` goes
-        to ``_module_spec`` and ``_fit_context_for``.
-        """
-        # Refuses lead names that do not fit X before any training.
-        contract = record_contract(self, X, standardize=getattr(self, "standardize", None))
-        device, (init_seed, train_seed) = self._fit_device_and_seeds(2)
-        if self._continuing():
-            net = self._warm_net(device, len(X), self._callbacks())
-        else:
-            net = self._make_net(X, device, len(X), context)
-            with seeded_construction(init_seed, device):
-                net.initialize()
-        net.seed = train_seed
-        self._train_net(net, _RecordDataset(X, targets), X, self._fit_context_for(net.module_, **context))
-        self.net_ = net
-        self.n_leads_ = X.shape[1]
-        self.n_timepoints_ = X.shape[2]
-        self.history_ = net.history
-        if seen is not None:
-            seen.assign(self)
-        self.input_contract_ = contract
-        return self
+    def _fit_plan(self, X, y=None, *, continuing):
+        return FitPlan(X, y, standardize=getattr(self, "standardize", None))
 
     # -- transforming -----------------------------------------------------
 
@@ -779,6 +908,31 @@ class BasePretrainer(NetEstimator, InputContractMixin, PretrainedMixin, Transfor
         X = self._as_records(X)
         check_input(self, X)
         return self._embed(X)
+
+    def differentiable_forward(self, output="transform"):
+        """The fitted module's embeddings as a differentiable torch module.
+
+        The forward contract (:mod:`sklearn_ecg.nn.forward`): what
+        ``transform`` computes, by the fitted module itself (not its
+        BatchNorm-folded copy), with gradients.
+
+        Parameters
+        ----------
+        output : {"transform"}, default="transform"
+            The embeddings of ``transform``, ``(B, n_features_out)``.
+
+        Returns
+        -------
+        forward : ForwardModule
+        """
+        check_output(output, ("transform",), type(self).__name__)
+        check_is_fitted(self, "net_")
+        return self._forward(output, self._embed_batch)
+
+    def _forward(self, output, embed_batch):
+        module = self.net_.module_
+        return ForwardModule(lambda x: embed_batch(module, x), [module], n_leads=self.n_leads_,
+                             min_length=self._min_length, output=output)
 
     # -- the encoder contract ---------------------------------------------
 

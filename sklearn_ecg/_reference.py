@@ -20,14 +20,14 @@ from numbers import Integral
 import torch
 
 from ._runtime import resolve_device, seed_from, seeded_construction
-from .nn.vgg1d import _VGG16_BLOCKS
+from .nn.vgg1d import VGG16_BLOCKS
 
 
 def _encoder_key_map(ref_prefix, our_prefix):
     """Reference names of the VGG's convolution and BatchNorm layers → ours."""
     mapping = {}
     index = 0
-    for b, block in enumerate(_VGG16_BLOCKS):
+    for b, block in enumerate(VGG16_BLOCKS):
         for layer in range(len(block)):
             mapping[f"{ref_prefix}.{b}.{layer}.0"] = f"{our_prefix}.features.{index}"
             mapping[f"{ref_prefix}.{b}.{layer}.1"] = f"{our_prefix}.features.{index + 1}"
@@ -123,7 +123,7 @@ def load_reference_checkpoint(cls, path, *, n_leads=8, n_timepoints=None, standa
             f"{source}: the encoder takes {first.shape[1]} input channels; LCD's generic encoder "
             "takes one lead (in_ch=1), which is what this import supports."
         )
-    width = first.shape[0] / _VGG16_BLOCKS[0][0]
+    width = first.shape[0] / VGG16_BLOCKS[0][0]
     proj_in = online.get("projection.net.0.weight")
     proj_out = online.get("projection.net.3.weight")
     keep_projector = (
@@ -172,9 +172,5 @@ def load_reference_checkpoint(cls, path, *, n_leads=8, n_timepoints=None, standa
         state[key] = tensor.to(state[key].dtype)
     net.module_.load_state_dict(state, strict=True)
 
-    est.net_ = net
-    est.history_ = net.history_
-    est.n_leads_ = n_leads
-    est.n_timepoints_ = n_timepoints
-    est.n_features_in_ = n_leads
+    est._set_fitted(net, n_leads_=n_leads, n_timepoints_=n_timepoints, n_features_in_=n_leads)
     return est

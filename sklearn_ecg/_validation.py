@@ -16,7 +16,7 @@ from ._lead_names import is_lead_name
 _CHUNK_ELEMENTS = 2**24
 
 
-def _describe_records(indices, limit=10):
+def describe_records(indices, limit=10):
     shown = ", ".join(str(i) for i in indices[:limit])
     more = f" and {len(indices) - limit} more" if len(indices) > limit else ""
     return f"{len(indices)} record(s) (index {shown}{more})"
@@ -274,7 +274,7 @@ def check_ecg_array(
     bad = nonfinite_records(X, dtype=np.float32 if lazy and X.dtype != np.float32 else None)
     if bad:
         raise ValueError(
-            f"X contains NaN or infinity in {_describe_records(bad)}. {name} cannot learn from "
+            f"X contains NaN or infinity in {describe_records(bad)}. {name} cannot learn from "
             "or embed missing samples: drop those records, or fill the gaps (the loaders of "
             "sklearn_ecg.datasets do so with nan_policy='interpolate')."
         )

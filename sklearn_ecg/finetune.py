@@ -1,5 +1,6 @@
 """Supervised ECG classification by a deep encoder: fine-tuned after pretraining, or from scratch."""
 
+import contextlib
 import copy
 import warnings
 from numbers import Integral, Real
@@ -7,7 +8,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from skorch.callbacks import Callback
-from skorch.helper import predefined_split
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
@@ -18,14 +18,14 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
-from ._encoder import ARCHITECTURES, fitted_pretrainer, width_of_format_1
+from ._encoder import ARCHITECTURES, STANDARDIZE_CONSTRAINTS, fitted_pretrainer, width_of_format_1
 from ._persistence import NOT_SAVED, PretrainedMixin, bad_file, check_classes, to_json
-from ._base import (NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, _batch_as_is, _RecordDataset,
-                    run_batches)
-from ._param_validation import OptimizerClass, StrictInterval, TorchDevice
-from ._runtime import seeded_construction
+from ._base import (NET_PARAMETER_CONSTRAINTS, FitPlan, NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, batch_as_is,
+                    RecordDataset, run_batches)
+from ._param_validation import StrictInterval
 from ._validation import check_ecg_array, check_targets, fitted_lead_names
-from .input_contract import INPUT_PARAMETER_CONSTRAINTS, InputContractMixin, check_input, record_contract
+from .input_contract import InputContractMixin, check_input
+from .nn.forward import ForwardModule, check_output
 from .nn.scaling import standardize as _standardize
 
 _ARCHITECTURES = ("auto", *ARCHITECTURES)
@@ -127,7 +127,7 @@ class _FineTuningNet(PretrainingNet):
         return {"loss": loss.float(), "y_pred": None}
 
 
-class _LabelledRecords(_RecordDataset):
+class _LabelledRecords(RecordDataset):
     """Records with targets of any dtype (class indices, or float indicators)."""
 
     def __getitems__(self, indices):
@@ -186,7 +186,7 @@ class _KeepBestValidLoss(Callback):
 def _check_encoder_params(arch, params):
     """Check a from-scratch encoder's settings with the declarations the pretrainers use."""
     spec = ARCHITECTURES[arch]
-    constraints = {"width": spec.width_constraints, "standardize": [StrOptions({"record", "lead"}), None]}
+    constraints = {"width": spec.width_constraints, "standardize": STANDARDIZE_CONSTRAINTS}
     try:
         validate_parameter_constraints(constraints, params, caller_name=f"the {arch.upper()} encoder")
     except InvalidParameterError as exc:
@@ -205,6 +205,19 @@ def _check_class_weight_keys(class_weight, classes, multilabel):
         raise ValueError(
             f"class_weight has key(s) {unknown!r} that are not {what}: {sorted(known, key=str)!r}."
         )
+
+
+def _encode_targets(y, kind):
+    """``(targets, classes, multilabel)``: class indices (or float indicators) and the labels."""
+    if kind == "multilabel-indicator":
+        return y.astype(np.float32), np.arange(y.shape[1]), True
+    encoder = LabelEncoder().fit(y)
+    if len(encoder.classes_) < 2:
+        raise ValueError(
+            f"y has a single class ({encoder.classes_[0]!r}); a classifier needs records of "
+            "at least 2 classes."
+        )
+    return encoder.transform(y).astype(np.int64), encoder.classes_, False
 
 
 class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixin, PretrainedMixin, ClassifierMixin, BaseEstimator):
@@ -282,9 +295,11 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         runs ``max_epochs`` epochs (the authors' protocol) and keeps the
         best.
     max_epochs : int, default=100
-        Passes over the training records.
+        Passes over the training records; 0 trains nothing (the network as
+        initialised, a baseline).
     batch_size : int, default=128
-        Records per step (and per batch when predicting).
+        Records per step (and per batch when predicting); at least 2, as
+        the networks' BatchNorm layers need.
     device : str, default="auto"
         Torch device; ``"auto"`` uses CUDA when available, else the CPU.
     amp : bool, default=True
@@ -436,23 +451,12 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         "architecture": [StrOptions(set(_ARCHITECTURES))],
         "encoder_params": [dict, None],
         "share_encoder": ["boolean"],
-        "lr": [StrictInterval(Real, 0, None, closed="neither")],
         "encoder_lr": [StrictInterval(Real, 0, None, closed="neither"), None],
         "freeze_epochs": [StrictInterval(Integral, 0, None, closed="left")],
-        "weight_decay": [StrictInterval(Real, 0, None, closed="left")],
-        "optimizer": [OptimizerClass()],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "validation_fraction": [StrictInterval(Real, 0, 1, closed="neither"), None],
         "patience": [StrictInterval(Integral, 1, None, closed="left"), None],
-        "max_epochs": [StrictInterval(Integral, 1, None, closed="left")],
-        "batch_size": [StrictInterval(Integral, 1, None, closed="left")],
-        "device": [TorchDevice(), None],
-        "amp": ["boolean"],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
-        "callbacks": [list, None],
-        "warm_start": ["boolean"],
-        **INPUT_PARAMETER_CONSTRAINTS,
+        **NET_PARAMETER_CONSTRAINTS,
     }
 
     def _source(self):
@@ -498,7 +502,6 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
 
     def _check_params(self):
         """Checks between parameters, which the constraints cannot express."""
-        self._check_net_params()
         if self.patience is not None and self.validation_fraction is None:
             raise ValueError(
                 f"patience={self.patience} stops on the validation loss, but "
@@ -517,18 +520,6 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
                     raise ValueError(
                         f"class_weight[{key!r}]={value!r}: class weights must be finite numbers >= 0."
                     )
-
-    def _encode_y(self, y, kind):
-        if kind == "multilabel-indicator":
-            self_classes = np.arange(y.shape[1])
-            return y.astype(np.float32), self_classes, True
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(
-                f"y has a single class ({encoder.classes_[0]!r}); a classifier needs records of "
-                "at least 2 classes."
-            )
-        return encoder.transform(y).astype(np.int64), encoder.classes_, False
 
     def _class_weight_tensor(self, targets, classes, multilabel):
         cw = self.class_weight
@@ -653,13 +644,12 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
             raise ValueError(f"{n_encoders} encoders do not fit {n_leads} leads of architecture {arch!r}")
         _check_encoder_params(arch, params)
         # The saved weights replace the random ones.
-        module = self._build_module(arch, params, None, n_leads, n_outputs, bool(kwargs["multilabel"]), None,
+        module = self._build_module(arch, params, None, n_leads, n_outputs, bool(kwargs["multilabel"]),
                                     copies=n_encoders)
         return self._build_net(module, device=device, n_records=n_records,
                                callbacks=self._callbacks(False), seed=0)
 
-    def _build_module(self, arch, params, contract, n_leads, n_outputs, multilabel, class_weight,
-                      copies=None):
+    def _build_module(self, arch, params, contract, n_leads, n_outputs, multilabel, copies=None):
         """The network: copies of the contract's trained encoder, or a fresh one of ``arch``.
 
         Per-lead encoders get ``copies`` copies (default: one per lead, or one
@@ -678,7 +668,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
             p.requires_grad_(True)
         return ECGClassifierModule(
             encoders.cpu(), n_leads, n_outputs, per_lead=spec.per_lead, multilabel=multilabel,
-            standardize=params["standardize"], class_weight=class_weight,
+            standardize=params["standardize"],
         )
 
     def _callbacks(self, has_validation):
@@ -733,121 +723,92 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         self : ECGClassifier
             The fitted classifier.
         """
-        self._check_params()
-        if self._continuing():
-            return self._fit_continued(X, y, groups)
-        arch, params, contract, pretrainer = self._source()
-        X, seen = self._validate_X(X, reset=True, min_length=ARCHITECTURES[arch].min_length)
-        y, kind = check_targets(y, type(self).__name__)
-        check_consistent_length(X, y)
-        if contract is not None and X.shape[1] != contract.n_leads:
-            names = fitted_lead_names(pretrainer)
-            raise ValueError(
-                f"X has {X.shape[1]} lead(s) but the {type(pretrainer).__name__} was pretrained on "
-                f"{contract.n_leads}{' (' + ', '.join(names) + ')' if names else ''}; pass "
-                "records with the pretrainer's leads, in the same order "
-                "(pretrainer.input_pipeline(fs=..., lead_names=...) selects them)."
-            )
-        # Refuses lead names that do not fit X before any training.
-        input_contract = record_contract(self, X, standardize=params["standardize"], inherit=pretrainer)
-        targets, classes, multilabel = self._encode_y(y, kind)
-        device, (split_seed, init_seed, train_seed) = self._fit_device_and_seeds(3)
-        train, valid = self._split(len(X), groups, split_seed % (2**32))
-        class_weight = self._class_weight_tensor(targets[train], classes, multilabel)
-        with seeded_construction(init_seed, device):
-            module = self._build_module(arch, params, contract, X.shape[1], len(classes), multilabel, class_weight)
-            net = self._build_net(module, device=device, n_records=len(train),
-                                  callbacks=self._callbacks(valid is not None), seed=train_seed)
-            if valid is not None:
-                net.set_params(train_split=predefined_split(_LabelledRecords(X[valid], targets[valid])))
-            net.initialize()
-        self._train_net(net, _LabelledRecords(X[train], targets[train]), X)
-        net.module_.class_weight = None
-        self._set_fitted(net, X, seen, input_contract, classes=classes, multilabel=multilabel,
-                         architecture=arch, encoder_params=params)
-        return self
+        return self._fit_net(X, y, groups=groups)
 
-    def _fit_continued(self, X, y, groups):
-        """``fit`` with ``warm_start``: continue training a copy of the fitted network."""
-        arch = self.architecture_
-        X, seen = self._validate_X(X, reset=True, min_length=ARCHITECTURES[arch].min_length)
+    # -- the hooks of the fit template (NetEstimator._fit_net) ------------------
+
+    _fit_seeds = ("split", "init", "train")
+
+    def _validate_for_fit(self, X, continuing):
+        arch = self.architecture_ if continuing else self._source()[0]
+        return self._validate_X(X, reset=True, min_length=ARCHITECTURES[arch].min_length)
+
+    def _fit_plan(self, X, y, *, continuing, groups=None):
         y, kind = check_targets(y, type(self).__name__)
         check_consistent_length(X, y)
-        if X.shape[1] != self.n_leads_:
-            raise ValueError(
-                f"warm_start: X has {X.shape[1]} lead(s) but the fitted network takes "
-                f"{self.n_leads_}; continue training on records with the same leads, or set "
-                "warm_start=False to train a new network."
-            )
         multilabel = kind == "multilabel-indicator"
-        if multilabel != self.multilabel_:
-            raise ValueError(
-                "warm_start: y is " + ("a multi-label indicator" if multilabel else "a vector of labels")
-                + " but the fitted network was trained on "
-                + ("a multi-label indicator" if self.multilabel_ else "a vector of labels")
-                + "; set warm_start=False to train a new network."
-            )
-        targets, classes, _ = self._encode_y(y, kind)
-        if len(classes) != len(self.classes_) or not np.array_equal(classes, self.classes_):
-            raise ValueError(
-                f"warm_start: y has the classes {classes.tolist()!r} but the fitted network predicts "
-                f"{self.classes_.tolist()!r}; continue training with records of the same classes, or "
-                "set warm_start=False to train a new network."
-            )
-        pretrainer = None if self.pretrainer is None else fitted_pretrainer(self.pretrainer)
-        input_contract = record_contract(self, X, standardize=self.encoder_params_["standardize"],
-                                         inherit=pretrainer)
-        device, (split_seed, _, train_seed) = self._fit_device_and_seeds(3)
-        train, valid = self._split(len(X), groups, split_seed % (2**32))
-        class_weight = self._class_weight_tensor(targets[train], self.classes_, multilabel)
-        net = self._warm_net(device, len(train), self._callbacks(valid is not None))
-        net.train_split = None if valid is None else predefined_split(_LabelledRecords(X[valid], targets[valid]))
-        net.module_.class_weight = None if class_weight is None else class_weight.to(device)
-        net.seed = train_seed
-        self._train_net(net, _LabelledRecords(X[train], targets[train]), X)
-        net.module_.class_weight = None
-        self._set_fitted(net, X, seen, input_contract, classes=self.classes_, multilabel=multilabel,
-                         architecture=arch, encoder_params=self.encoder_params_)
-        return self
+        if continuing:
+            arch, params, contract = self.architecture_, self.encoder_params_, None
+            pretrainer = None if self.pretrainer is None else fitted_pretrainer(self.pretrainer)
+            if X.shape[1] != self.n_leads_:
+                raise ValueError(
+                    f"warm_start: X has {X.shape[1]} lead(s) but the fitted network takes "
+                    f"{self.n_leads_}; continue training on records with the same leads, or set "
+                    "warm_start=False to train a new network."
+                )
+            if multilabel != self.multilabel_:
+                raise ValueError(
+                    "warm_start: y is " + ("a multi-label indicator" if multilabel else "a vector of labels")
+                    + " but the fitted network was trained on "
+                    + ("a multi-label indicator" if self.multilabel_ else "a vector of labels")
+                    + "; set warm_start=False to train a new network."
+                )
+            targets, classes, _ = _encode_targets(y, kind)
+            if len(classes) != len(self.classes_) or not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"warm_start: y has the classes {classes.tolist()!r} but the fitted network predicts "
+                    f"{self.classes_.tolist()!r}; continue training with records of the same classes, or "
+                    "set warm_start=False to train a new network."
+                )
+            classes = self.classes_
+        else:
+            arch, params, contract, pretrainer = self._source()
+            if contract is not None and X.shape[1] != contract.n_leads:
+                names = fitted_lead_names(pretrainer)
+                raise ValueError(
+                    f"X has {X.shape[1]} lead(s) but the {type(pretrainer).__name__} was pretrained on "
+                    f"{contract.n_leads}{' (' + ', '.join(names) + ')' if names else ''}; pass "
+                    "records with the pretrainer's leads, in the same order "
+                    "(pretrainer.input_pipeline(fs=..., lead_names=...) selects them)."
+                )
+            targets, classes, multilabel = _encode_targets(y, kind)
+        return FitPlan(X, targets, standardize=params["standardize"], inherit=pretrainer, groups=groups,
+                       context={"arch": arch, "params": params, "contract": contract, "classes": classes,
+                                "multilabel": multilabel},
+                       fitted={"classes_": classes, "multilabel_": multilabel, "architecture_": arch,
+                               "encoder_params_": params})
 
-    def _set_fitted(self, net, X, seen, input_contract, *, classes, multilabel, architecture,
-                    encoder_params):
-        """Assign the fitted state: only once a fit has succeeded."""
+    def _fit_datasets(self, plan, seeds):
+        X, targets = plan.X, plan.targets
+        train, valid = self._split(len(X), plan.groups, seeds["split"] % (2**32))
+        plan.context["class_weight"] = self._class_weight_tensor(
+            targets[train], plan.context["classes"], plan.context["multilabel"])
+        valid = None if valid is None else _LabelledRecords(X[valid], targets[valid])
+        return _LabelledRecords(X[train], targets[train]), valid
+
+    def _module_spec(self, n_leads, n_timepoints, *, arch, params, contract, classes, multilabel,
+                     class_weight=None):
+        return self._build_module(arch, params, contract, n_leads, len(classes), multilabel), None
+
+    @contextlib.contextmanager
+    def _fit_context_for(self, module, *, class_weight=None, **context):
+        # The class weights are a setting of one fit, not of the model.
+        module.class_weight = None if class_weight is None else class_weight.to(next(module.parameters()).device)
+        try:
+            yield
+        finally:
+            module.class_weight = None
+
+    def _fitted_attributes(self, net, plan):
         keep = dict(net.callbacks_).get("keep_best")
-        self.net_ = net
-        self.history_ = net.history
-        self.best_epoch_ = keep.best_epoch_ if keep is not None and keep.best_epoch_ else len(net.history)
-        self.classes_ = classes
-        self.multilabel_ = multilabel
-        self.architecture_ = architecture
-        self.encoder_params_ = encoder_params
-        self.n_leads_, self.n_timepoints_ = X.shape[1], X.shape[2]
-        seen.assign(self)
-        self.input_contract_ = input_contract
+        best = keep.best_epoch_ if keep is not None and keep.best_epoch_ else len(net.history)
+        return {**plan.fitted, "best_epoch_": best}
 
     def _net_settings(self):
         param_groups = []
         if self.encoder_lr is not None:
             param_groups.append(("encoders.*", {"lr": self.encoder_lr}))
-        return {"optimizer__param_groups": param_groups, "iterator_valid__collate_fn": _batch_as_is}
-
-    def _group_settings(self, n_groups):
-        # skorch puts the encoders' own group (with encoder_lr) before the rest.
-        settings = super()._group_settings(n_groups)
-        if n_groups == 2:
-            settings = [{**settings[0], "lr": self.encoder_lr if self.encoder_lr is not None else self.lr},
-                        settings[1]]
-        return settings
-
-    def _warm_net(self, device, n_records, callbacks):
-        net = super()._warm_net(device, n_records, callbacks)
-        has_encoder_group = len(net.optimizer_.param_groups) == 2
-        if self.encoder_lr is not None and not has_encoder_group:
-            # A learning rate of the encoder's own needs its own parameter group:
-            # a new optimizer, whose state starts afresh.
-            net.optimizer__param_groups = self._net_settings()["optimizer__param_groups"]
-            net.initialize_optimizer()
-        return net
+        return {"optimizer__param_groups": param_groups, "iterator_valid__collate_fn": batch_as_is}
 
     # -- predicting -------------------------------------------------------
 
@@ -876,10 +837,39 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
             For two classes of labels, the logit of the second minus that of
             the first, shape (n_records,), as scikit-learn expects.
         """
-        logits = self._logits(X)
+        return self._decision_from_logits(self._logits(X))
+
+    def _decision_from_logits(self, logits):
+        """``decision_function`` from the logits (an array or a tensor)."""
         if not self.multilabel_ and len(self.classes_) == 2:
             return logits[:, 1] - logits[:, 0]
         return logits
+
+    def _proba_from_logits(self, logits):
+        """``predict_proba`` from float64 logits (a tensor)."""
+        return torch.sigmoid(logits) if self.multilabel_ else torch.softmax(logits, dim=1)
+
+    def differentiable_forward(self, output="proba"):
+        """The network's class outputs as a differentiable torch module (see :mod:`sklearn_ecg.nn.forward`).
+
+        Parameters
+        ----------
+        output : {"proba", "decision"}, default="proba"
+            ``predict_proba`` or ``decision_function`` (a binary decision is
+            one column): the network's logits in float64, then the same
+            functions as those methods.
+
+        Returns
+        -------
+        forward : ForwardModule
+        """
+        check_output(output, ("proba", "decision"), type(self).__name__)
+        check_is_fitted(self, "net_")
+        module = self.net_.module_
+        convert = self._proba_from_logits if output == "proba" else self._decision_from_logits
+        return ForwardModule(lambda x: convert(module(x).double()), [module], n_leads=self.n_leads_,
+                             min_length=ARCHITECTURES[self.architecture_].min_length, classes=self.classes_,
+                             output=output)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -894,9 +884,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
             Softmax over the classes; for a multi-label indicator, the
             probability of each class on its own (sigmoid).
         """
-        logits = torch.from_numpy(self._logits(X)).double()
-        proba = torch.sigmoid(logits) if self.multilabel_ else torch.softmax(logits, dim=1)
-        return proba.numpy()
+        return self._proba_from_logits(torch.from_numpy(self._logits(X)).double()).numpy()
 
     def predict(self, X):
         """Most probable class, or for a multi-label indicator the classes of probability > 0.5.

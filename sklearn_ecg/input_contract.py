@@ -296,7 +296,7 @@ def _expected(contract):
     return " = ".join(parts)
 
 
-def _takes_missing_leads(model):
+def takes_missing_leads(model):
     """Whether ``model`` was pretrained on records with zeroed leads (METS's ``lead_masking > 0``).
 
     Such a model takes records with only some of its leads, the others zero
@@ -333,7 +333,7 @@ def check_input(est, X):
         return
     amp, polarity = lead_statistics(X[:_STAT_RECORDS])
     flat = np.flatnonzero((amp <= _FLAT_FRACTION * contract.amplitude).all(axis=0))
-    masked = _takes_missing_leads(est) and 0 < len(flat) < amp.shape[1]
+    masked = takes_missing_leads(est) and 0 < len(flat) < amp.shape[1]
     if not masked:
         _check_lead_order(name, contract, amp, polarity, hint)
     if len(flat) and not masked:
@@ -402,7 +402,7 @@ def _check_lead_order(name, contract, amp, polarity, hint):
 # -- bringing records to the model ------------------------------------------------
 
 
-def _match_leads(model_leads, user_leads, owner, allow_missing=False):
+def match_leads(model_leads, user_leads, owner, allow_missing=False):
     """The user's names, with modified limb leads renamed where they stand in for a missing lead.
 
     Returns the renamed user names and the model's leads the records lack
@@ -498,8 +498,8 @@ def input_pipeline(model, *, fs, lead_names=None, units="mV", crop="start"):
         if not user or not all(isinstance(n, str) for n in user):
             raise ValueError(f"lead_names must be a non-empty list of lead names; got {lead_names!r}.")
         if contract.lead_names is not None:
-            matched, missing = _match_leads(contract.lead_names, user, owner,
-                                            _takes_missing_leads(model))
+            matched, missing = match_leads(contract.lead_names, user, owner,
+                                            takes_missing_leads(model))
             if missing:
                 present = [m for m in contract.lead_names if m not in missing]
                 steps.append(SelectLeads(present, lead_names=matched))

@@ -12,10 +12,11 @@ a :class:`~sklearn.frozen.FrozenEstimator` of one, or a
 :class:`~sklearn.linear_model.RidgeClassifier`,
 :class:`~sklearn.svm.LinearSVC`, ..., or a
 :class:`~sklearn.multiclass.OneVsRestClassifier` of one). Each model is
-turned into one differentiable torch function from records to outputs (the
-encoder, then ``(x - mean_) / scale_``, then ``x @ coef_.T + intercept_``
-and the softmax or sigmoid of ``predict_proba``), checked against the
-estimator's own outputs on the records explained, and handed to `captum
+turned into one differentiable torch function from records to outputs: the
+model's own forward (``differentiable_forward``, see
+:mod:`sklearn_ecg.nn.forward`), for a pipeline the encoder's, then
+``(x - mean_) / scale_``, then ``x @ coef_.T + intercept_`` and the softmax
+or sigmoid of ``predict_proba``; it is handed to `captum
 <https://captum.ai>`_ (``pip install "sklearn-ecg[explain]"``).
 
 The attribution methods are integrated gradients (attributions that add up
@@ -51,13 +52,9 @@ import numbers
 import numpy as np
 import torch
 
-from ._encoder import fitted_pretrainer
 from ._runtime import flush_denormals
-from .finetune import _MIN_LENGTH, ECGClassifier
-from .lcd import LCDPretrainer
-from .leadwise import LeadwiseEmbedder
-from .mets import METSPretrainer
-from .zero_shot import ZeroShotECGClassifier
+from .nn.forward import ForwardModule
+from sklearn.base import is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
@@ -69,9 +66,6 @@ ATTRIBUTION_METHODS = ("integrated_gradients", "occlusion")
 #: The named baselines of :func:`explain_prediction`.
 BASELINES = ("zero", "smooth")
 _OUTPUTS = ("auto", "proba", "decision")
-# The model's outputs recomputed by the torch function must match the
-# estimator's own to this tolerance, or the explanation is refused.
-_CHECK_ATOL = 1e-3
 
 
 def _captum_attr():
@@ -86,87 +80,22 @@ def _captum_attr():
 
 
 # ---------------------------------------------------------------------------
-# Adapter: the only place that reaches into the estimators' networks.
+# Composition: each model hands out its own differentiable forward
+# (``differentiable_forward``, the contract of sklearn_ecg.nn.forward); a
+# pipeline's scaler and linear head are composed on top here.
 # ---------------------------------------------------------------------------
 
 
-class _TorchFunction:
-    """A model as a torch function ``records (B, leads, T) -> outputs (B, n_outputs)``.
-
-    ``modules`` are the networks run (put in eval mode while explaining);
-    ``reference(X)`` is the estimator's own output for the same records, as
-    the same ``(n, n_outputs)`` columns; ``classes`` names the columns.
-    A pipeline also gives its two ``stages``: ``(embed, embed_reference,
-    head, head_reference)``, the torch encoder and the encoder step's
-    ``transform``, the torch head and the later steps' output on
-    embeddings, each checked on its own: an encoder's float rounding,
-    amplified by a scaler and large coefficients, is not a wrong model.
-    """
-
-    def __init__(self, forward, modules, classes, reference, n_leads, min_length, output, stages=None):
-        self.forward = forward
-        self.modules = [m for m in modules if m is not None]
-        self.classes = np.asarray(classes)
-        self.reference = reference
-        self.n_leads = n_leads
-        self.min_length = min_length
-        self.output = output
-        self.stages = stages
-
-    def __call__(self, x):
-        return self.forward(x)
-
-    def mismatch(self, X, outputs, batch_size):
-        """Why the torch function is not the estimator on ``X``, or None when it is."""
-        what = "predict_proba" if self.output == "proba" else "decision_function"
-        if self.stages is None:
-            expected = self.reference(X)
-            if expected.shape == outputs.shape and np.allclose(outputs, expected, rtol=1e-3, atol=_CHECK_ATOL):
-                return None
-            worst = np.abs(outputs - expected).max() if expected.shape == outputs.shape else expected.shape
-            return f"its {what} (largest difference {worst})"
-        embed, embed_reference, head, head_reference = self.stages
-        Z = np.asarray(embed_reference(X), dtype=np.float64)
-        Z_torch = _outputs(embed, X, batch_size, self.device)
-        if Z.shape != Z_torch.shape or not np.allclose(Z_torch, Z, rtol=1e-3, atol=1e-3 * np.abs(Z).max()):
-            return "the encoder step's transform"
-        # In float64 on both sides: the structure is checked, not float32 rounding.
-        expected = head_reference(Z)
-        with torch.no_grad():
-            got = head(torch.from_numpy(Z)).cpu().numpy()
-        if expected.shape == got.shape and np.allclose(got, expected, rtol=1e-3, atol=_CHECK_ATOL):
-            return None
-        return f"the {what} of the steps after the encoder"
-
-    @property
-    def device(self):
-        for module in self.modules:
-            for tensor in module.parameters():
-                return tensor.device
-        return torch.device("cpu")
-
-    @contextlib.contextmanager
-    def eval_mode(self):
-        """Eval mode (BatchNorm statistics, no dropout) while explaining, then as before."""
-        states = [[(m, m.training) for m in module.modules()] for module in self.modules]
-        try:
-            for module in self.modules:
-                module.eval()
-            yield
-        finally:
-            for pairs in states:
-                for m, training in pairs:
-                    m.training = training
-
-
-def _unwrap_frozen(estimator):
+@contextlib.contextmanager
+def _eval_mode(function):
+    """Eval mode (BatchNorm statistics, no dropout) while explaining, then as before."""
+    states = [(m, m.training) for m in function.modules()]
     try:
-        return fitted_pretrainer(estimator)
-    except (TypeError, ValueError, NotFittedError, AttributeError):
-        pass
-    if type(estimator).__name__ == "FrozenEstimator":
-        return estimator.estimator
-    return estimator
+        function.eval()
+        yield
+    finally:
+        for m, training in states:
+            m.training = training
 
 
 def _check_fitted(estimator, attribute, what):
@@ -179,82 +108,41 @@ def _check_fitted(estimator, attribute, what):
         ) from exc
 
 
-def _pretrainer_embedding(step):
-    """``(embed, modules, n_leads, min_length)`` of a fitted encoder step of a pipeline."""
+def _unwrap_frozen(step):
+    from sklearn.frozen import FrozenEstimator
 
-    indices = None
-    if type(step).__name__ == "FrozenEstimator" and isinstance(step.estimator, LeadwiseEmbedder):
-        step = step.estimator
-    if isinstance(step, LeadwiseEmbedder):
-        _check_fitted(step, "pretrainer_", "a LeadwiseEmbedder learns its leads in fit.")
-        pretrainer, indices, n_leads = step.pretrainer_, step.indices_, step.n_leads_
-    else:
-        pretrainer = _unwrap_frozen(step)
-        if not isinstance(pretrainer, (LCDPretrainer, METSPretrainer)):
-            return None
-        _check_fitted(pretrainer, "net_", "its encoder is what is explained.")
-        n_leads = pretrainer.n_leads_
-    contract = getattr(pretrainer, "encoder_contract_", None)
-    if contract is not None:
-        embed, modules, min_length = contract.embed, [contract.encoder], contract.min_length
-    else:
-        module = pretrainer.net_.module_
-        modules, min_length = [module], pretrainer._min_length
-
-        def embed(x):
-            return pretrainer._embed_batch(module, x)
-
-    if indices is not None and not np.array_equal(indices, np.arange(n_leads)):
-        index = torch.as_tensor(np.asarray(indices), dtype=torch.long)
-        whole = embed
-
-        def embed(x):
-            return whole(x.index_select(1, index.to(x.device)))
-
-    return embed, modules, n_leads, min_length
+    return step.estimator if isinstance(step, FrozenEstimator) else step
 
 
-def _classifier_function(clf, output):
-    """An ECGClassifier: its network's logits, softmax or sigmoid as ``predict_proba``."""
-    _check_fitted(clf, "net_", "its network is trained in fit.")
-    module = clf.net_.module_
-    multilabel, n_classes = bool(clf.multilabel_), len(clf.classes_)
-
-    def forward(x):
-        logits = module(x).double()
-        if output == "proba":
-            return torch.sigmoid(logits) if multilabel else torch.softmax(logits, dim=1)
-        if not multilabel and n_classes == 2:
-            return _two_columns(logits[:, 1] - logits[:, 0])
-        return logits
-
-    reference = _reference(clf, output)
-
-    return _TorchFunction(forward, [module], clf.classes_, reference, clf.n_leads_, _MIN_LENGTH, output)
+def _forward_of(estimator, output):
+    """``estimator.differentiable_forward(output)``, a not-fitted model named in the error."""
+    try:
+        return estimator.differentiable_forward(output)
+    except NotFittedError as exc:
+        raise NotFittedError(
+            f"This {type(estimator).__name__} is not fitted; fit it before explaining its predictions."
+        ) from exc
 
 
-def _zero_shot_function(clf, output):
-    """A ZeroShotECGClassifier: cosine similarities to the class embeddings, scaled as it does."""
-    _check_fitted(clf, "class_embeddings_", "it embeds its class prompts in fit.")
-    pretrainer = _unwrap_frozen(clf.pretrainer)
-    module = pretrainer.net_.module_
-    classes = torch.as_tensor(np.asarray(clf.class_embeddings_, dtype=np.float64))
-    scale, multilabel, n_classes = float(clf.logit_scale_), bool(clf.multilabel_), len(clf.classes_)
+def _two_columns(d, proba=False):
+    """Two classes as two columns: (1 - p, p) for a probability, (-d, d) for a decision."""
+    return torch.stack([1.0 - d if proba else -d, d], dim=1)
 
-    def forward(x):
-        # The joint space, whatever the pretrainer's transform outputs.
-        sims = module.embed_ecg(x).double() @ classes.to(x.device).T
-        if output == "proba":
-            logits = scale * sims
-            if multilabel:
-                return torch.sigmoid(logits - logits.mean(dim=1, keepdim=True))
-            return torch.softmax(logits, dim=1)
-        if not multilabel and n_classes == 2:
-            return _two_columns(sims[:, 1] - sims[:, 0])
-        return sims
 
-    return _TorchFunction(forward, [module], clf.classes_, _reference(clf, output), pretrainer.n_leads_,
-                          pretrainer._min_length, output)
+def _as_columns(forward, output):
+    """A classifier's forward with a binary decision ``(B,)`` as the two columns ``(-d, d)``."""
+
+    def function(x):
+        out = forward(x)
+        return _two_columns(out) if out.ndim == 1 else out
+
+    return ForwardModule(function, [forward], n_leads=forward.n_leads, min_length=forward.min_length,
+                         classes=np.asarray(forward.classes), output=output)
+
+
+def _is_encoder(step):
+    step = _unwrap_frozen(step)
+    return hasattr(step, "differentiable_forward") and not is_classifier(step)
 
 
 def _linear_parts(final):
@@ -305,9 +193,8 @@ def _pipeline_function(pipeline, output):
     if len(steps) < 2:
         raise TypeError("The pipeline needs an encoder step and a linear classifier to be explained.")
     (first_name, first), (final_name, final) = steps[0], steps[-1]
-    encoder = _pretrainer_embedding(first)
-    if encoder is None:
-        later = [name for name, step in steps[1:-1] if _pretrainer_embedding_or_none(step)]
+    if not _is_encoder(first):
+        later = [name for name, step in steps[1:-1] if _is_encoder(step)]
         hint = (
             f" Its step {later[0]!r} is: explain pipeline[{[n for n, _ in pipeline.steps].index(later[0])}:] "
             f"on the records that the steps before it output."
@@ -318,7 +205,7 @@ def _pipeline_function(pipeline, output):
             "pretrainer (LCDPretrainer, METSPretrainer, a FrozenEstimator of one) or a "
             f"LeadwiseEmbedder, so the records cannot be differentiated through it.{hint}"
         )
-    embed, modules, n_leads, min_length = encoder
+    embed = _forward_of(_unwrap_frozen(first), "transform")
     scalers = []
     for name, step in steps[1:-1]:
         if not isinstance(step, StandardScaler):
@@ -382,58 +269,25 @@ def _pipeline_function(pipeline, output):
             return _two_columns(d[:, 0])
         return d
 
-    def forward(x):
-        return head(embed(x))
-
-    position = next(i for i, (_, step) in enumerate(pipeline.steps) if step is first)
-    stages = (embed, pipeline[: position + 1].transform, head, _reference(pipeline[position + 1 :], output))
-    return _TorchFunction(forward, modules, final.classes_, _reference(pipeline, output), n_leads, min_length,
-                          output, stages=stages)
-
-
-def _pretrainer_embedding_or_none(step):
-    try:
-        return _pretrainer_embedding(step) is not None
-    except NotFittedError:
-        return True
+    return ForwardModule(lambda x: head(embed(x)), [embed], n_leads=embed.n_leads, min_length=embed.min_length,
+                         classes=np.asarray(final.classes_), output=output)
 
 
 def _torch_function_for(estimator, output):
-    """The model as one differentiable torch function, or a clear error."""
+    """The model as one differentiable torch module (a ``ForwardModule``), or a clear error."""
     from sklearn.pipeline import Pipeline
-
 
     if output == "auto":
         output = "proba" if hasattr(estimator, "predict_proba") else "decision"
-    if isinstance(estimator, ECGClassifier):
-        return _classifier_function(estimator, output)
-    if isinstance(estimator, ZeroShotECGClassifier):
-        return _zero_shot_function(estimator, output)
     if isinstance(estimator, Pipeline):
         return _pipeline_function(estimator, output)
+    if hasattr(estimator, "differentiable_forward") and is_classifier(estimator):
+        return _as_columns(_forward_of(estimator, output), output)
     raise TypeError(
         f"Cannot explain a {type(estimator).__name__}: explain_prediction takes a fitted "
         "ECGClassifier, a fitted ZeroShotECGClassifier, or a fitted Pipeline of a pretrainer (or "
         "LeadwiseEmbedder), an optional StandardScaler and a linear classifier."
     )
-
-
-# ---------------------------------------------------------------------------
-
-
-def _two_columns(d, proba=False):
-    """Two classes as two columns: (1 - p, p) for a probability, (-d, d) for a decision."""
-    return torch.stack([1.0 - d if proba else -d, d], dim=1)
-
-
-def _reference(estimator, output):
-    def reference(X):
-        if output == "proba":
-            return np.asarray(estimator.predict_proba(X), dtype=np.float64)
-        d = np.asarray(estimator.decision_function(X), dtype=np.float64)
-        return np.stack([-d, d], axis=1) if d.ndim == 1 else d
-
-    return reference
 
 
 def _check_records(X, function):
@@ -611,9 +465,6 @@ def explain_prediction(estimator, X, *, target=None, method="integrated_gradient
         encoder, a preprocessing step before it).
     NotFittedError
         For a model or a step that is not fitted.
-    RuntimeError
-        When the torch function does not reproduce the estimator's own
-        outputs on ``X`` (the explanation would be of another model).
 
     Notes
     -----
@@ -659,15 +510,8 @@ def explain_prediction(estimator, X, *, target=None, method="integrated_gradient
     device = function.device
 
 
-    with function.eval_mode(), flush_denormals():
+    with _eval_mode(function), flush_denormals():
         outputs = _outputs(function, X, batch_size, device)
-        problem = function.mismatch(X, outputs, batch_size)
-        if problem is not None:
-            raise RuntimeError(
-                f"The differentiable copy of this {type(estimator).__name__} does not reproduce "
-                f"{problem}; its explanation would be of another model. Try output='decision', or "
-                "explain a model of the supported kinds."
-            )
         targets = _resolve_targets(target, function.classes, outputs)
         baseline_outputs = _outputs(function, baselines, batch_size, device)
         attributions = np.empty(X.shape, dtype=np.float32)

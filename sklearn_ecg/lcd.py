@@ -5,12 +5,11 @@ from numbers import Integral, Real
 
 import torch
 from sklearn.base import _fit_context
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._base import BasePretrainer
-from ._encoder import ARCHITECTURES
+from ._encoder import ARCHITECTURES, STANDARDIZE_CONSTRAINTS
 from ._reference import load_reference_checkpoint
 from ._param_validation import FractionRange, StrictInterval
 from ._validation import fitted_lead_names
@@ -36,7 +35,7 @@ NETWORK_SETTINGS = {
     "mask_ratio": ((0.0, 0.5), [FractionRange(open_zero=False)]),
     "gamma": (0.005, [StrictInterval(Real, 0, None, closed="left")]),
     "lambd": (0.0051, [StrictInterval(Real, 0, None, closed="left")]),
-    "standardize": (None, [StrOptions({"record", "lead"}), None]),
+    "standardize": (None, STANDARDIZE_CONSTRAINTS),
 }
 
 
@@ -307,7 +306,6 @@ class LCDPretrainer(BasePretrainer):
 
     _loss_terms = ("intra", "inter", "decorrelation")
     _architecture = "lcd"
-    _min_length = ARCHITECTURES["lcd"].min_length
     _optimizer_kwargs = ("weight_decay",)
 
     def __init__(
@@ -386,7 +384,7 @@ class LCDPretrainer(BasePretrainer):
         self : LCDPretrainer
             The fitted pretrainer.
         """
-        return self._fit(X)
+        return self._fit_net(X)
 
     def _module_spec(self, n_leads, n_timepoints):
         # One network for any lead count: the encoder reads one lead at a time.

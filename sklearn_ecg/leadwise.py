@@ -4,6 +4,7 @@ import os
 from numbers import Integral
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import HasMethods
@@ -14,6 +15,7 @@ from ._base import SharesFittedPretrainerMixin
 from ._encoder import fitted_pretrainer
 from ._persistence import load_pretrained
 from ._validation import check_ecg_array
+from .nn.forward import ForwardModule, check_output
 
 #: The shipped LCD model that ``LeadwiseEmbedder(pretrainer=None)`` loads.
 DEFAULT_LCD_MODEL = "lcd-ptbxl"
@@ -256,6 +258,32 @@ class LeadwiseEmbedder(SharesFittedPretrainerMixin, TransformerMixin, BaseEstima
         if not np.array_equal(self.indices_, np.arange(X.shape[1])):
             X = _SelectedLeads(X, self.indices_)
         return contract.embed_records(X)
+
+    def differentiable_forward(self, output="transform"):
+        """The chosen leads' embeddings as a differentiable torch module (see :mod:`sklearn_ecg.nn.forward`).
+
+        Parameters
+        ----------
+        output : {"transform"}, default="transform"
+            ``transform``'s output: the pretrainer's differentiable embedding
+            (its encoder contract's ``embed``) of the leads of ``leads``.
+
+        Returns
+        -------
+        forward : ForwardModule
+            Takes records with the leads seen in ``fit``.
+        """
+        check_output(output, ("transform",), type(self).__name__)
+        check_is_fitted(self, "pretrainer_")
+        contract = self.pretrainer_.encoder_contract_
+        embed = contract.embed
+        if not np.array_equal(self.indices_, np.arange(self.n_leads_)):
+            index = torch.as_tensor(np.asarray(self.indices_), dtype=torch.long)
+
+            def embed(x):
+                return contract.embed(x.index_select(1, index.to(x.device)))
+
+        return ForwardModule(embed, [contract.encoder], n_leads=self.n_leads_, min_length=contract.min_length)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features: ``leadwiseembedder_<lead>_<k>``.

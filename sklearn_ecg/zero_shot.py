@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import StrOptions
@@ -13,9 +14,10 @@ from ._class_descriptions import PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
 from ._class_descriptions import as_list as _as_list
 from ._encoder import fitted_pretrainer
 from ._tables import read_lists
-from ._templates import template_fields
+from ._templates import render_class_prompt
 from ._validation import check_ecg_array, check_targets
-from .input_contract import _match_leads, _takes_missing_leads
+from .input_contract import match_leads, takes_missing_leads
+from .nn.forward import ForwardModule, check_output, place_leads
 from .preprocessing import LeadLayout
 
 #: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class
@@ -30,20 +32,24 @@ PTBXL_SUPERCLASS_DESCRIPTIONS = read_lists(
 #: two together score above either alone; see the benchmarks page).
 DEFAULT_TEMPLATES = ("The ECG of {}, a type of diagnostic.", "The report of the ECG is that {}")
 
-_FIELDS = ("", "0", "name")
+# The scores' maths is written once for arrays (the estimator's methods) and
+# tensors (its differentiable forward): these pick the library's own function.
 
 
-def _render(template, description):
-    """Fill a class-prompt template; ``{}``, ``{0}`` and ``{name}`` are the description."""
-    fields = template_fields(template, "template")
-    unknown = sorted({f for f in fields if f not in _FIELDS})
-    if unknown or not fields:
-        raise ValueError(
-            f"template={template!r} must name the class with the placeholder {{}} (or {{name}}) "
-            f"and use no other; found {', '.join('{' + f + '}' for f in fields) or 'none'}. "
-            "E.g. 'The ECG of {}, a type of diagnostic.'"
-        )
-    return template.format(*[description] * fields.count(""), name=description)
+def _row_mean(x):
+    return x.mean(1, keepdim=True) if torch.is_tensor(x) else x.mean(axis=1, keepdims=True)
+
+
+def _sigmoid(x):
+    return torch.sigmoid(x) if torch.is_tensor(x) else 1.0 / (1.0 + np.exp(-x))
+
+
+def _softmax(x):
+    """Softmax over the classes (axis 1)."""
+    if torch.is_tensor(x):
+        return torch.softmax(x, dim=1)
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 def _column_names(y):
@@ -301,7 +307,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         if not templates:
             raise ValueError("template must be a string or a non-empty list of strings.")
         groups = [
-            [[_render(t, d) for d in group for t in templates] for group in self._description_groups(label)]
+            [[render_class_prompt(t, d) for d in group for t in templates] for group in self._description_groups(label)]
             for label in classes
         ]
         prompts = [[p for group in class_groups for p in group] for class_groups in groups]
@@ -348,13 +354,13 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
                 "METSPretrainer(lead_names=data.lead_names))."
             )
         # MLI/MLII/MLIII of a monitor or Holter stand in for I/II/III.
-        names, _ = _match_leads(model_leads, names, type(pretrainer).__name__, allow_missing=True)
+        names, _ = match_leads(model_leads, names, type(pretrainer).__name__, allow_missing=True)
         layout = LeadLayout(leads=names, layout=list(model_leads))
         try:
             layout.fit(X)
         except ValueError as exc:
             raise ValueError(f"lead_names={names!r} do not fit the pretrainer's leads: {exc}") from exc
-        if len(names) < len(model_leads) and not _takes_missing_leads(pretrainer):
+        if len(names) < len(model_leads) and not takes_missing_leads(pretrainer):
             warnings.warn(
                 f"The pretrainer was trained on all its {len(model_leads)} leads, always "
                 f"(lead_masking=0); records with only {', '.join(names)} are unlike anything it "
@@ -389,12 +395,57 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             scikit-learn expects of a binary classifier (the same for both
             ``scoring``).
         """
-        scores = self._similarities(X)
+        return self._decision_from_similarities(self._similarities(X))
+
+    def _decision_from_similarities(self, scores):
+        """``decision_function`` from the similarities (an array or a tensor)."""
         if not self.multilabel_ and len(self.classes_) == 2:
             return scores[:, 1] - scores[:, 0]
         if self.scoring == "relative":
-            scores = scores - scores.mean(axis=1, keepdims=True)
+            scores = scores - _row_mean(scores)
         return scores
+
+    def _proba_from_similarities(self, scores):
+        """``predict_proba`` from float64 similarities (an array or a tensor)."""
+        logits = self.logit_scale_ * scores
+        if self.multilabel_:
+            return _sigmoid(logits - _row_mean(logits))
+        return _softmax(logits)
+
+    def differentiable_forward(self, output="proba"):
+        """``predict_proba`` or ``decision_function`` as a differentiable torch module.
+
+        The forward contract (:mod:`sklearn_ecg.nn.forward`): the METS
+        pretrainer's joint-space embeddings (its own forward), the
+        similarities to the class embeddings in float64, then the same
+        functions as the methods.
+
+        Parameters
+        ----------
+        output : {"proba", "decision"}, default="proba"
+            What the module outputs.
+
+        Returns
+        -------
+        forward : ForwardModule
+            Records ``(B, n_leads, T)`` (the leads of ``X`` in ``fit``) to
+            ``(B, n_classes)`` (a binary decision: ``(B,)``), with gradients.
+        """
+        check_output(output, ("proba", "decision"), type(self).__name__)
+        check_is_fitted(self, "class_embeddings_")
+        joint = self._pretrainer().differentiable_forward("joint")
+        classes = torch.as_tensor(np.asarray(self.class_embeddings_, dtype=np.float64))
+        convert = self._proba_from_similarities if output == "proba" else self._decision_from_similarities
+        layout = getattr(self, "lead_layout_", None)
+        n_leads = joint.n_leads if layout is None else len(layout.positions_)
+
+        def function(x):
+            if layout is not None:
+                x = place_leads(x, list(layout.positions_), joint.n_leads)
+            return convert(joint(x).double() @ classes.to(x.device).T)
+
+        return ForwardModule(function, [joint], n_leads=n_leads, min_length=joint.min_length,
+                             classes=self.classes_, output=output)
 
     def _similarities(self, X):
         check_is_fitted(self, "class_embeddings_")
@@ -415,12 +466,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             multi-label ``y``, ``sigmoid((s − mean_c s) / τ)`` per class.
         """
         check_is_fitted(self, "class_embeddings_")
-        logits = self.logit_scale_ * self._similarities(X).astype(np.float64)
-        if self.multilabel_:
-            return 1.0 / (1.0 + np.exp(-(logits - logits.mean(axis=1, keepdims=True))))
-        logits -= logits.max(axis=1, keepdims=True)
-        p = np.exp(logits)
-        return p / p.sum(axis=1, keepdims=True)
+        return self._proba_from_similarities(self._similarities(X).astype(np.float64))
 
     def predict(self, X):
         """The most similar class, or for multi-label ``y`` the indicator of ``predict_proba > 0.5``.

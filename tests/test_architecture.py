@@ -126,3 +126,74 @@ def test_zero_shot_defaults_live_below_zero_shot_and_keep_their_public_names():
     assert set(prompts.__all__) == {"PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS",
                                     "class_descriptions_from_statements", "FewLabelPromptSelector"}
     assert callable(prompts.class_descriptions_from_statements)
+
+
+def _module_name(path):
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _private_names_crossing():
+    """``(importer, source, name)`` for every private name a module takes from another one.
+
+    Imports of private *modules* (``from sklearn_ecg import _validation``) are
+    not counted: those are the package's internal modules, whose public names
+    are their API. Their private names read as attributes are counted.
+    """
+    modules = {_module_name(p) for p in PACKAGE.rglob("*.py")}
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        importer = _module_name(path)
+        package = importer if path.name == "__init__.py" else importer.rsplit(".", 1)[0]
+        aliases = {}
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                source = ".".join(base + ([node.module] if node.module else []))
+            elif (node.module or "").split(".")[0] == "sklearn_ecg":
+                source = node.module
+            else:
+                continue
+            for alias in node.names:
+                if f"{source}.{alias.name}" in modules:
+                    aliases[alias.asname or alias.name] = f"{source}.{alias.name}"
+                elif alias.name.startswith("_") and not alias.name.startswith("__"):
+                    found.append((importer, source, alias.name))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in aliases and node.attr.startswith("_")
+                    and not node.attr.startswith("__")):
+                found.append((importer, aliases[node.value.id], node.attr))
+    return found
+
+
+def _subpackage(module):
+    """``sklearn_ecg.preprocessing`` for its modules; a top-level module is its own."""
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def test_private_names_stay_in_their_subpackage():
+    # A name used by another layer is internal API: without the underscore, in a
+    # module that says what it offers (e.g. sklearn_ecg._base's RecordDataset).
+    # Modules of one subpackage (preprocessing, datasets, plotting, nn) share
+    # their private helpers.
+    crossing = [(importer, source, name) for importer, source, name in _private_names_crossing()
+                if _subpackage(importer) != _subpackage(source)]
+    assert crossing == []
+
+
+def test_the_private_name_scan_finds_such_imports(tmp_path, monkeypatch):
+    # The scan itself: a module of a subpackage importing a private name of another layer.
+    fake = tmp_path / "sklearn_ecg"
+    (fake / "sub").mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    (fake / "_base.py").write_text("_SECRET = 1\n")
+    (fake / "sub" / "__init__.py").write_text("")
+    (fake / "sub" / "mod.py").write_text("from .._base import _SECRET\nfrom .. import _base\nx = _base._SECRET\n")
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    assert sorted(_private_names_crossing()) == [("sklearn_ecg.sub.mod", "sklearn_ecg._base", "_SECRET")] * 2

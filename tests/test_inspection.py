@@ -30,6 +30,7 @@ from sklearn_ecg import (  # noqa: E402
 from sklearn_ecg.datasets import load_ptbxl_sample  # noqa: E402
 from sklearn_ecg.inspection import (  # noqa: E402
     ATTRIBUTION_METHODS,
+    _eval_mode,
     _torch_function_for,
     explain_prediction,
 )
@@ -142,7 +143,7 @@ def _own_outputs(estimator, X, output):
 
 def _torch_outputs(estimator, X, output):
     function = _torch_function_for(estimator, output)
-    with function.eval_mode(), torch.no_grad():
+    with _eval_mode(function), torch.no_grad():
         return function(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))).numpy()
 
 
@@ -153,12 +154,13 @@ def test_torch_function_matches_the_classifier(clf, synthetic, output):
                                rtol=0, atol=1e-4)
 
 
+@pytest.mark.parametrize("scoring", ["similarity", "relative"])
 @pytest.mark.parametrize("multilabel", [False, True])
 @pytest.mark.parametrize("output", ["proba", "decision"])
-def test_torch_function_matches_the_zero_shot_classifier(zero_shot, multilabel, output):
+def test_torch_function_matches_the_zero_shot_classifier(zero_shot, multilabel, output, scoring):
     X, y, mets = zero_shot
     labels = y if multilabel else np.asarray(["NORM", "MI", "STTC", "CD", "HYP"])[y.argmax(axis=1)]
-    model = ZeroShotECGClassifier(FrozenEstimator(mets)).fit(X, labels)
+    model = ZeroShotECGClassifier(FrozenEstimator(mets), scoring=scoring).fit(X, labels)
     np.testing.assert_allclose(_torch_outputs(model, X[:8], output), _own_outputs(model, X[:8], output),
                                rtol=0, atol=1e-4)
 
@@ -448,10 +450,12 @@ def test_the_encoder_contract_is_used_where_it_exists(lcd, sample, monkeypatch):
     assert calls and all(shape[1] == 2 for shape in calls)  # the two chosen leads only
     assert np.abs(e.attributions[:, [1, 3, 4, 5, 6, 7]]).max() == 0.0
     assert np.abs(e.attributions[:, [0, 2]]).max() > 0.0
-    # A contract whose embeddings are not the transform's is caught, not explained.
-    contract.scale = 2.0
-    with pytest.raises(RuntimeError, match="does not reproduce the encoder step's transform"):
-        explain_prediction(model, records[:2], target=1, n_steps=8)
+    # The leadwise step's differentiable forward is its transform.
+    step = model[0].estimator
+    forward = step.differentiable_forward()
+    with _eval_mode(forward), torch.no_grad():
+        np.testing.assert_allclose(forward(torch.from_numpy(records[:4])).numpy(), step.transform(records[:4]),
+                                   rtol=1e-4, atol=1e-5)
     assert module is pretrainer.net_.module_
 
 
@@ -461,3 +465,36 @@ def test_importing_inspection_does_not_import_captum():
 
     code = "import sys, sklearn_ecg.inspection; assert 'captum' not in sys.modules, 'captum imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_differentiable_forwards_refuse_other_outputs(clf, lcd, zero_shot):
+    _, _, mets = zero_shot
+    with pytest.raises(ValueError, match=r"LCDPretrainer's differentiable forward outputs one of \['transform'\]"):
+        lcd.differentiable_forward("proba")
+    with pytest.raises(ValueError, match=r"\['transform', 'joint'\]; got 'proba'"):
+        mets.differentiable_forward("proba")
+    with pytest.raises(ValueError, match=r"\['proba', 'decision'\]; got 'transform'"):
+        clf.differentiable_forward("transform")
+    forward = mets.differentiable_forward("joint")
+    assert forward.n_leads == mets.n_leads_ and forward.min_length == 32 and forward.classes is None
+    X = torch.zeros(2, mets.n_leads_, 64, requires_grad=True)
+    with _eval_mode(forward):
+        forward(X).sum().backward()
+    assert X.grad is not None
+
+
+@pytest.mark.parametrize("output", ["proba", "decision"])
+def test_torch_function_matches_a_zero_shot_classifier_of_fewer_leads(output):
+    # Records with three of the pretrainer's twelve leads: the forward places them as LeadLayout does.
+    data = load_ptbxl_sample()
+    X, y, reports = data.X[:48, :, :128].copy(), data.y[:48], np.asarray(data.report[:48], dtype=object)
+    mets = METSPretrainer(width=0.0625, embedding_dim=8, max_epochs=1, batch_size=16, text_encoder=BagOfWords(),
+                          translate_reports=False, device="cpu", random_state=0, lead_masking=0.5,
+                          lead_names=data.lead_names).fit(X, reports=reports)
+    few = np.ascontiguousarray(X[:, [0, 1, 6]])
+    model = ZeroShotECGClassifier(mets, lead_names=["I", "II", "V1"]).fit(few, y)
+    assert model.lead_layout_ is not None
+    np.testing.assert_allclose(_torch_outputs(model, few[:8], output), _own_outputs(model, few[:8], output),
+                               rtol=0, atol=1e-4)
+    e = explain_prediction(model, few[:2], output=output, n_steps=4)
+    assert e.attributions.shape == (2, 3, 128)

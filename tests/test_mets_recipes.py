@@ -78,13 +78,14 @@ def test_sentence_sampler_deterministic_and_within_each_record():
 def test_sentence_unit_fit_pairs_records_with_their_own_sentences(sample, monkeypatch):
     X, reports, _ = sample
     seen = {}
-    original = METSPretrainer._train
+    original = METSPretrainer._fit_plan
 
-    def spy(self, X, targets=None, **context):
-        seen.update(context, targets=targets)
-        return original(self, X, targets, **context)
+    def spy(self, X, y=None, **kwargs):
+        plan = original(self, X, y, **kwargs)
+        seen.update(plan.context, targets=plan.targets)
+        return plan
 
-    monkeypatch.setattr(METSPretrainer, "_train", spy)
+    monkeypatch.setattr(METSPretrainer, "_fit_plan", spy)
     calls = []
 
     def encoder(texts):

@@ -25,7 +25,7 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from .._param_validation import StrictInterval
-from ..preprocessing._base import _POSITIVE
+from .._param_validation import POSITIVE
 from ..preprocessing._leads import STANDARD_LEADS, canonical_lead, lead_key
 from ..preprocessing._length import pad_or_crop, resample, resample_ratio, resampled_length
 from ._io import read_signal
@@ -42,7 +42,7 @@ _PAD_MODES = ("constant", "edge")
 #: tested with the range pinned in pyproject.toml).
 CONSTRAINTS = {
     "path": [str, os.PathLike],
-    "fs": [_POSITIVE, None],
+    "fs": [POSITIVE, None],
     "length": [StrictInterval(Integral, 1, None, closed="left"), None],
     "leads": [str, "array-like", None],
     "crop": [StrOptions(set(_CROPS))],

@@ -11,7 +11,7 @@ from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
 from .._param_validation import StrictInterval
-from ..preprocessing._base import _POSITIVE
+from .._param_validation import POSITIVE
 from ..preprocessing._length import resample
 from ._common import (
     OutputArray, _list_str, constraints, find_headers, fix_nan, input_files, output_rate,
@@ -109,7 +109,7 @@ def _window_label(classes):
                 "verbose",
                 segment=[StrOptions({"beat", "window"})],
                 window=["array-like"],
-                window_seconds=[_POSITIVE],
+                window_seconds=[POSITIVE],
                 records=[str, StrictInterval(Integral, 0, None, closed="left"), "array-like", None],
                 include_paced=["boolean"]),
     prefer_skip_nested_validation=True,

@@ -5,7 +5,7 @@ from torch.nn import functional as F
 
 # Output channels of the 13 convolutions of VGG16, grouped by block; each block
 # ends in a max-pooling that halves the time axis.
-_VGG16_BLOCKS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+VGG16_BLOCKS = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
 
 
 class _HalvingMaxPool1d(nn.Module):
@@ -44,7 +44,7 @@ class VGG1d(nn.Module):
         super().__init__()
         layers = []
         c_in = in_channels
-        for block in _VGG16_BLOCKS:
+        for block in VGG16_BLOCKS:
             for c in block:
                 c_out = max(1, int(round(c * width)))
                 layers += [

@@ -7,7 +7,6 @@ what shape comes out.
 
 import functools
 import inspect
-from numbers import Real
 
 import numpy as np
 from scipy import signal
@@ -23,8 +22,9 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import _check_feature_names_in, check_array, validate_data
 
 from .. import _validation
-from .._param_validation import StrictInterval
-from .._validation import _describe_records, refuse_leads_as_columns
+# A positive finite frequency, rate or factor.
+from .._param_validation import POSITIVE as _POSITIVE
+from .._validation import describe_records, refuse_leads_as_columns
 
 # Records are processed in chunks of at most this many input elements, so that
 # the float64 temporaries of scipy's filters stay near 32 MiB whatever the size
@@ -49,10 +49,6 @@ _ACCEPTED_DTYPES = (
 )
 
 
-#: A positive finite frequency, rate or factor.
-_POSITIVE = StrictInterval(Real, 0, None, closed="neither")
-
-
 def _invalid_parameter(owner, name, expected, value):
     """The error scikit-learn's validation raises, for checks its constraints cannot say."""
     return InvalidParameterError(
@@ -62,7 +58,7 @@ def _invalid_parameter(owner, name, expected, value):
 
 def _nonfinite_error(name, indices):
     return ValueError(
-        f"X contains NaN or infinity in {_describe_records(indices)}. "
+        f"X contains NaN or infinity in {describe_records(indices)}. "
         f"{name} refuses them because filtering would spread a single NaN over the "
         "whole lead. Drop or repair these records first, e.g. with the dataset "
         "loader's nan_policy option or numpy.nan_to_num."
