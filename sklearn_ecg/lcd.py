@@ -230,7 +230,10 @@ class LCDPretrainer(BasePretrainer):
         ``skorch.callbacks.EarlyStopping``. Pretraining holds out no
         validation data: a callback that monitors a validation score
         (``monitor="valid_loss"``, skorch's default) is given a copy that
-        monitors the training loss instead.
+        monitors the training loss instead. A callback that raises
+        ``KeyboardInterrupt`` ends the training there (skorch's way to stop
+        early): ``fit`` keeps the model trained so far and warns, unless the
+        callback is an early stop whose patience is spent.
     warm_start : bool, default=False
         Continue training the fitted networks on a new call to ``fit``
         instead of starting from scratch.

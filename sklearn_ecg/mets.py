@@ -344,7 +344,10 @@ class METSPretrainer(BasePretrainer):
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (e.g. ``skorch.callbacks.EarlyStopping``); one
         that monitors a validation score gets a copy that monitors the
-        training loss, since pretraining holds out no validation data.
+        training loss, since pretraining holds out no validation data. A
+        callback that raises ``KeyboardInterrupt`` ends the training there:
+        ``fit`` keeps the model trained so far and warns, unless the callback
+        is an early stop whose patience is spent.
     warm_start : bool, default=False
         Continue training the fitted networks on a new call to ``fit``.
     net_params : dict or None, default=None
