@@ -530,8 +530,21 @@ def build_text_encoder(spec, path):
             f"names the text encoder class {spec.get('class')!r}; only "
             f"{', '.join(sorted(classes))} can be loaded.",
         )
+    params = dict(spec["params"])
+    if params.get("local_files_only") is False:
+        # A loaded model never reaches the network on its own: the folder's
+        # author cannot make it download (and run) another model.
+        warnings.warn(
+            f"{path}: the saved text encoder {params.get('model_name_or_path')!r} asks to be "
+            "downloaded when missing (local_files_only=false); it is loaded with "
+            "local_files_only=True, so only a copy already on this machine is used. To allow "
+            "the download, set model.text_encoder.set_params(local_files_only=False).",
+            UserWarning,
+            stacklevel=4,
+        )
+        params["local_files_only"] = True
     try:
-        return cls(**spec["params"])
+        return cls(**params)
     except TypeError as exc:
         raise _bad(path, f"has invalid text encoder parameters ({exc}).") from exc
 
@@ -589,6 +602,33 @@ def _check_agreement(est_cls, fitted, module_kwargs, path):
                                        caller_name=f"the module of {est_cls.__name__}")
     except (TypeError, ValueError) as exc:
         raise _bad(path, f"has an invalid module setting: {exc}") from exc
+
+
+def _check_params_agree(config, path):
+    """Warn where a saved parameter differs from the saved network's setting of that name.
+
+    The network is built from its own settings; a parameter that differs
+    (changed with ``set_params`` after the fit, or edited) only matters to
+    the next ``fit``, which uses the parameter.
+    """
+    params, kwargs = config["params"], config["module"]["kwargs"]
+
+    def agree(param, setting):
+        if param is None:  # resolved at fit (e.g. from a pretrainer)
+            return True
+        if isinstance(param, dict) and isinstance(setting, dict):
+            return all(k in setting and agree(v, setting[k]) for k, v in param.items())
+        return param == setting
+
+    differ = [k for k in sorted(set(params) & set(kwargs)) if not agree(params[k], kwargs[k])]
+    if differ:
+        shown = ", ".join(f"{k}={params[k]!r} (network: {kwargs[k]!r})" for k in differ)
+        warnings.warn(
+            f"{path}: the saved parameter(s) {shown} differ from the saved network's; the "
+            "network is loaded as saved, and the parameters apply to the next fit only.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def check_classes(entry, path):
@@ -735,6 +775,7 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
     est = _restore_params(cls, config, cpath, device)
     fitted = est_cls._check_fitted_state(config, _check_fitted(est_cls, config, cpath), cpath)
     _check_agreement(est_cls, fitted, module_spec["kwargs"], cpath)
+    _check_params_agree(config, cpath)
     _check_history(config["history"], cpath)
     dev = resolve_device(device)
     try:
