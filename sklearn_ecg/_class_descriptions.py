@@ -47,8 +47,8 @@ def check_class_descriptions(table, owner="class_descriptions"):
                 texts(g) or (isinstance(g, str) and g.strip()) for g in value))
         if not ok:
             raise ValueError(
-                f"{owner}[{label!r}] is {value!r}; a class is described by a non-empty string, "
-                "a non-empty list of them, or a list of such lists (groups).")
+                f"{owner}[{label!r}] is {value!r}; a class is described by non-empty strings: "
+                "one, a non-empty list of them, or a list of such lists (groups).")
     return table
 
 

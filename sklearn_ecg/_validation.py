@@ -147,8 +147,16 @@ def _refuse_non_numeric(name, X):
             if isinstance(value, (str, bytes, bool, np.bool_, complex, np.complexfloating)):
                 kind = f"{type(value).__name__} values"
                 break
+    if kind == "complex numbers":
+        # ValueError with scikit-learn's words, without printing the array.
+        raise ValueError(
+            f"Complex data not supported: {name} expects real ECG samples (mV) in X, but X "
+            f"holds complex numbers (dtype {dtype.name}). Pass the real part (X.real) or the "
+            "magnitude (np.abs(X)) if that is the signal."
+        )
     if kind is not None:
-        raise TypeError(
+        # Strings: ValueError, as scikit-learn's check_array; other types: TypeError.
+        raise (ValueError if dtype.kind in "USV" else TypeError)(
             f"{name} expects numeric ECG samples (mV) in X, but X holds {kind} (dtype "
             f"{dtype.name}). Pass the signal values as a real (float) array, e.g. "
             "X.astype(np.float32) once the values are numbers."

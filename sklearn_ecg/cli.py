@@ -71,6 +71,12 @@ def _readable_records(paths, names, on_error, skipped):
     """
     keep_paths, keep_names = [], []
     for path, name in zip(paths, names):
+        fields = _record_line(path)
+        if len(fields) == 2 and fields[1].isdigit():
+            # A record line without rate: the rate check below asks for --fs.
+            keep_paths.append(path)
+            keep_names.append(name)
+            continue
         try:
             read_header(path)
         except (ValueError, FileNotFoundError) as exc:
@@ -85,13 +91,18 @@ def _readable_records(paths, names, on_error, skipped):
     return keep_paths, keep_names
 
 
+def _record_line(path):
+    """The fields of the first line of the header of the record at ``path`` (without comments)."""
+    text = path.with_name(path.name + ".hea").read_text(encoding="latin-1")
+    return next((ln.split("#")[0].split() for ln in text.splitlines()
+                 if ln.split("#")[0].strip()), [])
+
+
 def _header_rates(paths):
     """The sampling rate stated by each header's record line, None where it states none."""
     rates = []
     for path in paths:
-        text = path.with_name(path.name + ".hea").read_text(encoding="latin-1")
-        line = next((ln.split("#")[0].split() for ln in text.splitlines()
-                     if ln.split("#")[0].strip()), [])
+        line = _record_line(path)
         rates.append(float(line[2].split("/")[0].split("(")[0]) if len(line) > 2 else None)
     return rates
 

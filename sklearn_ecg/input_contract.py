@@ -504,7 +504,8 @@ def _match_leads(model_leads, user_leads, owner, allow_missing=False):
     if missing and unknown:
         raise ValueError(
             f"Lead name(s) {', '.join(map(repr, unknown))} are not names of ECG leads that "
-            f"{owner} understands, and the records would lack its lead(s) {', '.join(missing)}. "
+            f"{owner} understands, and the records lack lead(s) {', '.join(missing)} it was "
+            "trained on. "
             "Name the leads with their standard names (I, II, III, aVR, aVL, aVF, V1-V6; "
             "'DII' and 'lead II' are understood too)."
         )

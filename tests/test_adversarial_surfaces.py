@@ -167,7 +167,7 @@ def test_the_contract_is_checked_by_one_function_on_fit_too():
 
     with pytest.raises(ValueError, match="names 1 lead"):
         validate_contract(InputContract(n_leads=2, lead_names=("I",)))
-    with pytest.raises(ValueError, match="sampling rate"):
+    with pytest.raises(ValueError, match=r"'fs' parameter .* in the range \[1.0, 100000.0\]"):
         LCDPretrainer(**LCD_TINY, fs=float("inf")).fit(np.ones((16, 1, 64)))
 
 
@@ -342,7 +342,7 @@ def test_cli_never_replaces_an_out_file_without_overwrite(records, tmp_path, cap
     if command == "embed":
         assert _cli([command, model, str(records), "--out", str(out), "--overwrite", *extra],
                     capsys)[0] == 0
-        assert out.read_text() != "the user's file"
+        assert out.read_bytes() != b"the user's file"
 
 
 def test_cli_zero_shot_writes_the_format_its_extension_names(records, tmp_path, capsys):
@@ -465,16 +465,16 @@ def test_a_weights_link_out_of_the_folder_is_not_followed(lcd_folder, tmp_path):
 # -- item 9 and the complex array: non-numeric dtypes ----------------------------------------------
 
 
-@pytest.mark.parametrize("cast, what", [
-    (lambda X: X.astype(str), "strings"),
-    (lambda X: X > 0, "booleans"),
-    (lambda X: X.astype(complex), "complex numbers"),
-    (lambda X: np.where(X > 0, "x", X.astype(object)).astype(object), "str values"),
+@pytest.mark.parametrize("cast, what, error", [
+    (lambda X: X.astype(str), "strings", ValueError),
+    (lambda X: X > 0, "booleans", TypeError),
+    (lambda X: X.astype(complex), "complex numbers", ValueError),
+    (lambda X: np.where(X > 0, "x", X.astype(object)).astype(object), "str values", TypeError),
 ])
-def test_non_numeric_records_are_refused_without_printing_them(sample, cast, what):
+def test_non_numeric_records_are_refused_without_printing_them(sample, cast, what, error):
     X = sample.X[:16, :2, :128]
     lcd = LCDPretrainer(**LCD_TINY).fit(X)
-    with pytest.raises(TypeError, match=f"X holds {what}") as info:
+    with pytest.raises(error, match=f"X holds {what}") as info:
         lcd.transform(cast(X))
     assert len(str(info.value)) < 400
 
@@ -514,3 +514,26 @@ def test_sheet_warns_about_microvolts_and_refuses_duplicate_leads(sample):
         warnings.simplefilter("error")
         fig, _ = plot_ecg_sheet(record, 100, lead_names=sample.lead_names)
     plt.close(fig)
+
+
+# -- a repeated ecg_id within one PTB-XL table -----------------------------------------------------
+
+PTBXL500 = __import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data" / "ptbxl500"
+
+
+@pytest.mark.skipif(not PTBXL500.is_dir(), reason="the shared PTB-XL records are not available")
+def test_a_repeated_ecg_id_within_one_table_is_named_with_its_lines(tmp_path):
+    import shutil
+
+    import pandas as pd
+
+    from sklearn_ecg.datasets import load_ptbxl
+
+    db = pd.read_csv(PTBXL500 / "ptbxl_database.csv").head(3)
+    db = pd.concat([db, db.head(1)], ignore_index=True)
+    db.to_csv(tmp_path / "ptbxl_database.csv", index=False)
+    shutil.copy(PTBXL500 / "scp_statements.csv", tmp_path)
+    first = int(db["ecg_id"][0])
+    with pytest.raises(ValueError, match=rf"ptbxl_database.csv: ecg_id\(s\) \[{first}\] appear more "
+                                         r"than once \(lines \[2, 5\]\)"):
+        load_ptbxl(tmp_path, verbose=0)

@@ -46,9 +46,9 @@ def _check_record(record, what="record"):
         raise ValueError(f"{what} needs at least 2 samples per lead; got shape {record.shape}.")
     if n_leads > n_timepoints:
         raise ValueError(
-            f"{what} has shape {record.shape}: more leads than samples. If it is "
-            f"(n_timepoints, n_leads), pass record.T; if it really has {n_timepoints} samples per "
-            "lead, it is too short to plot: pass a longer stretch of the recording."
+            f"{what} has shape {record.shape}: more leads than samples, so it is probably "
+            f"(n_timepoints, n_leads): pass record.T. If it really has {n_timepoints} samples "
+            "per lead, it is too short to plot: pass a longer stretch of the recording."
         )
     return record
 
