@@ -537,3 +537,13 @@ def test_a_repeated_ecg_id_within_one_table_is_named_with_its_lines(tmp_path):
     with pytest.raises(ValueError, match=rf"ptbxl_database.csv: ecg_id\(s\) \[{first}\] appear more "
                                          r"than once \(lines \[2, 5\]\)"):
         load_ptbxl(tmp_path, verbose=0)
+
+
+def test_cli_info_refuses_a_model_with_an_invalid_rate(lcd_folder, tmp_path, capsys):
+    from sklearn_ecg.cli import main
+
+    for fs in (0, -100):
+        folder = _edited(lcd_folder, tmp_path / str(fs), _set_input("fs", fs))
+        assert main(["info", str(folder)]) == 1
+        err = capsys.readouterr().err
+        assert "sampling rate in Hz between 1 and 100000" in err and "Hz:" not in err
