@@ -314,14 +314,24 @@ def _model_folder(name):
 _OUT_SUFFIXES = (".npy", ".csv", ".parquet")
 
 
-def _check_out(path, overwrite=False):
-    """The ``--out`` file: a .npy, .csv or .parquet in an existing folder, not replaced without ``overwrite``."""
+def _skipped_path(out):
+    return Path(out).with_name(Path(out).name + ".skipped.csv")
+
+
+def _check_out(path, overwrite=False, skipping=False):
+    """The ``--out`` file: a .npy, .csv or .parquet in an existing folder, not replaced without ``overwrite``.
+
+    The files written beside it (``FILE.names.txt``, and ``FILE.skipped.csv``
+    when ``skipping``) follow the same rule.
+    """
     path = Path(path)
     if path.suffix not in _OUT_SUFFIXES:
         raise UserError(f"--out {path}: use a .npy, .csv or .parquet file")
     if not path.parent.is_dir():
         raise UserError(f"--out {path}: folder {path.parent} does not exist")
     written = [path, names_path(path)] if path.suffix == ".npy" else [path]
+    if skipping:
+        written.append(_skipped_path(path))
     existing = [p for p in written if p.exists() or p.is_symlink()]
     if existing and not overwrite:
         raise UserError(f"--out {path}: {existing[0]} exists; pass --overwrite to replace it")
@@ -339,13 +349,13 @@ def _report_skipped(out, skipped):
     for record, reason in skipped:
         print(f"{PROG}: skipped record {record}: {reason}", file=sys.stderr)
     if out is not None:
-        listing = Path(out).with_name(Path(out).name + ".skipped.csv")
+        listing = _skipped_path(out)
         pd.DataFrame(skipped, columns=["record", "reason"]).to_csv(listing, index=False)
         print(f"wrote {listing}", file=sys.stderr)
 
 
 def cmd_embed(args):
-    out = _check_out(args.out, args.overwrite)
+    out = _check_out(args.out, args.overwrite, args.on_error == "skip")
     model = load_model(args.model, args.device)
     contract = model.input_contract_
     length_at = (contract.n_timepoints, contract.fs) if contract.fs and contract.n_timepoints else None
@@ -437,7 +447,7 @@ def _class_descriptions(args):
 
 
 def cmd_zero_shot(args):
-    out = _check_out(args.out, args.overwrite)
+    out = _check_out(args.out, args.overwrite, args.on_error == "skip")
     classes, table = _class_descriptions(args)
     model = load_model(args.model, args.device)
     if not hasattr(model, "encode_text"):
