@@ -60,6 +60,19 @@ def lead_key(name):
     return canonical_lead(name).casefold()
 
 
+def repeated_leads(names):
+    """The names in ``names`` that name a lead named more than once there, sorted.
+
+    Examples
+    --------
+    >>> from sklearn_ecg._lead_names import repeated_leads
+    >>> repeated_leads(["II", "DII", "V1"]), repeated_leads(["I", "II"])
+    (['DII', 'II'], [])
+    """
+    keys = [lead_key(n) for n in names]
+    return sorted({n for n, k in zip(names, keys) if keys.count(k) > 1})
+
+
 # Leads of other systems that name what they are (Holter and monitoring
 # leads, Frank's orthogonal leads, the right-sided and posterior chest leads).
 _OTHER_LEAD_NAMES = frozenset(

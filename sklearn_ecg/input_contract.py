@@ -40,7 +40,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval
 
-from ._lead_names import canonical_lead, is_lead_name, lead_key
+from ._lead_names import canonical_lead, is_lead_name, lead_key, repeated_leads
 from ._persistence import PretrainedModelError
 from .preprocessing import ConvertUnits, LeadLayout, PadOrCrop, Resample, SelectLeads
 from .preprocessing._scaling import UNIT_FACTORS
@@ -249,8 +249,7 @@ def validate_contract(contract, *, n_leads=None, n_timepoints=None):
             raise ValueError(
                 f"the input contract names {len(names)} lead(s) ({', '.join(names)}) for "
                 f"n_leads={c.n_leads}; it needs one name per lead.")
-        keys = [lead_key(n) for n in names]
-        dupes = sorted({n for n, k in zip(names, keys) if keys.count(k) > 1})
+        dupes = repeated_leads(names)
         if dupes:
             raise ValueError(f"the input contract names lead(s) {', '.join(dupes)} more than once.")
     if c.units is not None and c.units not in UNIT_FACTORS:
@@ -328,8 +327,7 @@ def _given_lead_names(est, n_leads):
             f"X has {n_leads} lead(s); pass one name per lead of X, in the order of axis 1."
         )
 
-    keys = [lead_key(n) for n in names]
-    dupes = sorted({n for n, k in zip(names, keys) if keys.count(k) > 1})
+    dupes = repeated_leads(names)
     if dupes:
         raise ValueError(f"lead_names names a lead more than once ({', '.join(dupes)}).")
     return tuple(canonical_lead(n) for n in names)

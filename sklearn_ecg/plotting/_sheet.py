@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from .._lead_names import STANDARD_LEADS, lead_key
+from .._lead_names import STANDARD_LEADS, lead_key, repeated_leads
 from ._checks import _check_positive, _check_record, _pyplot, _warn_unit
 
 _MM_PER_INCH = 25.4
@@ -119,8 +119,7 @@ def _sheet_lead_names(lead_names, n_leads):
             f"lead_names has {len(names)} names but the record has {n_leads} leads; pass one name "
             "per lead (e.g. data.lead_names of a dataset Bunch)."
         )
-    keys = [lead_key(n) for n in names]
-    dupes = sorted({n for n, k in zip(names, keys) if keys.count(k) > 1})
+    dupes = repeated_leads(names)
     if dupes:
         raise ValueError(
             f"lead_names names lead(s) {', '.join(dupes)} more than once; each lead of the record "
