@@ -312,8 +312,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         ``share_encoder`` are those of the fitted network. A failed
         continued fit leaves the classifier as it was.
     fs : float or None, default=None
-        Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
-        loaders: ``fs=data.fs``); None takes the pretrainer's. Not used for
+        Sampling rate of X in Hz (1 to 100000), recorded in ``input_contract_``
+        (with the loaders: ``fs=data.fs``); None takes the pretrainer's. Not used for
         training; it lets ``input_pipeline`` bring records of another rate
         to the model.
     lead_names : sequence of str or None, default=None

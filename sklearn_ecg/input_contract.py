@@ -549,10 +549,12 @@ def input_pipeline(model, *, fs, lead_names=None, units="mV", crop="start"):
     model : fitted pretrainer or ECGClassifier
         A model with an ``input_contract_``.
     fs : float
-        Sampling rate of the records in Hz.
+        Sampling rate of the records in Hz, from 1 to 100000.
     lead_names : sequence of str or None, default=None
         Names of the records' leads in the order of their axis 1. None: the
-        records already have the model's leads in its order.
+        records already have the model's leads in its order. A lead of the
+        model that the records lack is refused, or for a model that takes
+        records with missing leads, given as zeros with a warning naming it.
     units : {"V", "mV", "uV", "µV", "nV"}, default="mV"
         Unit of the records' samples.
     crop : {"start", "center", "end"} or None, default="start"

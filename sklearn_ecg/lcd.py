@@ -244,8 +244,8 @@ class LCDPretrainer(BasePretrainer):
         callback (``skorch.callbacks.LRScheduler``). Settings that the
         pretrainer has a parameter for are refused here.
     fs : float or None, default=None
-        Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
-        loaders: ``fs=data.fs``). Not used for training; it lets
+        Sampling rate of X in Hz (1 to 100000), recorded in ``input_contract_``
+        (with the loaders: ``fs=data.fs``). Not used for training; it lets
         ``input_pipeline`` bring records of another rate to the model.
     lead_names : sequence of str or None, default=None
         Names of X's leads in the order of axis 1 (with the loaders:

@@ -355,8 +355,8 @@ class METSPretrainer(BasePretrainer):
         ``{"iterator_train__num_workers": 2}``); as in
         :class:`~sklearn_ecg.LCDPretrainer`.
     fs : float or None, default=None
-        Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
-        loaders: ``fs=data.fs``). Not used for training; it lets
+        Sampling rate of X in Hz (1 to 100000), recorded in ``input_contract_``
+        (with the loaders: ``fs=data.fs``). Not used for training; it lets
         ``input_pipeline`` bring records of another rate to the model.
     lead_names : sequence of str or None, default=None
         Names of X's leads in the order of axis 1 (with the loaders:
