@@ -13,6 +13,7 @@ import copy
 import signal
 import sys
 import threading
+import warnings
 import weakref
 from numbers import Integral, Real
 
@@ -150,6 +151,28 @@ def _sigint_recorded():
         signal.signal(signal.SIGINT, previous)
 
 
+def _warn_unexplained_stop(net):
+    """Warn that a callback ended the training by raising KeyboardInterrupt, unless it is an early stop.
+
+    skorch's ``EarlyStopping`` (and the package's own patience) raise
+    ``KeyboardInterrupt`` once their patience is spent; that stop is
+    expected and silent. Any other callback raising it also ends the
+    training, and the fit returns the network trained so far: said here.
+    """
+    for _, callback in getattr(net, "callbacks_", ()):
+        patience, misses = getattr(callback, "patience", None), getattr(callback, "misses_", None)
+        if isinstance(patience, int) and isinstance(misses, int) and misses >= patience:
+            return
+    epochs = len(net.history)
+    warnings.warn(
+        f"A callback raised KeyboardInterrupt at epoch {epochs} of {net.max_epochs}: the training "
+        "stopped there (skorch callbacks stop a training this way) and the model is the one "
+        "trained so far. Raise another exception from the callback to abort the fit instead.",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
 def _monitor_training_loss(callback):
     """A copy of ``callback`` that monitors the training loss instead of a validation score.
 
@@ -256,6 +279,7 @@ class PretrainingNet(NeuralNet):
                     # loop. A real Ctrl+C propagates.
                     if ctrl_c:
                         raise
+                    _warn_unexplained_stop(self)
         finally:
             # Callbacks close what they opened (progress bars, files) on
             # every way out, Ctrl+C and errors included, which then propagate.
@@ -382,6 +406,70 @@ def check_trained_weights(module, name):
             "(lr=...), or check the input scale (e.g. standardise the records). The estimator "
             "was left as it was before this fit."
         )
+
+
+# A healthy training never ends an epoch with a loss this many times (plus one)
+# the size of its first batch's loss; BatchNorm's running variances above
+# _MAX_RUNNING_VAR (a standard deviation of 1e6 mV) and outputs above
+# _MAX_OUTPUT only come from activations that exploded.
+_LOSS_GROWTH = 100.0
+_MAX_RUNNING_VAR = 1e12
+_MAX_OUTPUT = 1e8
+# Outputs this large (logits whose softmax is exactly 0 or 1 in float32) that
+# are the same for every record: the network collapsed onto one answer.
+_SATURATED = 100.0
+_DIVERGED_HINT = ("Lower the learning rate (lr=...), or check the input scale (e.g. standardise "
+                  "the records). The estimator was left as it was before this fit.")
+
+
+def judge_divergence(name, module, history, start, outputs, inputs):
+    """Refuse a training judged by what diverged; raises ``FloatingPointError`` naming it.
+
+    ``history`` is the net's history and ``start`` the index of this fit's
+    first epoch in it; ``outputs`` are the trained network's outputs of the
+    training records ``inputs``. Diverged: the last epoch's training loss
+    grew more than 100-fold from this fit's first batch, BatchNorm running
+    statistics are non-finite or exploded (variance above 1e12), the outputs
+    are non-finite or above 1e8, or they collapsed (every one of several
+    distinct records gives the same saturated outputs, above 100).
+    """
+    rows = list(history)[start:]
+    first = next((b["train_loss"] for row in rows for b in row.get("batches", ())
+                  if "train_loss" in b), None)
+    last = rows[-1].get("train_loss") if rows else None
+    if first is not None and last is not None and np.isfinite(first):
+        if not np.isfinite(last) or last > first + _LOSS_GROWTH * max(abs(first), 1.0):
+            raise FloatingPointError(
+                f"{name}: training diverged; the training loss went from {first:.3g} (first "
+                f"batch) to {last:.3g} (last epoch). {_DIVERGED_HINT}")
+    for key, buf in module.named_buffers():
+        if key.endswith(("running_var", "running_mean")) and buf.is_floating_point() and buf.numel():
+            size = float(buf.detach().abs().max())
+            limit = _MAX_RUNNING_VAR if key.endswith("running_var") else _MAX_RUNNING_VAR ** 0.5
+            if not np.isfinite(size) or size > limit:
+                raise FloatingPointError(
+                    f"{name}: training diverged; the BatchNorm statistic {key!r} reached "
+                    f"{size:.3g}. {_DIVERGED_HINT}")
+    outputs = np.asarray(outputs)
+    if not np.isfinite(outputs).all() or (outputs.size and np.abs(outputs).max() > _MAX_OUTPUT):
+        raise FloatingPointError(
+            f"{name}: training diverged; the trained network gives NaN, infinite or exploding "
+            f"(above {_MAX_OUTPUT:g}) outputs for its own training records. {_DIVERGED_HINT}")
+    if len(outputs) >= 2 and outputs.size:
+        flat = np.asarray(inputs[: len(outputs)], dtype=np.float64).reshape(len(outputs), -1)
+        # Records that differ in scale or offset only may rightly give one output.
+        flat = flat - flat.mean(axis=1, keepdims=True)
+        norm = np.abs(flat).max(axis=1, keepdims=True)
+        flat = np.round(np.divide(flat, norm, out=np.zeros_like(flat), where=norm > 0), 4)
+        distinct = len(np.unique(flat, axis=0)) > 1
+        spread = float(outputs.std(axis=0).max())
+        scale = float(np.abs(outputs).max())
+        if distinct and scale > _SATURATED and spread <= 1e-6 * scale:
+            raise FloatingPointError(
+                f"{name}: training diverged; the trained network gives the same saturated "
+                f"outputs (up to {scale:.3g}) for every one of {len(outputs)} different training "
+                f"records (collapsed). "
+                f"{_DIVERGED_HINT}")
 
 
 def run_batches(module, X, batch_size, device, batch_fn):
@@ -703,9 +791,10 @@ class NetEstimator:
 
     def _train_net(self, net, dataset, X, context=contextlib.nullcontext()):
         """Train ``net`` on ``dataset`` (under ``context``), then refuse a diverged result."""
+        start = len(net.history)
         with flush_denormals(), context:
             net.partial_fit(dataset, None)
-        self._check_trained(net, X)
+        self._check_trained(net, X, start)
         return net
 
     # -- after training -----------------------------------------------------------
@@ -716,8 +805,8 @@ class NetEstimator:
             return [("progress_bar", _EpochProgressBar(type(self).__name__))]
         return []
 
-    def _check_trained(self, net, X):
-        """Refuse a diverged training: its weights, then its outputs of training records, must be sane."""
+    def _check_trained(self, net, X, start=0):
+        """Refuse a diverged training: its weights, loss, statistics and outputs must be sane."""
         check_trained_weights(net.module_, type(self).__name__)
         # Finite weights can still be wildly off after a divergent last step
         # (BatchNorm statistics that no longer match): the outputs of one batch
@@ -730,6 +819,7 @@ class NetEstimator:
                 "rate (lr=...), or check the input scale (e.g. standardise the records). The "
                 "estimator was left as it was before this fit."
             )
+        judge_divergence(type(self).__name__, net.module_, net.history, start, probe, X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,6 +18,40 @@ def as_list(value):
     return [value] if isinstance(value, str) else list(value)
 
 
+def check_class_descriptions(table, owner="class_descriptions"):
+    """Refuse a ``class_descriptions`` mapping that cannot describe its classes; returns it.
+
+    A non-empty dict whose keys are class labels (non-blank strings, or
+    numbers) and whose values are a non-empty string, a non-empty list of
+    them, or a non-empty list of such lists (groups). Errors name the class
+    and what to pass.
+    """
+    if not isinstance(table, dict):
+        raise TypeError(
+            f"{owner} must be a dict of class -> description(s); got {type(table).__name__}.")
+    if not table:
+        raise ValueError(f"{owner} is empty; give at least one class and its description(s).")
+    for label, value in table.items():
+        if isinstance(label, bool) or not isinstance(label, (str, int, float, np.integer)) or (
+                isinstance(label, str) and not label.strip()):
+            raise ValueError(
+                f"{owner} has the class {label!r}; classes are named by non-empty strings "
+                "(or numbers).")
+
+        def texts(v):
+            return isinstance(v, (list, tuple)) and len(v) > 0 and all(
+                isinstance(d, str) and d.strip() for d in v)
+
+        ok = (isinstance(value, str) and value.strip()) or texts(value) or (
+            isinstance(value, (list, tuple)) and len(value) > 0 and all(
+                texts(g) or (isinstance(g, str) and g.strip()) for g in value))
+        if not ok:
+            raise ValueError(
+                f"{owner}[{label!r}] is {value!r}; a class is described by non-empty strings: "
+                "one, a non-empty list of them, or a list of such lists (groups).")
+    return table
+
+
 _PTBXL_SUPERCLASSES = ("NORM", "MI", "STTC", "CD", "HYP")
 _WEIGHTINGS = ("statement", "subclass")
 

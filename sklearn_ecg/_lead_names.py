@@ -31,23 +31,46 @@ def canonical_lead(name):
 
     The 12 standard leads are recognised whatever their case and in their
     other spellings (``"AVR"`` is ``"aVR"``; ``"DII"``, ``"D2"`` and
-    ``"lead II"`` are ``"II"``). Other names (``"MLII"``) come back with
-    surrounding whitespace removed and inner runs of it made single spaces.
+    ``"lead II"`` are ``"II"``; ``"lead V1"`` is ``"V1"``). Other names
+    (``"MLII"``) come back with surrounding whitespace removed and inner runs
+    of it made single spaces.
 
     Examples
     --------
     >>> from sklearn_ecg._lead_names import canonical_lead
     >>> canonical_lead("AVR"), canonical_lead("DII"), canonical_lead(" MLII ")
     ('aVR', 'II', 'MLII')
+    >>> canonical_lead("lead V1"), canonical_lead("Lead aVR"), canonical_lead("lead MLII")
+    ('V1', 'aVR', 'MLII')
     """
     text = " ".join(str(name).split())
     key = text.casefold()
+    for prefix in ("lead ", "lead-", "lead_"):
+        # "lead V1", "Lead aVR": the word "lead" in front of any lead's name.
+        rest = key[len(prefix):].strip() if key.startswith(prefix) else None
+        if rest and (rest in _STANDARD_BY_KEY or rest in _ALIASES or rest in _OTHER_LEAD_NAMES):
+            key = rest
+            text = text[len(prefix):].strip()
+            break
     return _STANDARD_BY_KEY.get(_ALIASES.get(key, key), text)
 
 
 def lead_key(name):
     """What two names of the same lead share: the canonical spelling, case-folded."""
     return canonical_lead(name).casefold()
+
+
+def repeated_leads(names):
+    """The names in ``names`` that name a lead named more than once there, sorted.
+
+    Examples
+    --------
+    >>> from sklearn_ecg._lead_names import repeated_leads
+    >>> repeated_leads(["II", "DII", "V1"]), repeated_leads(["I", "II"])
+    (['DII', 'II'], [])
+    """
+    keys = [lead_key(n) for n in names]
+    return sorted({n for n, k in zip(names, keys) if keys.count(k) > 1})
 
 
 # Leads of other systems that name what they are (Holter and monitoring

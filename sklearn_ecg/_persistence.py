@@ -548,6 +548,33 @@ def _check_agreement(est_cls, fitted, module_kwargs, path):
         raise _bad(path, f"has an invalid module setting: {exc}") from exc
 
 
+def _check_params_agree(config, path):
+    """Warn where a saved parameter differs from the saved network's setting of that name.
+
+    The network is built from its own settings; a parameter that differs
+    (changed with ``set_params`` after the fit, or edited) only matters to
+    the next ``fit``, which uses the parameter.
+    """
+    params, kwargs = config["params"], config["module"]["kwargs"]
+
+    def agree(param, setting):
+        if param is None:  # resolved at fit (e.g. from a pretrainer)
+            return True
+        if isinstance(param, dict) and isinstance(setting, dict):
+            return all(k in setting and agree(v, setting[k]) for k, v in param.items())
+        return param == setting
+
+    differ = [k for k in sorted(set(params) & set(kwargs)) if not agree(params[k], kwargs[k])]
+    if differ:
+        shown = ", ".join(f"{k}={params[k]!r} (network: {kwargs[k]!r})" for k in differ)
+        warnings.warn(
+            f"{path}: the saved parameter(s) {shown} differ from the saved network's; the "
+            "network is loaded as saved, and the parameters apply to the next fit only.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def check_classes(entry, path):
     """A classifier's ``classes_`` from its JSON entry, with its numpy dtype."""
     if not isinstance(entry, dict) or not isinstance(entry.get("values"), list) or len(entry["values"]) < 1:
@@ -570,7 +597,65 @@ def check_classes(entry, path):
     return classes
 
 
-def _read_weights(folder, module):
+# Saved weights beyond these magnitudes are not those of a trained network (a
+# training that reached them is refused as diverged): learnable weights stay
+# within a few units, BatchNorm's running statistics follow the input's scale.
+_MAX_SAVED_PARAMETER = 1e6
+_MAX_SAVED_BUFFER = 1e12
+
+
+def check_inside(folder, root, names=(CONFIG_NAME, WEIGHTS_NAME)):
+    """Refuse files of a saved folder that are links leading outside ``root`` (the folder itself,
+    or the Hugging Face cache of its repository, whose snapshots link into its blobs)."""
+    root = Path(root).resolve()
+    for name in names:
+        path = Path(folder) / name
+        if path.is_symlink():
+            target = path.resolve()
+            if target != root and root not in target.parents:
+                raise _bad(
+                    path,
+                    f"is a link to {target}, outside the model folder; a saved model keeps "
+                    "its files in its folder. Copy the file into the folder instead of linking it.",
+                )
+
+
+def check_weights(path, state, module, dtype_name):
+    """Refuse saved tensors of another dtype than saved, or non-finite or absurd values.
+
+    ``dtype_name`` is the ``weights_dtype`` of ``config.json`` (None in older
+    folders: any one floating-point precision of the save's choices).
+    """
+    expected = module.state_dict()
+    parameters = {n for n, _ in module.named_parameters()}
+    floats = {str(t.dtype).replace("torch.", "") for t in state.values() if t.is_floating_point()}
+    if dtype_name is not None and (not isinstance(dtype_name, str) or dtype_name not in _FLOAT_DTYPES):
+        raise _bad(path, f"names the weights dtype {dtype_name!r}; one of {sorted(_FLOAT_DTYPES)}.")
+    allowed = {dtype_name} if dtype_name is not None else set(_FLOAT_DTYPES)
+    if len(floats) > 1 or not floats <= allowed:
+        raise _bad(
+            path,
+            f"holds floating-point tensors of dtype {', '.join(sorted(floats))} but "
+            f"{CONFIG_NAME} says {dtype_name or 'one of ' + ', '.join(sorted(_FLOAT_DTYPES))}; "
+            "the two files do not belong together.",
+        )
+    for key, ref in expected.items():
+        tensor = state[key]
+        if not ref.is_floating_point() and tensor.dtype != ref.dtype:
+            raise _bad(path, f"tensor {key!r} has dtype {tensor.dtype}, expected {ref.dtype}.")
+        if not tensor.is_floating_point() or not tensor.numel():
+            continue
+        size = float(tensor.float().abs().max())
+        limit = _MAX_SAVED_PARAMETER if key in parameters else _MAX_SAVED_BUFFER
+        if np.isfinite(size) and size > limit:
+            raise _bad(
+                path,
+                f"tensor {key!r} holds values up to {size:.3g} (above {limit:g}): not the "
+                "weights of a trained network; the file is damaged.",
+            )
+
+
+def _read_weights(folder, module, dtype_name=None):
     """The state dict in ``folder``, checked against ``module``'s own."""
     from safetensors.torch import load_file
 
@@ -611,8 +696,8 @@ def _read_weights(folder, module):
             raise _bad(path, f"tensor {key!r} has dtype {tensor.dtype}, expected {ref.dtype}.")
         if tensor.is_floating_point() and not torch.isfinite(tensor).all():
             raise _bad(path, f"tensor {key!r} holds NaN or infinite values; these weights are unusable.")
-        state[key] = tensor.to(ref.dtype)
-    return state
+    check_weights(path, state, module, dtype_name)
+    return {key: tensor.to(expected[key].dtype) for key, tensor in state.items()}
 
 
 def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revision=None,
@@ -668,6 +753,9 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
 
     folder = _resolve_folder(name_or_path, revision=revision, cache_dir=cache_dir,
                              local_files_only=local_files_only, token=token)
+    local = isinstance(name_or_path, (str, os.PathLike)) and Path(name_or_path).expanduser().is_dir()
+    hub = not local and folder.parent.name == "snapshots"
+    check_inside(folder, folder.parents[1] if hub else folder)
     config, cpath = _read_config(folder)
     classes = _estimator_classes()
     name = config["estimator"]
@@ -692,6 +780,7 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
     est = _restore_params(cls, config, cpath, device)
     fitted = est_cls._check_fitted_state(config, _check_fitted(est_cls, config, cpath), cpath)
     _check_agreement(est_cls, fitted, module_spec["kwargs"], cpath)
+    _check_params_agree(config, cpath)
     _check_history(config["history"], cpath)
     dev = resolve_device(device)
     try:
@@ -702,7 +791,7 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
             net.initialize()
     except (TypeError, ValueError) as exc:
         raise _bad(cpath, f"has module arguments that {module_cls.__name__} refuses ({exc}).") from exc
-    state = _read_weights(folder, net.module_)
+    state = _read_weights(folder, net.module_, config.get("weights_dtype"))
     net.module_.load_state_dict(state, strict=True)
     try:
         net.history_ = History(config["history"])

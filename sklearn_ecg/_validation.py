@@ -135,6 +135,34 @@ def refuse_leads_as_columns(owner, X):
         )
 
 
+def _refuse_non_numeric(name, X):
+    """Refuse strings, booleans and complex numbers, which numpy would cast to float without a word."""
+    dtype = getattr(X, "dtype", None)
+    if not isinstance(dtype, np.dtype):
+        return
+    kind = {"U": "strings", "S": "bytes", "V": "raw records", "b": "booleans",
+            "c": "complex numbers"}.get(dtype.kind)
+    if kind is None and dtype.kind == "O" and isinstance(X, np.ndarray):
+        for value in X.ravel():
+            if isinstance(value, (str, bytes, bool, np.bool_, complex, np.complexfloating)):
+                kind = f"{type(value).__name__} values"
+                break
+    if kind == "complex numbers":
+        # ValueError with scikit-learn's words, without printing the array.
+        raise ValueError(
+            f"Complex data not supported: {name} expects real ECG samples (mV) in X, but X "
+            f"holds complex numbers (dtype {dtype.name}). Pass the real part (X.real) or the "
+            "magnitude (np.abs(X)) if that is the signal."
+        )
+    if kind is not None:
+        # Strings: ValueError, as scikit-learn's check_array; other types: TypeError.
+        raise (ValueError if dtype.kind in "USV" else TypeError)(
+            f"{name} expects numeric ECG samples (mV) in X, but X holds {kind} (dtype "
+            f"{dtype.name}). Pass the signal values as a real (float) array, e.g. "
+            "X.astype(np.float32) once the values are numbers."
+        )
+
+
 def check_ecg_array(
     estimator, X, *, reset, min_records=2, min_timepoints=1, min_length=None, cast_lazily=False
 ):
@@ -207,6 +235,7 @@ def check_ecg_array(
             f"{name} expects numeric ECG samples (mV) in X, but X holds values of dtype "
             f"{dtype.name} (dates or durations). Pass the signal values as a float array."
         )
+    _refuse_non_numeric(name, X)
     if not reset:
         _check_lead_layout(estimator, X)
     lazy = cast_lazily and isinstance(X, np.ndarray) and X.dtype.kind in "fiu"

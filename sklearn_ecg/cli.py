@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import pretrained
+from ._class_descriptions import check_class_descriptions
 from ._persistence import PretrainedModelError, load_pretrained
 from .datasets import load_ptbxl, load_wfdb
 from .datasets._io import read_header
@@ -63,19 +64,51 @@ def _is_ptbxl(folder):
     return (folder / "ptbxl_database.csv").is_file()
 
 
+def _readable_records(paths, names, on_error, skipped):
+    """The records whose header can be read; a corrupt one is refused or, with ``on_error="skip"``, left out.
+
+    Left-out records are appended to ``skipped`` as ``(record, reason)``.
+    """
+    keep_paths, keep_names = [], []
+    for path, name in zip(paths, names):
+        fields = _record_line(path)
+        if len(fields) == 2 and fields[1].isdigit():
+            # A record line without rate: the rate check below asks for --fs.
+            keep_paths.append(path)
+            keep_names.append(name)
+            continue
+        try:
+            read_header(path)
+        except (ValueError, FileNotFoundError) as exc:
+            if on_error != "skip":
+                raise UserError(
+                    f"record {name!r}: {exc}. Repair or remove it, or pass --on-error skip to "
+                    "leave out the records that cannot be read") from None
+            skipped.append((name, " ".join(str(exc).split())))
+            continue
+        keep_paths.append(path)
+        keep_names.append(name)
+    return keep_paths, keep_names
+
+
+def _record_line(path):
+    """The fields of the first line of the header of the record at ``path`` (without comments)."""
+    text = path.with_name(path.name + ".hea").read_text(encoding="latin-1")
+    return next((ln.split("#")[0].split() for ln in text.splitlines()
+                 if ln.split("#")[0].strip()), [])
+
+
 def _header_rates(paths):
     """The sampling rate stated by each header's record line, None where it states none."""
     rates = []
     for path in paths:
-        text = path.with_name(path.name + ".hea").read_text(encoding="latin-1")
-        line = next((ln.split("#")[0].split() for ln in text.splitlines()
-                     if ln.split("#")[0].strip()), [])
+        line = _record_line(path)
         rates.append(float(line[2].split("/")[0].split("(")[0]) if len(line) > 2 else None)
     return rates
 
 
 def load_folder(folder, *, fs=None, lead_names=None, length_at=None, ptbxl_rate=100,
-                folds=None, length=None, verbose=1):
+                folds=None, length=None, verbose=1, on_error="raise", skipped=None):
     """Records of ``folder``: ``(X, record names, rate in Hz, lead names, PTB-XL reports or None)``.
 
     ``fs`` states the rate of records whose headers give none (WFDB's
@@ -83,7 +116,9 @@ def load_folder(folder, *, fs=None, lead_names=None, length_at=None, ptbxl_rate=
     ``lead_names`` renames the records' leads, in order. ``length_at`` is
     ``(samples, rate)``: records of different lengths are cropped or padded
     to that duration; ``length`` crops or pads every record to that many
-    samples as it is read.
+    samples as it is read. A WFDB record whose header cannot be read is
+    refused, or with ``on_error="skip"`` left out and appended to the list
+    ``skipped`` as ``(record, reason)``.
     """
 
     folder = Path(folder)
@@ -106,6 +141,10 @@ def load_folder(folder, *, fs=None, lead_names=None, length_at=None, ptbxl_rate=
             raise UserError(f"{folder}: no WFDB records (.hea files) found") from None
         if not paths:
             raise UserError(f"{folder}: no WFDB records (.hea files) found")
+        paths, names = _readable_records(paths, names, on_error,
+                                         skipped if skipped is not None else [])
+        if not paths:
+            raise UserError(f"{folder}: no readable WFDB records (every header is corrupt)")
         stated = _header_rates(paths)
         missing = [n for n, r in zip(names, stated) if r is None]
         if missing and fs is None:
@@ -272,23 +311,58 @@ def _model_folder(name):
     return None
 
 
-def _check_out(path):
+_OUT_SUFFIXES = (".npy", ".csv", ".parquet")
+
+
+def _skipped_path(out):
+    return Path(out).with_name(Path(out).name + ".skipped.csv")
+
+
+def _check_out(path, overwrite=False, skipping=False):
+    """The ``--out`` file: a .npy, .csv or .parquet in an existing folder, not replaced without ``overwrite``.
+
+    The files written beside it (``FILE.names.txt``, and ``FILE.skipped.csv``
+    when ``skipping``) follow the same rule.
+    """
     path = Path(path)
+    if path.suffix not in _OUT_SUFFIXES:
+        raise UserError(f"--out {path}: use a .npy, .csv or .parquet file")
     if not path.parent.is_dir():
         raise UserError(f"--out {path}: folder {path.parent} does not exist")
+    written = [path, names_path(path)] if path.suffix == ".npy" else [path]
+    if skipping:
+        written.append(_skipped_path(path))
+    existing = [p for p in written if p.exists() or p.is_symlink()]
+    if existing and not overwrite:
+        raise UserError(f"--out {path}: {existing[0]} exists; pass --overwrite to replace it")
+    if any(p.is_dir() for p in existing):
+        raise UserError(f"--out {path}: {existing[0]} is a folder")
     return path
 
 
+def _report_skipped(out, skipped):
+    """List the records left out by ``--on-error skip`` on stderr and, for an ``--out`` file, in ``OUT.skipped.csv``."""
+    if not skipped:
+        return
+    import pandas as pd
+
+    for record, reason in skipped:
+        print(f"{PROG}: skipped record {record}: {reason}", file=sys.stderr)
+    if out is not None:
+        listing = _skipped_path(out)
+        pd.DataFrame(skipped, columns=["record", "reason"]).to_csv(listing, index=False)
+        print(f"wrote {listing}", file=sys.stderr)
+
+
 def cmd_embed(args):
-    out = _check_out(args.out)
-    if out.suffix not in (".npy", ".csv", ".parquet"):
-        raise UserError(f"--out {out}: use a .npy, .csv or .parquet file")
+    out = _check_out(args.out, args.overwrite, args.on_error == "skip")
     model = load_model(args.model, args.device)
     contract = model.input_contract_
     length_at = (contract.n_timepoints, contract.fs) if contract.fs and contract.n_timepoints else None
+    skipped = []
     X, records, rate, lead_names, _ = load_folder(
         args.folder, fs=args.fs, lead_names=args.leads, length_at=length_at,
-        verbose=int(not args.quiet))
+        verbose=int(not args.quiet), on_error=args.on_error, skipped=skipped)
     encode, columns = None, None
     if args.leadwise:
 
@@ -310,48 +384,87 @@ def cmd_embed(args):
     columns = [str(c) for c in columns]
     for path in write_embeddings(out, records, columns, emb):
         print(f"wrote {path}", file=sys.stderr)
+    _report_skipped(out, skipped)
     return 0
 
 
+def _unique_keys(pairs):
+    keys = [k for k, _ in pairs]
+    dupes = sorted({k for k in keys if keys.count(k) > 1})
+    if dupes:
+        raise UserError(f"class(es) {', '.join(map(repr, dupes))} appear more than once")
+    return dict(pairs)
+
+
 def _class_descriptions(args):
+    """The class names and their descriptions, checked as ``ZeroShotECGClassifier`` checks them."""
     if args.classes:
-        return list(args.classes), None
+        classes = list(args.classes)
+        try:
+            _unique_keys([(c, c) for c in classes])
+        except UserError as exc:
+            raise UserError(f"--classes: {exc}") from None
+        try:
+            check_class_descriptions({c: c for c in classes}, "--classes")
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        return classes, None
     path = Path(args.descriptions)
     if not path.is_file():
         raise UserError(f"--descriptions {path}: no such file")
     if path.suffix == ".json":
-        table = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            table = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=_unique_keys)
+        except UserError as exc:
+            raise UserError(f"{path}: {exc}") from None
+        except ValueError as exc:
+            raise UserError(f"{path}: not valid JSON ({exc})") from None
         if not isinstance(table, dict):
             raise UserError(f"{path}: a JSON object of class -> description(s) is expected")
     else:
         import pandas as pd
 
-        frame = pd.read_csv(path, sep=None, engine="python", dtype=str)
+        import csv
+
+        if not path.read_text(encoding="utf-8", errors="replace").strip():
+            raise UserError(f"{path} is empty; write a class,description header and one row "
+                            "per description")
+        try:
+            frame = pd.read_csv(path, sep=None, engine="python", dtype=str)
+        except (ValueError, csv.Error) as exc:
+            raise UserError(f"{path}: not a CSV/TSV table of class,description ({exc})") from None
         if list(frame.columns[:2]) != ["class", "description"]:
             raise UserError(f"{path}: the columns must be 'class' and 'description'")
         table = {}
         for label, text in zip(frame["class"], frame["description"]):
-            table.setdefault(label, []).append(text)
+            table.setdefault("" if pd.isna(label) else label, []).append(
+                "" if pd.isna(text) else text)
+    try:
+        check_class_descriptions(table, str(path))
+    except (TypeError, ValueError) as exc:
+        raise UserError(str(exc)) from None
     return list(table), table
 
 
 def cmd_zero_shot(args):
-    out = _check_out(args.out)
+    out = _check_out(args.out, args.overwrite, args.on_error == "skip")
     classes, table = _class_descriptions(args)
     model = load_model(args.model, args.device)
     if not hasattr(model, "encode_text"):
         raise UserError(f"{args.model} is a {type(model).__name__}; zero-shot needs a METS model")
     contract = model.input_contract_
     length_at = (contract.n_timepoints, contract.fs) if contract.fs and contract.n_timepoints else None
+    skipped = []
     X, records, rate, lead_names, _ = load_folder(
         args.folder, fs=args.fs, lead_names=args.leads, length_at=length_at,
-        verbose=int(not args.quiet))
+        verbose=int(not args.quiet), on_error=args.on_error, skipped=skipped)
     prep = _prepare(model, X, rate, lead_names, args.units)
     clf = zero_shot_classifier(model, classes, table, prep.transform(X[:1]),
                                scoring="relative" if args.relative else "similarity")
     scores = embed_records(model, prep, X, verbose=not args.quiet, encode=clf.decision_function)
-    write_table(out, records, classes, scores)
-    print(f"wrote {out}", file=sys.stderr)
+    for path in write_embeddings(out, records, [str(c) for c in classes], scores):
+        print(f"wrote {path}", file=sys.stderr)
+    _report_skipped(out, skipped)
     return 0
 
 
@@ -398,9 +511,11 @@ def cmd_pretrain(args):
     out = Path(args.out)
     if out.exists() and any(out.iterdir()) and not args.overwrite:
         raise UserError(f"--out {out} is not empty; pass --overwrite to replace it")
+    skipped = []
     X, records, rate, lead_names, reports = load_folder(
         args.folder, fs=args.fs, folds=args.folds, length=args.length,
-        verbose=int(not args.quiet))
+        verbose=int(not args.quiet), on_error=args.on_error, skipped=skipped)
+    _report_skipped(None, skipped)
     if args.leads is not None:
 
         try:
@@ -413,7 +528,19 @@ def cmd_pretrain(args):
                   random_state=args.random_state, device=args.device,
                   verbose=int(not args.quiet), fs=rate, lead_names=lead_names)
     params = {k: v for k, v in params.items() if v is not None}
-    params.update(_parse_param(p) for p in args.param or [])
+    extra = [_parse_param(p) for p in args.param or []]
+    keys = [k for k, _ in extra]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise UserError(f"--param {key} is given more than once; give it once")
+        if key in params:
+            option = {"fs": "--fs (or the headers)", "lead_names": "--leads (or the headers)",
+                      "verbose": "-q", "random_state": "--random-state",
+                      "max_epochs": "--max-epochs", "batch_size": "--batch-size"}.get(
+                          key, f"--{key.replace('_', '-')}")
+            raise UserError(f"--param {key}={dict(extra)[key]!r} conflicts with {option}, which "
+                            f"sets {key}={params[key]!r}; set it in one place")
+    params.update(extra)
     try:
         est = cls(**params)
     except TypeError as exc:
@@ -444,6 +571,17 @@ def _add_input_options(sub):
                           "are converted to)")
 
 
+def _add_on_error(sub):
+    sub.add_argument("--on-error", choices=["raise", "skip"], default="raise",
+                     help="a record whose header cannot be read stops the command (raise, the "
+                          "default) or is left out (skip: listed with the reason on stderr "
+                          "and, for an --out file, in OUT.skipped.csv)")
+
+
+def _add_overwrite(sub):
+    sub.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+
+
 def _add_common(sub, device=True):
     if device:
         sub.add_argument("--device", default="auto",
@@ -470,6 +608,7 @@ def build_parser():
     p.add_argument("--length", type=int,
                    help="crop (keeping the start) or zero-pad WFDB records to this many samples")
     p.add_argument("--reports", help="CSV of record,report (METS; PTB-XL's table otherwise)")
+    _add_on_error(p)
     p.add_argument("--max-epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
@@ -485,6 +624,8 @@ def build_parser():
     p.add_argument("folder", help="a PTB-XL folder or a folder of WFDB records")
     p.add_argument("--out", required=True,
                    help="FILE.npy (with FILE.names.txt of record names), FILE.csv or FILE.parquet")
+    _add_overwrite(p)
+    _add_on_error(p)
     _add_input_options(p)
     p.add_argument("--leadwise", action="store_true",
                    help="LCD models: embed every lead of the records with the single-lead "
@@ -501,7 +642,11 @@ def build_parser():
     group.add_argument("--descriptions",
                        help="CSV/TSV with columns class,description (several rows per class "
                             "allowed) or a JSON object class -> description(s)")
-    p.add_argument("--out", required=True, help="CSV of cosine scores, one column per class")
+    p.add_argument("--out", required=True,
+                   help="cosine scores, one column per class: FILE.csv, FILE.parquet or FILE.npy "
+                        "(with FILE.names.txt of record names)")
+    _add_overwrite(p)
+    _add_on_error(p)
     p.add_argument("--relative", action="store_true",
                    help="each score minus the record's mean over the classes "
                         "(ZeroShotECGClassifier(scoring='relative')), for classes such as "

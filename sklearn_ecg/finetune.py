@@ -312,7 +312,10 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         0 is silent, 1 shows a progress bar over epochs, 2 also prints
         skorch's per-epoch table.
     callbacks : list of skorch callbacks or None, default=None
-        Extra skorch callbacks.
+        Extra skorch callbacks. A callback that raises ``KeyboardInterrupt``
+        ends the training there (skorch's way to stop early): ``fit`` keeps
+        the model trained so far and warns, unless the callback is an early
+        stop whose patience is spent.
     warm_start : bool, default=False
         When fitted already, a new call to ``fit`` continues training the
         fitted network (encoder and head, the optimizer's state included)
@@ -324,8 +327,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         ``share_encoder`` are those of the fitted network. A failed
         continued fit leaves the classifier as it was.
     fs : float or None, default=None
-        Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
-        loaders: ``fs=data.fs``); None takes the pretrainer's. Not used for
+        Sampling rate of X in Hz (1 to 100000), recorded in ``input_contract_``
+        (with the loaders: ``fs=data.fs``); None takes the pretrainer's. Not used for
         training; it lets ``input_pipeline`` bring records of another rate
         to the model.
     lead_names : sequence of str or None, default=None
@@ -541,6 +544,12 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
             else:
                 _check_class_weight_keys(cw, classes, multilabel)
                 weight = np.array([float(cw.get(c, 1.0)) for c in classes])
+                if not weight[present].any():
+                    raise ValueError(
+                        f"class_weight={cw!r} gives weight 0 to every class of y "
+                        f"({', '.join(map(repr, classes[present].tolist()))}), so the loss would "
+                        "be 0/0; give at least one class a positive weight."
+                    )
         return torch.as_tensor(weight, dtype=torch.float32)
 
     # -- the network ------------------------------------------------------
@@ -604,6 +613,12 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
                                  f"(one of {sorted(ARCHITECTURES)}).")
         if not isinstance(fitted.get("encoder_params_"), dict):
             raise bad_file(path, "has an invalid fitted attribute 'encoder_params_' (a JSON object).")
+        kwargs = config["module"]["kwargs"]
+        for key, module_key in (("architecture_", "architecture"), ("encoder_params_", "encoder_params")):
+            if fitted[key] != kwargs.get(module_key):
+                raise bad_file(path, f"has the fitted attribute {key}={fitted[key]!r} but a network of "
+                                     f"{module_key}={kwargs.get(module_key)!r}: they contradict each "
+                                     "other; the file is damaged.")
         n_outputs = config["module"]["kwargs"].get("n_outputs")
         if fitted["multilabel_"]:
             agree = np.array_equal(classes, np.arange(len(classes))) and n_outputs == len(classes)
@@ -695,11 +710,16 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
             splitter = GroupShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
         else:
             splitter = ShuffleSplit(1, test_size=self.validation_fraction, random_state=seed)
-        train, valid = next(splitter.split(np.empty((n, 1)), groups=groups))
+        try:
+            train, valid = next(splitter.split(np.empty((n, 1)), groups=groups))
+        except ValueError:  # sklearn's words: a split with an empty side
+            train, valid = (), ()
         if len(train) < 2 or len(valid) < 1:
             raise ValueError(
-                f"{n} records are too few for a validation split of {self.validation_fraction}; "
-                "pass validation_fraction=None or more records."
+                f"{n} records are too few for a validation split of {self.validation_fraction} "
+                "(at least 2 records must stay for training and 1 for validation); pass a "
+                "smaller validation_fraction (e.g. 0.1), validation_fraction=None, or more "
+                "records."
             )
         return train, valid
 

@@ -40,16 +40,20 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils._param_validation import Interval
 
-from ._lead_names import canonical_lead, lead_key
+from ._lead_names import canonical_lead, is_lead_name, lead_key, repeated_leads
 from ._persistence import PretrainedModelError
 from .preprocessing import ConvertUnits, LeadLayout, PadOrCrop, Resample, SelectLeads
 from .preprocessing._scaling import UNIT_FACTORS
 
 __all__ = ["InputContract", "input_pipeline", "UNIT_FACTORS"]
 
+#: The sampling rates a model or a record may have, in Hz: from 1 Hz (slow
+#: trend recordings) to 100 kHz (far above any ECG amplifier's bandwidth).
+FS_RANGE = (1.0, 100_000.0)
+
 #: Constraints of the ``fs`` and ``lead_names`` parameters of the models.
 INPUT_PARAMETER_CONSTRAINTS = {
-    "fs": [Interval(Real, 0, None, closed="neither"), None],
+    "fs": [Interval(Real, FS_RANGE[0], FS_RANGE[1], closed="both"), None],
     "lead_names": ["array-like", None],
 }
 
@@ -148,6 +152,10 @@ class InputContract:
         Unknown keys are ignored (written by a newer release); a value of
         the wrong type raises ``ValueError``.
         """
+        if data is not None and not isinstance(data, dict):
+            raise ValueError(
+                f"the input contract is a {type(data).__name__}, not an object of named fields "
+                "(fs, n_timepoints, lead_names, ...).")
         data = dict(data or {})
         kwargs = {}
         checks = {
@@ -198,6 +206,79 @@ class InputContract:
         ])
 
 
+def check_fs(fs, what="fs"):
+    """``fs`` as a float; ``ValueError`` unless it is a rate in :data:`FS_RANGE` (1 Hz to 100 kHz)."""
+    low, high = FS_RANGE
+    if isinstance(fs, bool) or not isinstance(fs, Real) or not low <= fs <= high:
+        raise ValueError(
+            f"{what} must be a sampling rate in Hz between {low:g} and {high:g}; got {fs!r}. "
+            "Pass the rate the records were sampled at (e.g. 500).")
+    return float(fs)
+
+
+def validate_contract(contract, *, n_leads=None, n_timepoints=None):
+    """Check that ``contract`` can describe a model's input; returns it or raises ``ValueError``.
+
+    The one check of an :class:`InputContract`, run when a model is fitted
+    and when a saved one is loaded: a rate in 1 Hz-100 kHz, positive
+    lengths and lead counts, one distinct name per lead, a known unit and
+    z-scoring, a positive finite amplitude and one polarity in [-1, 1] per
+    lead. ``n_leads`` and ``n_timepoints`` are the model's own counts, which
+    the contract must repeat where it knows them.
+
+    Examples
+    --------
+    >>> from sklearn_ecg.input_contract import InputContract, validate_contract
+    >>> validate_contract(InputContract(fs=0.0))
+    Traceback (most recent call last):
+    ...
+    ValueError: the input contract's fs must be a sampling rate in Hz between 1 and 100000; ...
+    """
+    c = contract
+    if c.fs is not None:
+        check_fs(c.fs, "the input contract's fs")
+    for key in ("n_timepoints", "n_leads"):
+        value = getattr(c, key)
+        if value is not None and value < 1:
+            raise ValueError(f"the input contract's {key} is {value}; it must be at least 1.")
+    if c.lead_names is not None:
+        names = c.lead_names
+        if not all(n.strip() for n in names):
+            raise ValueError(f"the input contract names a lead with an empty name: {list(names)!r}.")
+        if c.n_leads is not None and len(names) != c.n_leads:
+            raise ValueError(
+                f"the input contract names {len(names)} lead(s) ({', '.join(names)}) for "
+                f"n_leads={c.n_leads}; it needs one name per lead.")
+        dupes = repeated_leads(names)
+        if dupes:
+            raise ValueError(f"the input contract names lead(s) {', '.join(dupes)} more than once.")
+    if c.units is not None and c.units not in UNIT_FACTORS:
+        raise ValueError(
+            f"the input contract's units are {c.units!r}; known units: {', '.join(UNIT_FACTORS)}.")
+    if c.standardize is not None and c.standardize not in ("record", "lead"):
+        raise ValueError(
+            f"the input contract's standardize is {c.standardize!r}; it is 'record', 'lead' or "
+            "null.")
+    if c.amplitude is not None and not (np.isfinite(c.amplitude) and c.amplitude >= 0):
+        raise ValueError(f"the input contract's amplitude is {c.amplitude!r}; a finite number >= 0.")
+    if c.lead_polarity is not None:
+        count = c.n_leads if c.n_leads is not None else (
+            len(c.lead_names) if c.lead_names is not None else None)
+        if count is not None and len(c.lead_polarity) != count:
+            raise ValueError(
+                f"the input contract has {len(c.lead_polarity)} lead polarities for {count} "
+                "lead(s).")
+        if not all(-1.0 <= v <= 1.0 for v in c.lead_polarity):
+            raise ValueError("the input contract's lead polarities must lie in [-1, 1].")
+    for key, own in (("n_leads", n_leads), ("n_timepoints", n_timepoints)):
+        value = getattr(c, key)
+        if own is not None and value is not None and value != own:
+            raise ValueError(
+                f"the input contract's {key} is {value} but the model's is {own}; they "
+                "contradict each other.")
+    return contract
+
+
 # -- recording the contract at fit ------------------------------------------------
 
 
@@ -246,8 +327,7 @@ def _given_lead_names(est, n_leads):
             f"X has {n_leads} lead(s); pass one name per lead of X, in the order of axis 1."
         )
 
-    keys = [lead_key(n) for n in names]
-    dupes = sorted({n for n, k in zip(names, keys) if keys.count(k) > 1})
+    dupes = repeated_leads(names)
     if dupes:
         raise ValueError(f"lead_names names a lead more than once ({', '.join(dupes)}).")
     return tuple(canonical_lead(n) for n in names)
@@ -273,9 +353,9 @@ def record_contract(est, X, *, standardize=None, inherit=None):
         amp, pol = lead_statistics(X[:_STAT_RECORDS])
         amplitude = float(np.median(amp))
         polarity = tuple(float(v) for v in np.median(pol, axis=0))
-    return InputContract(fs=fs, n_timepoints=n_timepoints, lead_names=lead_names,
-                         n_leads=n_leads, units="mV", standardize=standardize,
-                         amplitude=amplitude, lead_polarity=polarity)
+    return validate_contract(InputContract(
+        fs=fs, n_timepoints=n_timepoints, lead_names=lead_names, n_leads=n_leads, units="mV",
+        standardize=standardize, amplitude=amplitude, lead_polarity=polarity))
 
 
 def contract_of(est):
@@ -417,6 +497,16 @@ def match_leads(model_leads, user_leads, owner, allow_missing=False):
                 lead_key(m) == target.casefold() for m in model_leads):
             user[i], keys[i] = target, target.casefold()
     missing = [m for m in model_leads if lead_key(m) not in keys]
+    model_keys = {lead_key(m) for m in model_leads}
+    unknown = [n for n, k in zip(user_leads, keys) if k not in model_keys and not is_lead_name(n)]
+    if missing and unknown:
+        raise ValueError(
+            f"Lead name(s) {', '.join(map(repr, unknown))} are not names of ECG leads that "
+            f"{owner} understands, and the records lack lead(s) {', '.join(missing)} it was "
+            "trained on. "
+            "Name the leads with their standard names (I, II, III, aVR, aVL, aVF, V1-V6; "
+            "'DII' and 'lead II' are understood too)."
+        )
     if missing and (not allow_missing or len(missing) == len(model_leads)):
         if allow_missing:
             hint = " None of the records' leads is one of the model's."
@@ -459,10 +549,12 @@ def input_pipeline(model, *, fs, lead_names=None, units="mV", crop="start"):
     model : fitted pretrainer or ECGClassifier
         A model with an ``input_contract_``.
     fs : float
-        Sampling rate of the records in Hz.
+        Sampling rate of the records in Hz, from 1 to 100000.
     lead_names : sequence of str or None, default=None
         Names of the records' leads in the order of their axis 1. None: the
-        records already have the model's leads in its order.
+        records already have the model's leads in its order. A lead of the
+        model that the records lack is refused, or for a model that takes
+        records with missing leads, given as zeros with a warning naming it.
     units : {"V", "mV", "uV", "µV", "nV"}, default="mV"
         Unit of the records' samples.
     crop : {"start", "center", "end"} or None, default="start"
@@ -480,8 +572,7 @@ def input_pipeline(model, *, fs, lead_names=None, units="mV", crop="start"):
     check_is_fitted(model)
     owner = type(model).__name__
     contract = contract_of(model)
-    if isinstance(fs, bool) or not isinstance(fs, Real) or not fs > 0:
-        raise ValueError(f"fs must be the records' sampling rate in Hz (a positive number); got {fs!r}.")
+    check_fs(fs)
     if units not in UNIT_FACTORS:
         raise ValueError(f"units must be one of {', '.join(UNIT_FACTORS)}; got {units!r}.")
     if crop not in ("start", "center", "end", None):
@@ -501,6 +592,13 @@ def input_pipeline(model, *, fs, lead_names=None, units="mV", crop="start"):
             matched, missing = match_leads(contract.lead_names, user, owner,
                                             takes_missing_leads(model))
             if missing:
+                warnings.warn(
+                    f"The records lack lead(s) {', '.join(missing)} of the {owner}'s "
+                    f"{len(contract.lead_names)}; they are given to it as zeros (it was "
+                    "pretrained with lead masking to take such records).",
+                    UserWarning,
+                    stacklevel=3,
+                )
                 present = [m for m in contract.lead_names if m not in missing]
                 steps.append(SelectLeads(present, lead_names=matched))
                 steps.append(LeadLayout(leads=present, layout=list(contract.lead_names)))
@@ -544,7 +642,9 @@ class InputContractMixin:
     def _check_fitted_state(cls, config, fitted, path):
         fitted = super()._check_fitted_state(config, fitted, path)
         try:
-            contract = InputContract.from_dict(config.get("input"))
+            contract = validate_contract(InputContract.from_dict(config.get("input")),
+                                         n_leads=fitted.get("n_leads_"),
+                                         n_timepoints=fitted.get("n_timepoints_"))
         except ValueError as exc:
             raise PretrainedModelError(f"{path}: has an invalid 'input' entry: {exc}") from exc
         return {**fitted, "input_contract_": contract}

@@ -229,7 +229,10 @@ class LCDPretrainer(BasePretrainer):
         ``skorch.callbacks.EarlyStopping``. Pretraining holds out no
         validation data: a callback that monitors a validation score
         (``monitor="valid_loss"``, skorch's default) is given a copy that
-        monitors the training loss instead.
+        monitors the training loss instead. A callback that raises
+        ``KeyboardInterrupt`` ends the training there (skorch's way to stop
+        early): ``fit`` keeps the model trained so far and warns, unless the
+        callback is an early stop whose patience is spent.
     warm_start : bool, default=False
         Continue training the fitted networks on a new call to ``fit``
         instead of starting from scratch.
@@ -240,8 +243,8 @@ class LCDPretrainer(BasePretrainer):
         callback (``skorch.callbacks.LRScheduler``). Settings that the
         pretrainer has a parameter for are refused here.
     fs : float or None, default=None
-        Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
-        loaders: ``fs=data.fs``). Not used for training; it lets
+        Sampling rate of X in Hz (1 to 100000), recorded in ``input_contract_``
+        (with the loaders: ``fs=data.fs``). Not used for training; it lets
         ``input_pipeline`` bring records of another rate to the model.
     lead_names : sequence of str or None, default=None
         Names of X's leads in the order of axis 1 (with the loaders:

@@ -166,8 +166,21 @@ def _build_text_encoder(spec, path):
             f"names the text encoder class {spec.get('class')!r}; only "
             f"{', '.join(sorted(classes))} can be loaded.",
         )
+    params = dict(spec["params"])
+    if params.get("local_files_only") is False:
+        # A loaded model never reaches the network on its own: the folder's
+        # author cannot make it download (and run) another model.
+        warnings.warn(
+            f"{path}: the saved text encoder {params.get('model_name_or_path')!r} asks to be "
+            "downloaded when missing (local_files_only=false); it is loaded with "
+            "local_files_only=True, so only a copy already on this machine is used. To allow "
+            "the download, set model.text_encoder.set_params(local_files_only=False).",
+            UserWarning,
+            stacklevel=4,
+        )
+        params["local_files_only"] = True
     try:
-        return cls(**spec["params"])
+        return cls(**params)
     except TypeError as exc:
         raise bad_file(path, f"has invalid text encoder parameters ({exc}).") from exc
 
@@ -392,7 +405,10 @@ class METSPretrainer(BasePretrainer):
     callbacks : list of skorch callbacks or None, default=None
         Extra skorch callbacks (e.g. ``skorch.callbacks.EarlyStopping``); one
         that monitors a validation score gets a copy that monitors the
-        training loss, since pretraining holds out no validation data.
+        training loss, since pretraining holds out no validation data. A
+        callback that raises ``KeyboardInterrupt`` ends the training there:
+        ``fit`` keeps the model trained so far and warns, unless the callback
+        is an early stop whose patience is spent.
     warm_start : bool, default=False
         Continue training the fitted networks on a new call to ``fit``.
     net_params : dict or None, default=None
@@ -400,8 +416,8 @@ class METSPretrainer(BasePretrainer):
         ``{"iterator_train__num_workers": 2}``); as in
         :class:`~sklearn_ecg.LCDPretrainer`.
     fs : float or None, default=None
-        Sampling rate of X in Hz, recorded in ``input_contract_`` (with the
-        loaders: ``fs=data.fs``). Not used for training; it lets
+        Sampling rate of X in Hz (1 to 100000), recorded in ``input_contract_``
+        (with the loaders: ``fs=data.fs``). Not used for training; it lets
         ``input_pipeline`` bring records of another rate to the model.
     lead_names : sequence of str or None, default=None
         Names of X's leads in the order of axis 1 (with the loaders:

@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from ._base import SharesFittedPretrainerMixin
 from ._class_descriptions import PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
 from ._class_descriptions import as_list as _as_list
+from ._class_descriptions import check_class_descriptions
 from ._encoder import fitted_pretrainer
 from ._tables import read_lists
 from ._templates import render_class_prompt
@@ -199,7 +200,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
     def _table(self):
         if self.class_descriptions is None:
             return PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
-        return self.class_descriptions
+        return check_class_descriptions(self.class_descriptions)
 
     def _descriptions(self, label):
         table = self._table()
@@ -298,6 +299,11 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
                     "columns would be scored against the wrong classes. Pass the names in the "
                     "order of the columns, or class_names=None to take the columns' names."
                 )
+            dupes = sorted({str(n) for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(
+                    f"class_names names class(es) {', '.join(map(repr, dupes))} more than once; "
+                    "each column of y needs a class of its own.")
             classes = np.asarray(names, dtype=object)
             multilabel = True
         else:

@@ -181,7 +181,7 @@ def test_amplitude_warning_is_one_line(records500, tmp_path, sample, capsys):
     err = capsys.readouterr().err
     assert "sklearn-ecg: warning: The records given to LCDPretrainer are " in err and "units='uV'" in err
     assert main(["embed", "lcd-ptbxl", str(folder), "--out", str(tmp_path / "e.npy"), "-q",
-                 "--device", "cpu", "--units", "uV"]) == 0
+                 "--device", "cpu", "--units", "uV", "--overwrite"]) == 0
     assert "sklearn-ecg: warning" not in capsys.readouterr().err
 
 

@@ -300,7 +300,8 @@ def _edit(folder, edit):
     (lambda c: c["fitted"].update(n_features_in_=2), "n_features_in_=2 but n_leads_=3"),
     (lambda c: c["module"]["kwargs"]["encoder_params"].update(width=-1), "width"),
     (lambda c: c.update(history=[{"epoch": 1}, "oops"]), "malformed training history"),
-    (lambda c: c["module"]["kwargs"].update(architecture="mets"), "3 encoders do not fit 3 leads"),
+    (lambda c: c["module"]["kwargs"].update(architecture="mets"),
+     "architecture_='lcd' but a network of architecture='mets'"),
     (lambda c: c["module"]["kwargs"].update(n_encoders=1), r"holds \d+ tensor\(s\) it does not have \(e.g. 'encoders.1"),
     (lambda c: c["module"]["kwargs"].pop("multilabel"), "is described by"),
 ])

@@ -6,6 +6,7 @@ records). Anything this parser does not understand is handed to ``wfdb``.
 """
 
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,6 +221,15 @@ def _read_mat(header):
             f"{header.hea.name} declares {header.n_sig} leads x {header.n_samples} samples: "
             f"the file is truncated or its header is wrong. Download the record again, or "
             f"correct the header."
+        )
+    if val.shape[1] > header.n_samples:
+        warnings.warn(
+            f"record {header.name!r}: its header {header.hea.name} declares {header.n_samples} "
+            f"samples but its signal file {mat.name} holds {val.shape[1]}; only the first "
+            f"{header.n_samples} are read. If the header is wrong, set the sample count (the "
+            f"fourth field of its first line) to {val.shape[1]}.",
+            UserWarning,
+            stacklevel=2,
         )
     return val[:, : header.n_samples]
 

@@ -354,6 +354,14 @@ def load_ptbxl(path, sampling_rate=100, *, label_set="superclass", min_likelihoo
     tables, statements = [], None
     for folder in folders:
         db, st = _read_tables(folder)
+        within = db["ecg_id"][db["ecg_id"].duplicated()]
+        if len(within):
+            rows = [int(i) + 2 for i in db.index[db["ecg_id"].isin(within)][:10]]
+            raise ValueError(
+                f"{Path(folder) / _DATABASE}: ecg_id(s) {sorted(set(within))[:10]} appear more than "
+                f"once (lines {rows}); each record needs its own ecg_id. Remove or renumber the "
+                "repeated rows."
+            )
         db["_root"] = str(folder)
         tables.append(db)
         statements = st if statements is None else statements

@@ -47,6 +47,33 @@ def _check_record(record, what="record"):
     if n_leads > n_timepoints:
         raise ValueError(
             f"{what} has shape {record.shape}: more leads than samples, so it is probably "
-            "(n_timepoints, n_leads). Pass record.T."
+            f"(n_timepoints, n_leads): pass record.T. If it really has {n_timepoints} samples "
+            "per lead, it is too short to plot: pass a longer stretch of the recording."
         )
     return record
+
+
+# Typical robust peak-to-peak amplitude of an ECG lead is 0.5-3 mV: a median
+# over the leads beyond these bounds is in another unit.
+_MV_RANGE = (0.01, 50.0)
+
+
+def _warn_unit(record, what="record"):
+    """Warn when the amplitudes of ``record`` (mV expected) look like µV or V."""
+    import warnings
+
+    finite = np.where(np.isfinite(record), record, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN leads
+        low, high = np.nanpercentile(finite, [2, 98], axis=-1)
+        amplitude = float(np.nanmedian(high - low))
+    if not np.isfinite(amplitude) or amplitude == 0 or _MV_RANGE[0] <= amplitude <= _MV_RANGE[1]:
+        return
+    guess = "microvolts (divide by 1000)" if amplitude > _MV_RANGE[1] else "volts (multiply by 1000)"
+    warnings.warn(
+        f"The {what}'s leads span {amplitude:.3g} units peak to peak (median over leads); the "
+        f"sheet expects millivolts (an ECG lead spans about 0.5-3 mV), so they are probably in "
+        f"{guess}. The grid's millimetres per mV would be wrong.",
+        UserWarning,
+        stacklevel=4,
+    )

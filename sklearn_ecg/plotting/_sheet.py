@@ -5,8 +5,8 @@ import numbers
 
 import numpy as np
 
-from .._lead_names import STANDARD_LEADS, lead_key
-from ._checks import _check_positive, _check_record, _pyplot
+from .._lead_names import STANDARD_LEADS, lead_key, repeated_leads
+from ._checks import _check_positive, _check_record, _pyplot, _warn_unit
 
 _MM_PER_INCH = 25.4
 #: Paper sizes in millimetres, landscape (width, height).
@@ -119,6 +119,12 @@ def _sheet_lead_names(lead_names, n_leads):
             f"lead_names has {len(names)} names but the record has {n_leads} leads; pass one name "
             "per lead (e.g. data.lead_names of a dataset Bunch)."
         )
+    dupes = repeated_leads(names)
+    if dupes:
+        raise ValueError(
+            f"lead_names names lead(s) {', '.join(dupes)} more than once; each lead of the record "
+            "needs its own name (e.g. data.lead_names of a dataset Bunch)."
+        )
     return names
 
 
@@ -154,6 +160,7 @@ def draw_sheet(record, fs, *, lead_names=None, layout=None, rhythm="II", speed=2
 
     plt = _pyplot()
     record = _check_record(record)
+    _warn_unit(record)
     fs = _check_positive(fs, "fs")
     speed = _check_positive(speed, "speed")
     gain = _check_positive(gain, "gain")
@@ -177,6 +184,13 @@ def draw_sheet(record, fs, *, lead_names=None, layout=None, rhythm="II", speed=2
         )
     usable_mm = width_mm - _MARGIN_MM["left"] - _MARGIN_MM["right"]
     fits_s = (usable_mm / speed - _PULSE_SPACE_S * calibration) / ncols
+    if fits_s <= 0:
+        needed = _MARGIN_MM["left"] + _MARGIN_MM["right"] + _PULSE_SPACE_S * calibration * speed
+        raise ValueError(
+            f"paper {width_mm:g} mm wide leaves no room for the record: the margins"
+            f"{' and the calibration pulse' if calibration else ''} take {needed:g} mm at "
+            f"{speed:g} mm/s. Use a wider paper (e.g. 'a4', 297 mm)."
+        )
     if column_duration is None:
         column_duration = min(min(duration, _STANDARD_SHEET_S) / ncols, fits_s)
         # A whole number of 0.05 s, so the column boundaries fall on round times.

@@ -3,18 +3,17 @@
 import numpy as np
 
 from ._base import _ECGTransformer, _invalid_parameter
-from ._leads import STANDARD_LEADS, _as_names, lead_key
+from ._leads import STANDARD_LEADS, _as_names, lead_key, repeated_leads
 
 
 def _check_unique(owner, param, names):
-    keys = [lead_key(n) for n in names]
-    if len(set(keys)) != len(keys):
-        dupes = sorted({n for n, k in zip(names, keys) if keys.count(k) > 1})
+    dupes = repeated_leads(names)
+    if dupes:
         raise ValueError(
             f"{owner} parameter {param} names a lead more than once ({', '.join(dupes)}); "
             "each lead needs its own name."
         )
-    return keys
+    return [lead_key(n) for n in names]
 
 
 class LeadLayout(_ECGTransformer):

@@ -14,6 +14,7 @@ from .._lead_names import (  # noqa: F401  (re-exported: the table's public home
     canonical_lead,
     is_lead_name,
     lead_key,
+    repeated_leads,
 )
 
 
@@ -98,8 +99,8 @@ class SelectLeads(_ECGTransformer):
             else _as_names(name, "lead_names", self.lead_names)
         )
         keys = [lead_key(n) for n in available]
-        if len(set(keys)) != len(keys):
-            dupes = sorted({n for n, k in zip(available, keys) if keys.count(k) > 1})
+        dupes = repeated_leads(available)
+        if dupes:
             raise ValueError(
                 f"{name} parameter lead_names names a lead more than once "
                 f"({', '.join(dupes)}); each lead of X needs its own name."
