@@ -191,7 +191,7 @@ def test_a_classifier_whose_architecture_contradicts_its_network_is_refused(samp
 
 
 def test_a_saved_text_encoder_never_downloads_on_load(tmp_path):
-    from sklearn_ecg._persistence import build_text_encoder
+    from sklearn_ecg.mets import _build_text_encoder as build_text_encoder
 
     spec = {"class": "SentenceTransformerEncoder",
             "params": {"model_name_or_path": "someone/any-model", "local_files_only": False}}
