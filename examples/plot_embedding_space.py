@@ -11,8 +11,7 @@ two dimensions with t-SNE, coloured by diagnostic superclass. Neither
 pretrainer saw a label; the colours are added afterwards.
 
 It needs the text extra (``pip install -e ".[text]"``). It trains nothing,
-so it runs the same at full and reduced size (``SKLEARN_ECG_DOCS_FAST=1``):
-the figures on this page are full-size.
+so it runs the same in every build of the documentation.
 """
 
 import matplotlib.pyplot as plt
@@ -25,7 +24,6 @@ import numpy as np
 # one superclass gets it, the others are grey.
 from sklearn_ecg.datasets import load_ptbxl_sample
 
-print("size: full (the shipped models; nothing is trained)")
 data = load_ptbxl_sample()
 single = data.y.sum(axis=1) == 1
 label = np.where(single, np.array(data.target_names)[data.y.argmax(axis=1)], "several or none")
@@ -100,6 +98,17 @@ for name, emb in embeddings.items():
 # %%
 # Both pretrained encoders gather the records of a class more than the
 # untrained one does.
-print(f"key figures: untrained_silhouette={silhouettes['untrained LCD encoder']:.3f} "
-      f"lcd_silhouette={silhouettes['LCD (lcd-ptbxl)']:.3f} "
-      f"mets_silhouette={silhouettes['METS (mets-ptbxl)']:.3f}")
+
+# sphinx_gallery_start_ignore
+# The documentation build checks this page's conclusions against these
+# figures (docs/check_examples.py); run as a script, this does nothing.
+import os
+
+if os.environ.get("SKLEARN_ECG_DOCS_FIGURES"):
+    from check_examples import record_figures
+
+    record_figures("plot_embedding_space", size="full",
+                   untrained_silhouette=silhouettes['untrained LCD encoder'],
+                   lcd_silhouette=silhouettes['LCD (lcd-ptbxl)'],
+                   mets_silhouette=silhouettes['METS (mets-ptbxl)'])
+# sphinx_gallery_end_ignore
