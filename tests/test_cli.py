@@ -291,7 +291,7 @@ DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.mark.skipif(not (DATA / "ptbxl500").is_dir(),
-                    reason="the PTB-XL copy (../shared/data/ptbxl500) is not available")
+                    reason="the development copy of PTB-XL records 1-500 is not available (a clone does not include it)")
 def test_pretrain_on_the_ptbxl_layout_then_embed_it(tmp_path):
     model_dir = tmp_path / "model"
     assert main(["pretrain", "lcd", str(DATA / "ptbxl500"), "--out", str(model_dir), "--folds",
