@@ -48,6 +48,16 @@ CLAIMS = {
         "zero_shot_NORM == best_NORM",
         "no_template_gap < 0.02",
     ],
+    "plot_explain": [
+        "full: mi_auc > 0.5",
+        "full: af_auc > 0.5",
+        "full: mi_record_ecg_id == 483",
+        "full: mi_share_V1_V3 > 0.5",
+        "full: mi_share_II_III < 0.2",
+        "full: af_record_ecg_id == 17",
+        "completeness_gap < 0.05",
+        "full: randomised_rho < 0.8",
+    ],
     "plot_metadata_routing": [
         "plain_auc == routed_auc",
     ],

@@ -96,6 +96,10 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "show_memory": False,
     "min_reported_time": 1,
+    # Figures also at twice the resolution, for high-density screens and for
+    # the full-size view (a click on a figure opens it): the 1 mm grid of a
+    # clinical sheet needs it.
+    "image_srcset": ["2x"],
 }
 
 html_theme = "pydata_sphinx_theme"
@@ -118,9 +122,13 @@ if FAST:
 # Single pages have no section to navigate: without the empty left sidebar,
 # their code blocks get the width of the page.
 html_sidebars = {page: [] for page in ("index", "install", "user_guide", "benchmarks",
-                                       "distributed", "changelog", "citing")}
+                                       "distributed", "changelog", "citing", "cli",
+                                       "architecture")}
+# The examples' figures (the clinical sheets above all) get the page's width.
+html_sidebars["auto_examples/*"] = []
 html_static_path = ["_static"]
 html_css_files = ["sklearn_ecg.css"]
+html_js_files = ["full_size_figures.js"]
 
 # Messages of libraries that the examples import, not of this documentation.
 warnings.filterwarnings("ignore", message=".*FigureCanvasAgg is non-interactive.*")

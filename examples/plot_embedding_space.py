@@ -63,10 +63,12 @@ from sklearn.manifold import TSNE
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-colours = {"NORM": "C2", "MI": "C3", "STTC": "C1", "CD": "C0", "HYP": "C4", "several or none": "0.8"}
+colours = {"NORM": "C2", "MI": "C3", "STTC": "C1", "CD": "C0", "HYP": "C4",
+           "several or none": "0.8"}
 fig, axes = plt.subplots(1, 3, figsize=(15, 5.4), layout="constrained")
 for ax, (name, emb) in zip(axes, embeddings.items()):
-    reduce = make_pipeline(StandardScaler(), PCA(n_components=min(50, emb.shape[1]), random_state=0))
+    reduce = make_pipeline(StandardScaler(),
+                           PCA(n_components=min(50, emb.shape[1]), random_state=0))
     xy = TSNE(perplexity=30, init="pca", random_state=0).fit_transform(reduce.fit_transform(emb))
     for cls, colour in colours.items():
         mask = label == cls

@@ -71,7 +71,8 @@ cv = GroupKFold(n_splits=3)
 search = GridSearchCV(pipe, grid, cv=cv, scoring="roc_auc")  # macro ROC-AUC over the 5 classes
 start = time.perf_counter()
 search.fit(train.X, train.y, groups=train.patient_id)
-print(f"{len(search.cv_results_['params'])} candidates x 3 folds in {time.perf_counter() - start:.0f} s: "
+seconds = time.perf_counter() - start
+print(f"{len(search.cv_results_['params'])} candidates x 3 folds in {seconds:.0f} s: "
       "2 pretrainer settings x 3 folds + 1 refit = 7 pretrainings, thanks to the cache")
 
 # %%
@@ -79,10 +80,12 @@ print(f"{len(search.cv_results_['params'])} candidates x 3 folds in {time.perf_c
 # -----------------
 results = pd.DataFrame(search.cv_results_)
 # pandas shows a None parameter as NaN; the candidates' own params say None.
-results["param_lcd__standardize"] = [str(p["lcd__standardize"]) for p in search.cv_results_["params"]]
+results["param_lcd__standardize"] = [str(p["lcd__standardize"])
+                                     for p in search.cv_results_["params"]]
 table = results[["param_lcd__standardize", "param_probe__estimator__C", "mean_test_score",
                  "std_test_score", "rank_test_score", "mean_fit_time"]]
-table = table.rename(columns=lambda c: c.replace("param_", "").replace("probe__estimator__", "probe "))
+table = table.rename(
+    columns=lambda c: c.replace("param_", "").replace("probe__estimator__", "probe "))
 print(table.to_string(index=False, float_format="{:.3f}".format))
 print("best:", search.best_params_)
 

@@ -98,14 +98,16 @@ def probe(pretrainer):
                          OneVsRestClassifier(LogisticRegression(C=0.01, max_iter=2000)))
 
 
-encoders = {"shipped lcd-ptbxl": FrozenEstimator(LCDPretrainer.from_pretrained("lcd-ptbxl", device="cpu"))}
+shipped = LCDPretrainer.from_pretrained("lcd-ptbxl", device="cpu")
+encoders = {"shipped lcd-ptbxl": FrozenEstimator(shipped)}
 if not FAST:
     encoders[f"this run ({EPOCHS} epochs)"] = FrozenEstimator(lcd)
 encoders["untrained encoder"] = LCDPretrainer(max_epochs=0, random_state=0)
 results = {}
 for name, encoder in encoders.items():
     scores = probe(encoder).fit(train.X, train.y).predict_proba(test.X)
-    results[name] = [roc_auc_score(test.y[:, k], scores[:, k]) for k in range(len(test.target_names))]
+    results[name] = [roc_auc_score(test.y[:, k], scores[:, k])
+                     for k in range(len(test.target_names))]
 
 print(f"{'ROC-AUC on folds 9-10':<22}" + "".join(f"{c:>7}" for c in test.target_names) + "  macro")
 for name, aucs in results.items():

@@ -22,7 +22,8 @@ data = load_ptbxl_sample()
 print(data.X.shape, data.X.dtype, f"{data.fs:g} Hz")
 print("leads:", data.lead_names)
 print("classes:", data.target_names, "records per class:", data.y.sum(axis=0))
-print("folds 1-8 (training):", (data.strat_fold <= 8).sum(), "folds 9-10 (test):", (data.strat_fold >= 9).sum())
+print("folds 1-8 (training):", (data.strat_fold <= 8).sum(),
+      "folds 9-10 (test):", (data.strat_fold >= 9).sum())
 print(data.metadata[["ecg_id", "age", "sex", "report", "strat_fold"]].head())
 
 # %%
@@ -60,7 +61,8 @@ from sklearn_ecg.plotting import plot_ecg
 i = 0
 print("report:", data.report[i], "| superclasses:",
       [c for c, flag in zip(data.target_names, data.y[i]) if flag])
-ax = plot_ecg(data.X[i], fs=data.fs, lead_names=data.lead_names, title=f"PTB-XL ecg_id {data.ecg_id[i]}")
+ax = plot_ecg(data.X[i], fs=data.fs, lead_names=data.lead_names,
+              title=f"PTB-XL ecg_id {data.ecg_id[i]}")
 plt.show()
 
 # %%
@@ -81,13 +83,15 @@ from sklearn_ecg.preprocessing import BandpassFilter, BaselineWanderRemoval, Res
 leads = ["II", "V1", "V5"]
 select = SelectLeads(leads, lead_names=data.lead_names)
 raw = select.fit_transform(data.X)
-clean = make_pipeline(BaselineWanderRemoval(fs=data.fs), BandpassFilter(low=0.5, high=40.0, fs=data.fs))
+clean = make_pipeline(BaselineWanderRemoval(fs=data.fs),
+                      BandpassFilter(low=0.5, high=40.0, fs=data.fs))
 filtered = clean.fit_transform(raw)
 
 # The record with the strongest baseline wander shows the difference best.
 j = int(abs(raw - filtered).mean(axis=(1, 2)).argmax())
-fig, axes = plot_ecgs([raw[j], filtered[j]], fs=data.fs, labels=["raw", "baseline removed, 0.5-40 Hz"],
-                      lead_names=leads, colors=["0.55", "C0"], title=f"ecg_id {data.ecg_id[j]}")
+fig, axes = plot_ecgs([raw[j], filtered[j]], fs=data.fs,
+                      labels=["raw", "baseline removed, 0.5-40 Hz"], lead_names=leads,
+                      colors=["0.55", "C0"], title=f"ecg_id {data.ecg_id[j]}")
 # Above the paper, the legend hides no trace.
 axes[0].legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=2, fontsize=8, frameon=False)
 fig.set_layout_engine("constrained")

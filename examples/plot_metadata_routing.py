@@ -36,8 +36,8 @@ test = load_ptbxl_sample(folds=[9, 10])
 # One record of folds 1-8 has no report; METS would leave it out of
 # pretraining with a warning, so it is left out here.
 has_report = np.array([isinstance(r, str) and r.strip() != "" for r in train.report])
-train.X, train.y, train.report, train.patient_id = (train.X[has_report], train.y[has_report],
-                                                    train.report[has_report], train.patient_id[has_report])
+for key in ("X", "y", "report", "patient_id"):
+    train[key] = train[key][has_report]
 # The probe predicts myocardial infarction (MI) from the METS embeddings.
 mi = list(train.target_names).index("MI")
 y_train, y_test = train.y[:, mi], test.y[:, mi]
@@ -91,7 +91,8 @@ with sklearn.config_context(enable_metadata_routing=True):
 # ``params`` next to the reports. Each fold then gets the reports of its
 # own records.
 with sklearn.config_context(enable_metadata_routing=True):
-    mets = METSPretrainer(width=WIDTH, max_epochs=EPOCHS, random_state=0).set_fit_request(reports=True)
+    mets = METSPretrainer(width=WIDTH, max_epochs=EPOCHS, random_state=0)
+    mets.set_fit_request(reports=True)
     pipe = make_pipeline(mets, StandardScaler(), LogisticRegression(C=0.01, max_iter=2000))
     try:
         cross_val_score(pipe, train.X, y_train, groups=train.patient_id, cv=GroupKFold(3),

@@ -90,7 +90,8 @@ finetune = dict(lr=1e-3, encoder_lr=1e-4, freeze_epochs=5, batch_size=32)
 if not FAST:
     for name, source in [("fine-tuned LCD", lcd), ("same network, from scratch", None)]:
         settings = finetune if source is not None else dict(lr=1e-4, batch_size=32)
-        clf = ECGClassifier(source, architecture="lcd", max_epochs=EPOCHS, random_state=0, **settings)
+        clf = ECGClassifier(source, architecture="lcd", max_epochs=EPOCHS, random_state=0,
+                            **settings)
         clf.fit(train.X, train.y, groups=train.patient_id)
         results[name] = roc_auc_score(test.y, clf.predict_proba(test.X), average=None)
         print(f"{name:<26} macro ROC-AUC {results[name].mean():.3f} (best epoch {clf.best_epoch_})")
@@ -145,7 +146,8 @@ features = {
     "probe, shipped LCD": (lcd.transform(train.X), lcd.transform(test.X)),
     "probe, untrained encoder": (untrained.transform(train.X), untrained.transform(test.X)),
 }
-linear = make_pipeline(StandardScaler(), OneVsRestClassifier(LogisticRegression(C=0.01, max_iter=2000)))
+linear = make_pipeline(StandardScaler(),
+                       OneVsRestClassifier(LogisticRegression(C=0.01, max_iter=2000)))
 fractions = [0.1, 0.25, 0.5, 1.0]
 rng = np.random.default_rng(0)
 curve = {name: [] for name in features}
@@ -160,7 +162,8 @@ for fraction in fractions:
         clf = ECGClassifier(lcd, max_epochs=EPOCHS, random_state=0, **finetune)
         clf.fit(train.X[idx], train.y[idx], groups=train.patient_id[idx])
         curve["fine-tuned LCD"].append(roc_auc_score(test.y, clf.predict_proba(test.X)))
-    print(f"{len(idx):>4} labels: " + ", ".join(f"{name} {aucs[-1]:.3f}" for name, aucs in curve.items()))
+    print(f"{len(idx):>4} labels: "
+          + ", ".join(f"{name} {aucs[-1]:.3f}" for name, aucs in curve.items()))
 
 fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
 percent = [100 * f for f in fractions]
@@ -198,5 +201,6 @@ if os.environ.get("SKLEARN_ECG_DOCS_FIGURES"):
                    "curve_untrained_smallest": curve["probe, untrained encoder"][0]}
     if not FAST:
         key_figures["finetuned_macro"] = results["fine-tuned LCD"].mean()
-    record_figures("plot_pretrained_and_finetune", size="reduced" if FAST else "full", **key_figures)
+    record_figures("plot_pretrained_and_finetune", size="reduced" if FAST else "full",
+                   **key_figures)
 # sphinx_gallery_end_ignore
