@@ -164,3 +164,17 @@ def test_example_runs_as_a_script(path, tmp_path):
     subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, check=True, timeout=1800)
     size, _ = _docs_module("check_examples").read_figures(tmp_path / "figures" / f"{path.stem}.json")
     assert size == "reduced"
+
+
+@pytest.mark.parametrize("fast", ["1", "0"])
+def test_every_page_of_a_reduced_build_says_so(fast, monkeypatch):
+    pytest.importorskip("sphinx_gallery", reason="needs the docs extra")
+    monkeypatch.setenv("SKLEARN_ECG_DOCS_FAST", fast)
+    # What conf.py sets in the environment is undone after the test.
+    for name in ("SKLEARN_ECG_DOCS_FIGURES", "MPLBACKEND", "TQDM_DISABLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))
+    conf = _docs_module("conf")
+    banner = conf.html_theme_options.get("announcement", "")
+    assert ("Reduced build" in banner) == (fast == "1")
+    assert conf.os.environ["SKLEARN_ECG_DOCS_FIGURES"].endswith("_figures")
