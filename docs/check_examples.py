@@ -55,6 +55,7 @@ CLAIMS = {
         "full: mi_share_V1_V3 > 0.5",
         "full: mi_share_II_III < 0.2",
         "full: af_record_ecg_id == 17",
+        "first_af_ecg_id == 17",
         "completeness_gap < 0.05",
         "full: randomised_rho < 0.8",
     ],
