@@ -147,12 +147,18 @@ def check_claims(claims, figures, size="full"):
 def check_gallery(gallery=GALLERY, claims=CLAIMS, full=None, figures_dir=None):
     """Every failure of the built gallery: a page without its size, or a conclusion that does not hold.
 
-    ``full`` (default: ``SKLEARN_ECG_DOCS_FAST=0`` in the environment) also
-    fails a page that ran at reduced size. ``figures_dir`` (default:
+    ``full`` (default: ``SKLEARN_ECG_DOCS_FAST`` is ``0`` or unset, and the
+    gallery's ``.docs_fast`` stamp, written by ``build_docs.sh``, does not say
+    ``1``) also fails a page that ran at reduced size. ``figures_dir`` (default:
     ``gallery/_figures``) holds what the examples recorded.
     """
     if full is None:
-        full = os.environ.get("SKLEARN_ECG_DOCS_FAST", "0") == "0"
+        # The size of this build: the environment, else what build_docs.sh wrote.
+        stamp = Path(gallery) / ".docs_fast"
+        fast = os.environ.get("SKLEARN_ECG_DOCS_FAST")
+        if fast is None:
+            fast = stamp.read_text().strip() if stamp.is_file() else "0"
+        full = fast == "0"
     figures_dir = Path(gallery) / "_figures" if figures_dir is None else Path(figures_dir)
     pages = sorted(p for p in Path(gallery).glob("plot_*.rst"))
     if not pages:
