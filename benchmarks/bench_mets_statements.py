@@ -104,10 +104,12 @@ def zero_shot(mets, X, Ysup, Ystat, descriptions):
     sup = ZeroShotECGClassifier(mets).fit(X[:1], Ysup[:1])
     stat = ZeroShotECGClassifier(mets, class_descriptions=descriptions,
                                  class_names=STATEMENTS).fit(X[:1], Ystat[:1])
-    sims = sup.decision_function(X)
-    return {"statements": aucs(Ystat, stat.decision_function(X), STATEMENTS),
+    sims, stat_sims = sup.decision_function(X), stat.decision_function(X)
+    # scoring="relative": the similarity minus the record's mean over the classes
+    return {"statements": aucs(Ystat, stat_sims, STATEMENTS),
+            "statements_relative": aucs(Ystat, stat_sims - stat_sims.mean(axis=1, keepdims=True),
+                                        STATEMENTS),
             "superclasses": aucs(Ysup, sims, list(sup.classes_)),
-            # scoring="relative": the similarity minus the record's mean over the classes
             "superclasses_relative": aucs(Ysup, sims - sims.mean(axis=1, keepdims=True),
                                           list(sup.classes_))}
 
@@ -282,6 +284,8 @@ def main(argv=None):
     print(f"12 leads    {summary(result['zero_shot'])}", flush=True)
     print("  " + "  ".join(f"{k} {v:.3f}" for k, v in result["zero_shot"]["statements"].items()))
     print("  " + "  ".join(f"{k} {v:.3f}" for k, v in result["zero_shot"]["superclasses"].items()))
+    print("  relative: " + "  ".join(f"{k} {v:.3f}" for k, v in
+                                     result["zero_shot"]["statements_relative"].items()))
     result["leads"] = {}
     for subset in args.leads:
         zs = zero_shot(mets, place_leads(ev.X, subset), ev.y, ev_stat, descriptions)

@@ -8,7 +8,8 @@ the untrained encoder::
 
     python benchmarks/bench_quality.py --ptbxl path/to/ptbxl500 path/to/ptbxl-more
 
-``--save model.joblib`` keeps the pretrained model; ``--load`` reuses one.
+``--save model.joblib`` keeps the pretrained model; ``--load`` reuses one (a
+``.joblib`` file, a saved folder or a shipped name such as ``lcd-ptbxl``).
 """
 
 import argparse
@@ -43,7 +44,7 @@ def main(argv=None):
 
     (X_train, y_train), (X_test, y_test), names = load(args.ptbxl)
     if args.load:
-        lcd = joblib.load(args.load)
+        lcd = joblib.load(args.load) if args.load.endswith(".joblib") else LCDPretrainer.from_pretrained(args.load)
     else:
         lcd = LCDPretrainer(max_epochs=args.epochs, batch_size=args.batch_size, device=args.device,
                             random_state=args.seed, verbose=1)

@@ -18,7 +18,7 @@ same library versions the script writes the same weights. ``--from-joblib``
 saves a model fitted earlier with the same settings (e.g. by
 ``benchmarks/bench_quality.py --save``) instead of training again. The model
 card's quality section for ``mets-ptbxl`` is
-``--quality benchmarks/results/mets_recipes/mets-ptbxl-card.md``.
+``--quality benchmarks/mets-ptbxl-card-quality.md``.
 """
 
 import argparse
@@ -57,7 +57,10 @@ CARD = """# {name}
   seen.
 - **Settings**: `{cls}({params})`{schedule}, on the CPU; fit time {seconds:.0f} s on a
   2-core x86-64 CPU.
-- **Command**: `python benchmarks/make_pretrained.py {method} --ptbxl <ptbxl500> <ptbxl-more>`
+- **Command**: `python benchmarks/make_pretrained.py {method} --ptbxl <ptbxl500> <ptbxl-more>`,
+  where `<ptbxl500>` is a folder of PTB-XL records 1-500 and `<ptbxl-more>` a folder of
+  the 1,978 further records of folds 1-8 used here (ecg_id above 500, 100 Hz), both in
+  PTB-XL's official layout; every command of this card takes the same two folders.
 - **Weights**: {dtype}.
 - **Licence**: the weights derive from PTB-XL (Wagner et al., Scientific Data
   7, 154, 2020; PhysioNet, Goldberger et al., Circulation 101(23), 2000),

@@ -4,8 +4,10 @@ Build (offline, warnings as errors) from the repository root::
 
     python -m sphinx -W --keep-going -b html docs docs/_build/html
 
-``SKLEARN_ECG_DOCS_FAST=1`` runs the gallery examples at a reduced size (the
-CI build); ``SKLEARN_ECG_DOCS_INTERSPHINX=1`` links to the Python, NumPy,
+The gallery examples run as written (full size, the CI build and the site
+users read); ``SKLEARN_ECG_DOCS_FAST=1`` runs them at a reduced size for
+quick local work, and every page of such a build says so in a banner.
+``SKLEARN_ECG_DOCS_INTERSPHINX=1`` links to the Python, NumPy,
 scikit-learn, PyTorch and skorch docs, which needs the network.
 """
 
@@ -20,6 +22,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
 # Progress bars of the text models would clutter the examples' output.
 os.environ.setdefault("TQDM_DISABLE", "1")
+# The examples record their size and the figures their text concludes from
+# here, for docs/check_examples.py (a block hidden from their pages).
+os.environ.setdefault("SKLEARN_ECG_DOCS_FIGURES", str(Path(__file__).resolve().parent / "auto_examples" / "_figures"))
+FAST = os.environ.get("SKLEARN_ECG_DOCS_FAST") == "1"
 
 import sklearn_ecg  # noqa: E402
 from sphinx_gallery.sorting import ExplicitOrder  # noqa: E402
@@ -90,6 +96,10 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
     "show_memory": False,
     "min_reported_time": 1,
+    # Figures also at twice the resolution, for high-density screens and for
+    # the full-size view (a click on a figure opens it): the 1 mm grid of a
+    # clinical sheet needs it.
+    "image_srcset": ["2x"],
 }
 
 html_theme = "pydata_sphinx_theme"
@@ -102,12 +112,23 @@ html_theme_options = {
     "show_prev_next": False,
     "secondary_sidebar_items": ["page-toc"],
 }
+if FAST:
+    # A reduced build is for local work only: no page of it may pass for the site.
+    html_theme_options["announcement"] = (
+        "Reduced build for local work (SKLEARN_ECG_DOCS_FAST=1): the examples ran with fewer "
+        "records and epochs, so their figures are not those of the documentation. Build the "
+        "site with <code>bash docs/build_docs.sh</code>."
+    )
 # Single pages have no section to navigate: without the empty left sidebar,
 # their code blocks get the width of the page.
 html_sidebars = {page: [] for page in ("index", "install", "user_guide", "benchmarks",
-                                       "distributed", "changelog", "citing")}
+                                       "distributed", "changelog", "citing", "cli",
+                                       "architecture")}
+# The examples' figures (the clinical sheets above all) get the page's width.
+html_sidebars["auto_examples/*"] = []
 html_static_path = ["_static"]
 html_css_files = ["sklearn_ecg.css"]
+html_js_files = ["full_size_figures.js"]
 
 # Messages of libraries that the examples import, not of this documentation.
 warnings.filterwarnings("ignore", message=".*FigureCanvasAgg is non-interactive.*")

@@ -17,11 +17,9 @@ Only the training folds of the embedded PTB-XL sample are used for the
 search; folds 9-10 test the chosen model once at the end.
 
 The example is about the mechanics of the search, not about which setting
-wins. It pretrains on the 353 records of folds 1-8: 20 epochs at full
-size, 2 at reduced size (``SKLEARN_ECG_DOCS_FAST=1``, the documentation's
-continuous-integration build), whose scores are then those of a barely
-trained encoder. The output of the first cell
-says which size this page was built at.
+wins. It pretrains on the 353 records of folds 1-8 for 20 epochs (2 in
+the reduced build for local work, ``SKLEARN_ECG_DOCS_FAST=1``, whose scores
+are then those of a barely trained encoder).
 """
 
 import os
@@ -40,8 +38,7 @@ from sklearn_ecg.datasets import load_ptbxl_sample  # noqa: E402
 LEADS = ["II", "III", "V1", "V2", "V3", "V4", "V5", "V6"]
 train = load_ptbxl_sample(folds=range(1, 9), leads=LEADS)
 test = load_ptbxl_sample(folds=[9, 10], leads=LEADS)
-print(f"size: {'reduced (SKLEARN_ECG_DOCS_FAST=1)' if FAST else 'full'}: "
-      f"search on {len(train.X)} records, {EPOCHS} epochs of pretraining; test on {len(test.X)}")
+print(f"search on {len(train.X)} records, {EPOCHS} epochs of pretraining; test on {len(test.X)}")
 
 # %%
 # The pipeline and the grid
@@ -74,7 +71,8 @@ cv = GroupKFold(n_splits=3)
 search = GridSearchCV(pipe, grid, cv=cv, scoring="roc_auc")  # macro ROC-AUC over the 5 classes
 start = time.perf_counter()
 search.fit(train.X, train.y, groups=train.patient_id)
-print(f"{len(search.cv_results_['params'])} candidates x 3 folds in {time.perf_counter() - start:.0f} s: "
+seconds = time.perf_counter() - start
+print(f"{len(search.cv_results_['params'])} candidates x 3 folds in {seconds:.0f} s: "
       "2 pretrainer settings x 3 folds + 1 refit = 7 pretrainings, thanks to the cache")
 
 # %%
@@ -82,10 +80,12 @@ print(f"{len(search.cv_results_['params'])} candidates x 3 folds in {time.perf_c
 # -----------------
 results = pd.DataFrame(search.cv_results_)
 # pandas shows a None parameter as NaN; the candidates' own params say None.
-results["param_lcd__standardize"] = [str(p["lcd__standardize"]) for p in search.cv_results_["params"]]
+results["param_lcd__standardize"] = [str(p["lcd__standardize"])
+                                     for p in search.cv_results_["params"]]
 table = results[["param_lcd__standardize", "param_probe__estimator__C", "mean_test_score",
                  "std_test_score", "rank_test_score", "mean_fit_time"]]
-table = table.rename(columns=lambda c: c.replace("param_", "").replace("probe__estimator__", "probe "))
+table = table.rename(
+    columns=lambda c: c.replace("param_", "").replace("probe__estimator__", "probe "))
 print(table.to_string(index=False, float_format="{:.3f}".format))
 print("best:", search.best_params_)
 
@@ -143,3 +143,14 @@ print(f"{len(Cs)} candidates x 3 folds in {time.perf_counter() - start:.0f} s, n
 import shutil  # noqa: E402
 
 shutil.rmtree(cache, ignore_errors=True)
+
+# sphinx_gallery_start_ignore
+# The documentation build checks this page's conclusions against these
+# figures (docs/check_examples.py); run as a script, this does nothing.
+import os
+
+if os.environ.get("SKLEARN_ECG_DOCS_FIGURES"):
+    from check_examples import record_figures
+
+    record_figures("plot_grid_search", size="reduced" if FAST else "full")
+# sphinx_gallery_end_ignore

@@ -12,13 +12,10 @@ an untrained encoder, and fine-tunes the encoder end to end with
 random weights. The shipped METS model classifies the test records
 zero-shot.
 
-Fine-tuning two eight-branch networks takes a few minutes on a CPU, so only
-the full-size build runs it. At reduced size (``SKLEARN_ECG_DOCS_FAST=1``,
-the documentation's continuous-integration build) the example shows the
-probes and the zero-shot scores, which cost seconds and are the same at
-both sizes, and skips fine-tuning; the benchmarks page gives fine-tuning
-figures on 2,331 records. The output of the first cell says which size
-this page was built at.
+Fine-tuning two eight-branch networks takes a few minutes on a CPU; the
+reduced build for local work (``SKLEARN_ECG_DOCS_FAST=1``) skips it and
+shows the probes and the zero-shot scores only, which cost seconds. The
+benchmarks page gives fine-tuning figures on 2,331 records.
 """
 
 import os
@@ -37,7 +34,6 @@ EPOCHS = 20
 from sklearn_ecg import LCDPretrainer, pretrained
 from sklearn_ecg.datasets import load_ptbxl_sample
 
-print(f"size: {'reduced (SKLEARN_ECG_DOCS_FAST=1): no fine-tuning' if FAST else 'full'}")
 print(pretrained.list_pretrained())
 lcd = LCDPretrainer.from_pretrained("lcd-ptbxl", device="cpu")
 print(f"fitted on {lcd.n_leads_} leads of {lcd.n_timepoints_} samples")
@@ -94,12 +90,13 @@ finetune = dict(lr=1e-3, encoder_lr=1e-4, freeze_epochs=5, batch_size=32)
 if not FAST:
     for name, source in [("fine-tuned LCD", lcd), ("same network, from scratch", None)]:
         settings = finetune if source is not None else dict(lr=1e-4, batch_size=32)
-        clf = ECGClassifier(source, architecture="lcd", max_epochs=EPOCHS, random_state=0, **settings)
+        clf = ECGClassifier(source, architecture="lcd", max_epochs=EPOCHS, random_state=0,
+                            **settings)
         clf.fit(train.X, train.y, groups=train.patient_id)
         results[name] = roc_auc_score(test.y, clf.predict_proba(test.X), average=None)
         print(f"{name:<26} macro ROC-AUC {results[name].mean():.3f} (best epoch {clf.best_epoch_})")
 else:
-    print("fine-tuning skipped at reduced size")
+    print("fine-tuning skipped in the reduced build")
 
 # %%
 # Zero-shot with the shipped METS model
@@ -149,7 +146,8 @@ features = {
     "probe, shipped LCD": (lcd.transform(train.X), lcd.transform(test.X)),
     "probe, untrained encoder": (untrained.transform(train.X), untrained.transform(test.X)),
 }
-linear = make_pipeline(StandardScaler(), OneVsRestClassifier(LogisticRegression(C=0.01, max_iter=2000)))
+linear = make_pipeline(StandardScaler(),
+                       OneVsRestClassifier(LogisticRegression(C=0.01, max_iter=2000)))
 fractions = [0.1, 0.25, 0.5, 1.0]
 rng = np.random.default_rng(0)
 curve = {name: [] for name in features}
@@ -164,7 +162,8 @@ for fraction in fractions:
         clf = ECGClassifier(lcd, max_epochs=EPOCHS, random_state=0, **finetune)
         clf.fit(train.X[idx], train.y[idx], groups=train.patient_id[idx])
         curve["fine-tuned LCD"].append(roc_auc_score(test.y, clf.predict_proba(test.X)))
-    print(f"{len(idx):>4} labels: " + ", ".join(f"{name} {aucs[-1]:.3f}" for name, aucs in curve.items()))
+    print(f"{len(idx):>4} labels: "
+          + ", ".join(f"{name} {aucs[-1]:.3f}" for name, aucs in curve.items()))
 
 fig, ax = plt.subplots(figsize=(7, 3.8), layout="constrained")
 percent = [100 * f for f in fractions]
@@ -181,16 +180,27 @@ plt.show()
 
 # %%
 # The shipped encoder's probe beats the untrained encoder's, with all the
-# labels and with the fewest; at full size, fine-tuning beats the probe with
-# all the labels. ``benchmarks/bench_label_efficiency.py`` runs the full
+# labels and with the fewest; fine-tuning beats the probe with all the
+# labels. ``benchmarks/bench_label_efficiency.py`` runs the full
 # study on 2,331 PTB-XL records (1-100 % of the labels, several draws,
 # MiniRocket, METS and the networks trained from scratch); its table and
 # figure are in the documentation's benchmarks page.
-key = {"probe_macro": results["probe, 8 leads"].mean(),
-       "untrained_probe_macro": results["probe, untrained encoder"].mean(),
-       "zero_shot_macro": results["zero-shot METS"].mean(),
-       "curve_probe_smallest": curve["probe, shipped LCD"][0],
-       "curve_untrained_smallest": curve["probe, untrained encoder"][0]}
-if not FAST:
-    key["finetuned_macro"] = results["fine-tuned LCD"].mean()
-print("key figures: " + " ".join(f"{name}={value:.3f}" for name, value in key.items()))
+
+# sphinx_gallery_start_ignore
+# The documentation build checks this page's conclusions against these
+# figures (docs/check_examples.py); run as a script, this does nothing.
+import os
+
+if os.environ.get("SKLEARN_ECG_DOCS_FIGURES"):
+    from check_examples import record_figures
+
+    key_figures = {"probe_macro": results["probe, 8 leads"].mean(),
+                   "untrained_probe_macro": results["probe, untrained encoder"].mean(),
+                   "zero_shot_macro": results["zero-shot METS"].mean(),
+                   "curve_probe_smallest": curve["probe, shipped LCD"][0],
+                   "curve_untrained_smallest": curve["probe, untrained encoder"][0]}
+    if not FAST:
+        key_figures["finetuned_macro"] = results["fine-tuned LCD"].mean()
+    record_figures("plot_pretrained_and_finetune", size="reduced" if FAST else "full",
+                   **key_figures)
+# sphinx_gallery_end_ignore

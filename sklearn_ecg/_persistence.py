@@ -799,6 +799,10 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
         raise _bad(cpath, f"has an unreadable training history ({exc}).") from exc
     # Everything checked: only now the estimator becomes fitted.
     est._set_fitted_state(fitted, net)
+    if Path(folder).resolve().parent == Path(SHIPPED_ROOT).resolve():
+        # Which shipped model this is: what is documented about it (e.g. the
+        # cost of a lead subset, sklearn_ecg/data/lead_subset_costs.tsv) applies.
+        est._shipped_name = Path(folder).name
     return est
 
 

@@ -28,7 +28,7 @@ from ._persistence import PretrainedModelError, load_pretrained
 from .datasets import load_ptbxl, load_wfdb
 from .datasets._io import read_header
 from .datasets._wfdb import record_paths
-from .input_contract import contract_of
+from .input_contract import contract_of, lead_subset_note
 from .lcd import LCDPretrainer
 from .leadwise import LeadwiseEmbedder
 from .mets import METSPretrainer
@@ -459,6 +459,10 @@ def cmd_zero_shot(args):
         args.folder, fs=args.fs, lead_names=args.leads, length_at=length_at,
         verbose=int(not args.quiet), on_error=args.on_error, skipped=skipped)
     prep = _prepare(model, X, rate, lead_names, args.units)
+    layout = dict(prep.steps).get("leadlayout")
+    if layout is not None:
+        # Zero-filled leads change the scores: say so once, with what it costs.
+        print(lead_subset_note(model, layout.leads, PROG), file=sys.stderr)
     clf = zero_shot_classifier(model, classes, table, prep.transform(X[:1]),
                                scoring="relative" if args.relative else "similarity")
     scores = embed_records(model, prep, X, verbose=not args.quiet, encode=clf.decision_function)

@@ -42,6 +42,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._lead_names import canonical_lead, is_lead_name, lead_key, repeated_leads
 from ._persistence import PretrainedModelError
+from ._tables import read_table
 from .preprocessing import ConvertUnits, LeadLayout, PadOrCrop, Resample, SelectLeads
 from .preprocessing._scaling import UNIT_FACTORS
 
@@ -384,6 +385,56 @@ def takes_missing_leads(model):
     user says a lead is missing, not a fault of the records.
     """
     return bool(getattr(model, "lead_masking", 0))
+
+
+def _shipped_name(model):
+    """The name of the shipped model ``model`` was loaded from (``from_pretrained``), else None."""
+    return getattr(model, "_shipped_name", None)
+
+
+def lead_subset_note(model, leads, owner):
+    """What a model is told about records with only ``leads`` of its leads, in one sentence or two.
+
+    Says which of the model's leads it sees, how many are zero-filled, and
+    what the subset costs where that was measured for the shipped model it
+    was loaded from (``sklearn_ecg/data/lead_subset_costs.tsv``), or that it
+    was not. Returns None when ``leads`` are all the model's leads.
+
+    Parameters
+    ----------
+    model : fitted estimator
+        A model whose ``input_contract_`` names its leads.
+    leads : sequence of str
+        The leads the records have, as the model names them.
+    owner : str
+        Who speaks (e.g. ``"ZeroShotECGClassifier"``), the start of the note.
+
+    Returns
+    -------
+    note : str or None
+    """
+    model_leads = list(getattr(contract_of(model), "lead_names", None) or ())
+    seen = [lead for lead in model_leads if lead in set(leads)]
+    if not model_leads or len(seen) == len(model_leads):
+        return None
+    n_zero = len(model_leads) - len(seen)
+    note = (f"{owner}: the model sees lead{'s' if len(seen) > 1 else ''} {', '.join(seen)} of its "
+            f"{len(model_leads)} leads; the other {n_zero} are zero-filled.")
+    name = _shipped_name(model)
+    rows = [r for r in read_table("lead_subset_costs.tsv") if r["model"] == name]
+    row = next((r for r in rows if r["leads"].split(",") == seen), None)
+    if row is not None:
+        which = f"lead {seen[0]} alone" if len(seen) == 1 else f"leads {' + '.join(seen)}"
+        return (f"{note} Measured cost for {name} ({row['benchmark']}): macro ROC-AUC "
+                f"{row['macro_roc_auc']} with {which} against "
+                f"{row['all_leads_macro_roc_auc']} with all {len(model_leads)} leads.")
+    if rows:
+        measured = ", ".join(f"{r['leads'].replace(',', ' + ')} {r['macro_roc_auc']}" for r in rows)
+        return (f"{note} What this subset costs was not measured for {name}; measured "
+                f"({rows[0]['benchmark']}, macro ROC-AUC): {measured}, against "
+                f"{rows[0]['all_leads_macro_roc_auc']} with all {len(model_leads)} leads.")
+    return (f"{note} What this subset costs was not measured for this model: compare its "
+            "scores on labelled records with all leads and with these.")
 
 
 def check_input(est, X):

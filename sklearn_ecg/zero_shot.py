@@ -1,5 +1,6 @@
 """Zero-shot ECG classification with a fitted METS model."""
 
+import logging
 import warnings
 
 import numpy as np
@@ -17,7 +18,7 @@ from ._encoder import fitted_pretrainer
 from ._tables import read_lists
 from ._templates import render_class_prompt
 from ._validation import check_ecg_array, check_targets
-from .input_contract import match_leads, takes_missing_leads
+from .input_contract import lead_subset_note, match_leads, takes_missing_leads
 from .nn.forward import ForwardModule, check_output, place_leads
 from .preprocessing import LeadLayout
 
@@ -35,6 +36,9 @@ DEFAULT_TEMPLATES = ("The ECG of {}, a type of diagnostic.", "The report of the 
 
 # The scores' maths is written once for arrays (the estimator's methods) and
 # tensors (its differentiable forward): these pick the library's own function.
+
+#: Says, once per ``fit`` with a lead subset, which leads the model sees and what that costs.
+logger = logging.getLogger(__name__)
 
 
 def _row_mean(x):
@@ -113,7 +117,11 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         (:class:`~sklearn_ecg.preprocessing.LeadLayout`), which is how a
         METS model pretrained with ``lead_masking > 0`` saw records with
         missing leads; the pretrainer is not refitted. None: X has the
-        pretrainer's leads, in its order.
+        pretrainer's leads, in its order. With fewer leads than the
+        pretrainer's, ``fit`` says once, through the ``sklearn_ecg.zero_shot``
+        logger (shown on stderr unless logging is configured otherwise),
+        which leads the model sees and what that subset costs where it was
+        measured for the shipped model.
     scoring : {"similarity", "relative"}, default="similarity"
         What :meth:`decision_function` returns, the score records are ranked
         by for a class: the cosine similarity of each record to the class
@@ -366,6 +374,9 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             layout.fit(X)
         except ValueError as exc:
             raise ValueError(f"lead_names={names!r} do not fit the pretrainer's leads: {exc}") from exc
+        note = lead_subset_note(pretrainer, names, type(self).__name__)
+        if note is not None:
+            logger.warning(note)
         if len(names) < len(model_leads) and not takes_missing_leads(pretrainer):
             warnings.warn(
                 f"The pretrainer was trained on all its {len(model_leads)} leads, always "

@@ -240,7 +240,7 @@ def test_zero_shot_matches_the_api(records500, tmp_path):
                                rtol=1e-4, atol=1e-5)
 
 
-def test_zero_shot_on_one_lead_of_a_wearable(sample, tmp_path):
+def test_zero_shot_on_one_lead_of_a_wearable(sample, tmp_path, capsys):
     # Lead I alone at 250 Hz: the shipped METS model was pretrained with lead masking.
     pytest.importorskip("sentence_transformers")
     from sklearn_ecg.cli import zero_shot_classifier
@@ -253,6 +253,10 @@ def test_zero_shot_on_one_lead_of_a_wearable(sample, tmp_path):
     assert main(["zero-shot", "mets-ptbxl", str(folder), "--classes", "atrial fibrillation",
                  "sinus rhythm", "normal ECG", "--relative", "--out", str(out), "-q",
                  "--device", "cpu"]) == 0
+    # The zero-filled leads are said once, with what lead I alone costs this model.
+    err = capsys.readouterr().err
+    assert err.count("sklearn-ecg: the model sees lead I of its 12 leads") == 1
+    assert "the other 11 are zero-filled" in err and "with lead I alone against" in err
     table = pd.read_csv(out)
     data = load_wfdb(folder, verbose=0)
     prep = model.input_pipeline(fs=250, lead_names=["I"])
@@ -316,7 +320,7 @@ DATA = ROOT.parent / "shared" / "data"
 
 
 @pytest.mark.skipif(not (DATA / "ptbxl500").is_dir(),
-                    reason="the PTB-XL copy (../shared/data/ptbxl500) is not available")
+                    reason="the development copy of PTB-XL records 1-500 is not available (a clone does not include it)")
 def test_pretrain_on_the_ptbxl_layout_then_embed_it(tmp_path):
     model_dir = tmp_path / "model"
     assert main(["pretrain", "lcd", str(DATA / "ptbxl500"), "--out", str(model_dir), "--folds",

@@ -14,10 +14,10 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PTBXL500 = DATA / "ptbxl500"
 CINC = DATA / "cinc2021-sample"
 needs_ptbxl = pytest.mark.skipif(
-    not PTBXL500.is_dir(), reason="the shared PTB-XL records (ptbxl500) are not available"
+    not PTBXL500.is_dir(), reason="the development copy of PTB-XL records 1-500 is not available (a clone does not include it)"
 )
 needs_cinc = pytest.mark.skipif(
-    not CINC.is_dir(), reason="the shared CinC 2021 sample (cinc2021-sample) is not available"
+    not CINC.is_dir(), reason="the development copy of the CinC 2021 sample is not available (a clone does not include it)"
 )
 
 
@@ -25,7 +25,7 @@ needs_cinc = pytest.mark.skipif(
 def ptbxl(tmp_path):
     """A PTB-XL folder with the first 5 records at 100 Hz, free to damage."""
     if not PTBXL500.is_dir():
-        pytest.skip("the shared PTB-XL records (ptbxl500) are not available")
+        pytest.skip("the development copy of PTB-XL records 1-500 is not available (a clone does not include it)")
     db = pd.read_csv(PTBXL500 / "ptbxl_database.csv").head(5)
     db.to_csv(tmp_path / "ptbxl_database.csv", index=False)
     shutil.copy(PTBXL500 / "scp_statements.csv", tmp_path)

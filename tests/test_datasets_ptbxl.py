@@ -15,7 +15,7 @@ PTBXL500 = DATA / "ptbxl500"
 MORE = DATA / "ptbxl-more"
 needs_data = pytest.mark.skipif(
     not PTBXL500.is_dir() or not MORE.is_dir(),
-    reason="the shared PTB-XL data (../shared/data/ptbxl500, ptbxl-more) is not available",
+    reason="the development copy of the PTB-XL records (folds 1-8 and records 1-500) is not available (a clone does not include it)",
 )
 LEADS = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
 

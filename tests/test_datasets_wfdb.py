@@ -13,7 +13,7 @@ from sklearn_ecg.datasets import load_cinc, load_wfdb
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 CINC = DATA / "cinc2021-sample"
 needs_cinc = pytest.mark.skipif(
-    not CINC.is_dir(), reason="the shared CinC sample (../shared/data/cinc2021-sample) is not available"
+    not CINC.is_dir(), reason="the development copy of the CinC 2021 sample is not available (a clone does not include it)"
 )
 LEADS = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
 

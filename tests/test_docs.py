@@ -99,3 +99,47 @@ def test_api_page_names_exist():
         for part in attr.split("."):
             obj = getattr(obj, part)
         assert obj is not None, name
+
+
+def _code_lines(text):
+    """The lines of a page's code blocks (``.. code-block::`` and ``::`` literal blocks)."""
+    lines, out, indent = text.split("\n"), [], None
+    for number, line in enumerate(lines, start=1):
+        if indent is not None:
+            if line.strip() and len(line) - len(line.lstrip()) <= indent:
+                indent = None
+            elif line.strip():
+                out.append((number, line[indent + 4:]))
+                continue
+            else:
+                continue
+        directive = re.match(r"(\s*)(\.\. (code-block|code)::.*|.*::)\s*$", line)
+        if directive and not re.match(r"\s*\.\. (?!code)", line):
+            indent = len(directive.group(1))
+    return out
+
+
+#: Characters of code that fit the theme's text column at 1280 px without
+#: scrolling (the column holds about 105 at that width; the pages with a
+#: navigation sidebar, fewer).
+CODE_WIDTH = 88
+
+
+@pytest.mark.parametrize("page", sorted(DOCS.glob("*.rst")), ids=lambda p: p.name)
+def test_code_blocks_fit_the_page(page):
+    long = [f"line {n} ({len(code)} characters)" for n, code in _code_lines(page.read_text())
+            if len(code) > CODE_WIDTH]
+    assert not long, f"{page.name}: wrap these code lines to {CODE_WIDTH} characters: {long}"
+
+
+def test_code_lines_are_found():
+    text = "Text::\n\n    a = 1\n    b = 2\n\nAfter.\n\n.. code-block:: bash\n\n    run x\n"
+    assert [c for _, c in _code_lines(text)] == ["a = 1", "b = 2", "run x"]
+    assert _code_lines(".. list-table::\n\n   * - x\n") == []
+
+
+def test_gallery_code_fits_the_page():
+    # The examples' pages have no sidebar: their code column holds about 105 characters.
+    for path in sorted((ROOT / "examples").glob("plot_*.py")):
+        long = [n for n, line in enumerate(path.read_text().splitlines(), start=1) if len(line) > 100]
+        assert not long, f"{path.name}: wrap lines {long} to 100 characters"

@@ -35,8 +35,10 @@ def test_example_is_a_gallery_example(path):
     title, underline = docstring.splitlines()[:2]
     assert underline and set(underline) == {"="} and len(underline) >= len(title)
     assert "\n# %%\n" in source, "cells are separated by # %%"
-    if "Pretrainer(" in source:
-        assert "SKLEARN_ECG_DOCS_FAST" in source, "every example that trains has a fast mode"
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("#"))
+    trains = re.search(r"(?<!ZeroShot)(Pretrainer|ECGClassifier)\((?!max_epochs=0)", code.split('"""', 2)[-1])
+    if trains:
+        assert "SKLEARN_ECG_DOCS_FAST" in source, "every example that trains has a reduced mode"
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -78,55 +80,74 @@ def test_roles_become_code_spans():
     assert convert("no roles ``here``") == "no roles ``here``"
 
 
-# What the built gallery pages conclude is checked against their own output.
-def test_conclusion_check_fails_when_the_output_contradicts_the_text():
+# What the built gallery pages conclude is checked against their own run.
+def test_conclusion_check_fails_when_the_figures_contradict_the_text(tmp_path, monkeypatch):
     check = _docs_module("check_examples")
-    size, figures = check.parse_output(
-        "    size: reduced (SKLEARN_ECG_DOCS_FAST=1)\n"
-        "    key figures: shipped_macro=0.792 untrained_macro=0.797\n")
-    assert size.startswith("reduced")
+    monkeypatch.setenv("SKLEARN_ECG_DOCS_FIGURES", str(tmp_path))
+    check.record_figures("plot_a", size="reduced", shipped_macro=0.792, untrained_macro=0.797)
+    size, figures = check.read_figures(tmp_path / "plot_a.json")
+    assert size == "reduced"
     assert figures == {"shipped_macro": 0.792, "untrained_macro": 0.797}
     failures = check.check_claims(["shipped_macro > untrained_macro"], figures)
     assert failures and "does not hold" in failures[0]
     assert check.check_claims(["untrained_macro > 0.5", "shipped_macro >= 0.792"], figures) == []
-    assert "no key figure" in check.check_claims(["finetuned_macro >= shipped_macro"], figures)[0]
+    assert "recorded no figure" in check.check_claims(["finetuned_macro >= shipped_macro"], figures)[0]
     # A claim made for the full size only is not checked on a reduced page.
     assert check.check_claims(["full: untrained_macro > shipped_macro"], figures, "reduced") == []
     assert check.check_claims(["full: untrained_macro > shipped_macro"], figures, "full") == []
     assert check.check_claims(["full: shipped_macro > untrained_macro"], figures, "full") != []
+    with pytest.raises(ValueError, match="size must be"):
+        check.record_figures("plot_a", size="small")
 
 
-def test_conclusion_check_reads_built_pages(tmp_path):
+def test_examples_record_nothing_outside_the_documentation_build(tmp_path, monkeypatch):
     check = _docs_module("check_examples")
-    (tmp_path / "plot_a.rst").write_text(".. code-block:: none\n\n    size: full\n"
-                                         "    key figures: x=0.9 y=0.8\n")
+    monkeypatch.delenv("SKLEARN_ECG_DOCS_FIGURES", raising=False)
+    monkeypatch.chdir(tmp_path)
+    check.record_figures("plot_a", size="full", x=1.0)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_conclusion_check_reads_what_the_examples_recorded(tmp_path):
+    check = _docs_module("check_examples")
+    figures = tmp_path / "_figures"
+    figures.mkdir()
+    (tmp_path / "plot_a.rst").write_text(".. code-block:: none\n\n    macro 0.9\n")
+    (figures / "plot_a.json").write_text('{"size": "full", "figures": {"x": 0.9, "y": 0.8}}')
     (tmp_path / "plot_b.rst").write_text("no output\n")
-    failures = check.check_gallery(tmp_path, {"plot_a": ["x > y", "y > x"]})
+    failures = check.check_gallery(tmp_path, {"plot_a": ["x > y", "y > x"]}, full=True)
     assert len(failures) == 2
     assert failures[0].startswith("plot_a: y > x does not hold")
-    assert failures[1].startswith("plot_b: the output does not say at which size")
+    assert failures[1].startswith("plot_b: the example recorded no figures")
     assert check.check_gallery(tmp_path / "none", {}) != []
-    (tmp_path / "plot_b.rst").write_text("    size: full\n    /x/y/base.py:1403: UserWarning: 1 of 353 records\n")
-    assert any("shows a warning" in f for f in check.check_gallery(tmp_path, {}))
+    (figures / "plot_b.json").write_text('{"size": "full", "figures": {}}')
+    (tmp_path / "plot_b.rst").write_text("    /x/y/base.py:1403: UserWarning: 1 of 353 records\n")
+    assert any("shows a warning" in f for f in check.check_gallery(tmp_path, {}, full=True))
     # A full-size build must not show the pages of a reduced run (sphinx-gallery's cache).
-    (tmp_path / "plot_b.rst").write_text("    size: reduced (SKLEARN_ECG_DOCS_FAST=1)\n")
+    (tmp_path / "plot_b.rst").write_text("no warning\n")
+    (figures / "plot_b.json").write_text('{"size": "reduced", "figures": {}}')
     assert check.check_gallery(tmp_path, {}, full=False) == []
     assert any("full-size build shows" in f for f in check.check_gallery(tmp_path, {}, full=True))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_example_states_its_size_and_prints_what_its_claims_name(path):
+def test_example_records_its_size_and_what_its_claims_name_in_a_hidden_block(path):
     check = _docs_module("check_examples")
     source = path.read_text()
-    assert re.search(r'print\(f?"size: ', source), "an example prints at which size it ran (a 'size: ' line)"
-    assert "key figures: " in source or path.stem not in check.CLAIMS
+    hidden = re.search(r"# sphinx_gallery_start_ignore\n(.*?)# sphinx_gallery_end_ignore", source, flags=re.S)
+    assert hidden, "an example records its figures in a block hidden from its page"
+    block = hidden.group(1)
+    assert f'record_figures(\n        "{path.stem}"' in block or f'record_figures("{path.stem}"' in block
+    assert "size=" in block
+    # Nothing printed for the checker: the page shows what a user sees.
+    assert "key figures" not in source and not re.search(r'print\(f?"size: ', source)
     for claim in check.CLAIMS.get(path.stem, []):
         claim = claim.removeprefix("full:").strip()
         for side in re.match(check._CLAIM.pattern, claim).group(1, 3):
             if not re.fullmatch(r"-?[\d.]+", side):
-                # Printed by name, or as "prefix_{...}=" in a loop over classes.
+                # Recorded by name, or as "prefix_{...}" in a loop over classes.
                 pattern = rf"\b{side}=|\"{side}\"|\b{side.rsplit('_', 1)[0]}_\{{"
-                assert re.search(pattern, source), f"{path.name} prints no key figure {side!r}"
+                assert re.search(pattern, block), f"{path.name} records no figure {side!r}"
 
 
 @pytest.mark.slow
@@ -138,5 +159,22 @@ def test_example_runs_as_a_script(path, tmp_path):
     if "METSPretrainer" in path.read_text():
         pytest.importorskip("sentence_transformers", reason="METS needs the text extra")
     env = dict(os.environ, SKLEARN_ECG_DOCS_FAST="1", MPLBACKEND="Agg",
-               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+               SKLEARN_ECG_DOCS_FIGURES=str(tmp_path / "figures"),
+               PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "docs"), os.environ.get("PYTHONPATH", "")]))
     subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env, check=True, timeout=1800)
+    size, _ = _docs_module("check_examples").read_figures(tmp_path / "figures" / f"{path.stem}.json")
+    assert size == "reduced"
+
+
+@pytest.mark.parametrize("fast", ["1", "0"])
+def test_every_page_of_a_reduced_build_says_so(fast, monkeypatch):
+    pytest.importorskip("sphinx_gallery", reason="needs the docs extra")
+    monkeypatch.setenv("SKLEARN_ECG_DOCS_FAST", fast)
+    # What conf.py sets in the environment is undone after the test.
+    for name in ("SKLEARN_ECG_DOCS_FIGURES", "MPLBACKEND", "TQDM_DISABLE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("sys.path", list(__import__("sys").path))
+    conf = _docs_module("conf")
+    banner = conf.html_theme_options.get("announcement", "")
+    assert ("Reduced build" in banner) == (fast == "1")
+    assert conf.os.environ["SKLEARN_ECG_DOCS_FIGURES"].endswith("_figures")

