@@ -25,6 +25,10 @@ GALLERY = Path(__file__).resolve().parent / "auto_examples"
 #: names of its ``key figures:`` line (or numbers). A claim that starts with
 #: ``full:`` is made (and checked) only for a page built at full size.
 CLAIMS = {
+    "plot_few_shot": [
+        "few_shot_k1 > zero_shot_macro",
+        "full: few_shot_k1 > probe_k1",
+    ],
     "plot_lcd_pretraining": [
         "shipped_macro > untrained_macro",
     ],
