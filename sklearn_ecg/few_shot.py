@@ -230,6 +230,12 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         seen.assign(self)
         return self
 
+    def _as_zero_shot(self, method, X):
+        """With ``C=0``: the zero-shot classifier's answer, X first checked against this one."""
+        check_is_fitted(self, "coef_")
+        check_ecg_array(self, X, reset=False, min_records=1)
+        return getattr(self.zero_shot_, method)(X)
+
     def _logits(self, X):
         check_is_fitted(self, "coef_")
         X = check_ecg_array(self, X, reset=False, min_records=1)
@@ -251,10 +257,8 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
             of a binary classifier. With ``C=0``,
             ``zero_shot_.decision_function(X)``.
         """
-        check_is_fitted(self, "coef_")
         if self.C == 0:
-            check_ecg_array(self, X, reset=False, min_records=1)
-            return self.zero_shot_.decision_function(X)
+            return self._as_zero_shot("decision_function", X)
         logits = self._logits(X)
         if not self.multilabel_ and len(self.classes_) == 2:
             return logits[:, 1] - logits[:, 0]
@@ -274,10 +278,8 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
             ``y`` the sigmoid of each class's logit. With ``C=0``,
             ``zero_shot_.predict_proba(X)``.
         """
-        check_is_fitted(self, "coef_")
         if self.C == 0:
-            check_ecg_array(self, X, reset=False, min_records=1)
-            return self.zero_shot_.predict_proba(X)
+            return self._as_zero_shot("predict_proba", X)
         logits = self._logits(X)
         return expit(logits) if self.multilabel_ else softmax(logits, axis=1)
 
@@ -293,10 +295,8 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         y_pred : ndarray of shape (n_records,) or (n_records, n_classes)
             With ``C=0``, ``zero_shot_.predict(X)``.
         """
-        check_is_fitted(self, "coef_")
         if self.C == 0:
-            check_ecg_array(self, X, reset=False, min_records=1)
-            return self.zero_shot_.predict(X)
+            return self._as_zero_shot("predict", X)
         logits = self._logits(X)
         if self.multilabel_:
             return (logits > 0).astype(int)
