@@ -14,7 +14,9 @@ evaluated folds, per class ROC-AUC and their macro average, for
 - probe: ``StandardScaler`` + ``LogisticRegression(C=--probe-c)`` on the same
   L2-normalised joint-space embeddings the few-shot classifier reads;
 - few-shot: :class:`~sklearn_ecg.FewShotECGClassifier` with each setting of
-  ``--grid``.
+  ``--grid``;
+
+and the probe and few-shot fitted on every record of the training folds.
 
 Two tasks: the 5 diagnostic superclasses (default prompts) and the 12
 single statements of ``bench_mets_statements.py`` (each described by its
@@ -192,8 +194,14 @@ def run_task(name, mets, X, Y, names, train, ev, descriptions, scoring, grid, ar
                     per[m][:, c] = fitted[key][m][:, c]
             for m in methods:
                 scores[m][k].append(per[m])
+    # Every label of the training folds: where the few-shot classifier should meet the probe.
+    everything = {"probe": probe_scores(Ztr, Ytr, Zev, args.probe_c)}
+    for params in grid:
+        clf = FewShotECGClassifier(mets, scoring=scoring, **zs_params, C=params.get("C", 1.0),
+                                   prior_scale=params.get("prior_scale", 3.0))
+        everything[setting_name(params)] = clf.fit(Xtr, Ytr).decision_function(Xev)
     return {"names": names, "kept": kept, "Yev": Yev, "zero": zero, "scores": scores,
-            "scoring": scoring}
+            "scoring": scoring, "all_labels": everything, "n_train": len(Ytr)}
 
 
 def summarise(task, boot, rng):
@@ -208,6 +216,8 @@ def summarise(task, boot, rng):
                                                auc_columns(Yev[:, kept], S[:, kept]).round(4).tolist()))
                                    for s, S in task["zero"].items()},
            "methods": {}}
+    out["all_labels"] = {m: macro(S) for m, S in task["all_labels"].items()}
+    out["n_train"] = task["n_train"]
     zs_best = max(task["zero"], key=lambda s: out["zero_shot"][s])
     out["zero_shot_best"] = zs_best
     samples = [rng.integers(0, len(Yev), len(Yev)) for _ in range(boot)]
@@ -260,6 +270,9 @@ def print_table(result):
                     cells = [f"{e['gain_over_' + key]:+.3f} [{e['gain_over_' + key + '_ci'][0]:+.3f},"
                              f"{e['gain_over_' + key + '_ci'][1]:+.3f}]" for e in per_k.values()]
                     print(f"  {label:<22}" + "".join(f"{c:>22}" for c in cells))
+        if "all_labels" in res:
+            print(f"all {res['n_train']} training records: " + "  ".join(
+                f"{m} {v:.3f}" for m, v in res["all_labels"].items()))
 
 
 def main(argv=None):

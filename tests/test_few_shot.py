@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import check_grad
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -159,6 +160,8 @@ def test_clone_and_grid_search(data, mets):
     y = Y[:, 0]
     clf = FewShotECGClassifier(mets, class_descriptions={0: "abnormal ECG", 1: "normal ECG"})
     assert clone(clf).pretrainer is mets
+    frozen = clone(clf).set_params(pretrainer=FrozenEstimator(mets)).fit(X, y)
+    np.testing.assert_array_equal(frozen.decision_function(X), clone(clf).fit(X, y).decision_function(X))
     grid = GridSearchCV(clf, {"C": [0.0, 0.1, 10.0]}, cv=StratifiedKFold(3), scoring="roc_auc").fit(X, y)
     assert grid.best_params_["C"] in (0.0, 0.1, 10.0)
     assert grid.best_estimator_.pretrainer is mets
