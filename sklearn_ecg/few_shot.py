@@ -1,12 +1,14 @@
 """Few-shot ECG classification: the zero-shot text weights, moved as far as a few labels justify."""
 
-from numbers import Real
+import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import SharesFittedPretrainerMixin
@@ -151,9 +153,8 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         **ZeroShotECGClassifier._parameter_constraints,
         "C": [Interval(Real, 0, None, closed="left")],
         "prior_scale": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Real, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "scoring": [StrOptions({"similarity", "relative"})],
     }
 
     def __init__(self, pretrainer, template=DEFAULT_TEMPLATES, class_descriptions=None,
@@ -220,6 +221,13 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
             )
             V = result.x[: n_classes * dim].reshape(n_classes, dim)
             b, n_iter = result.x[n_classes * dim :], int(result.nit)
+            if n_iter >= self.max_iter:
+                warnings.warn(
+                    f"The L-BFGS solver stopped after max_iter={self.max_iter} iterations "
+                    "without converging; increase max_iter (or lower C).",
+                    ConvergenceWarning,
+                    stacklevel=2,
+                )
         self.zero_shot_ = zero_shot
         self.classes_ = classes
         self.multilabel_ = zero_shot.multilabel_

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import check_grad
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
@@ -148,6 +149,8 @@ def test_bad_input(data, mets):
         FewShotECGClassifier(mets, prior_scale=0).fit(X, Y)
     with pytest.raises(ValueError, match="lead"):
         FewShotECGClassifier(mets).fit(X[:, :3], Y)
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):
+        FewShotECGClassifier(mets, max_iter=1).fit(X, Y)
     few = FewShotECGClassifier(mets).fit(X, Y)
     with pytest.raises(ValueError, match="features"):
         few.decision_function(X[:, :3])
