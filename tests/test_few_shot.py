@@ -223,3 +223,29 @@ _COPY_HASH = ("the check compares joblib.hash of a deep copy of the fitted pretr
 )
 def test_sklearn_checks(estimator, check):
     check(estimator)
+
+
+def test_a_column_without_positives_keeps_its_text_ranking(data, mets):
+    X, Y, _ = data
+    Y = Y.copy()
+    Y[:60, 4] = 0  # no HYP among the labelled records
+    few = FewShotECGClassifier(mets).fit(X[:60], Y[:60])
+    zero = ZeroShotECGClassifier(mets).fit(X[:60], Y[:60])
+    proba = few.predict_proba(X[60:])[:, 4]
+    assert proba.max() < 0.5  # the labels said "never"
+    rho = np.corrcoef(few.decision_function(X[60:])[:, 4], zero.decision_function(X[60:])[:, 4])[0, 1]
+    assert rho > 0.5
+
+
+def test_records_with_fewer_leads(data):
+    from sklearn_ecg.preprocessing import LeadLayout, SelectLeads
+
+    X, Y, reports = data
+    names = list(load_ptbxl_sample().lead_names)
+    mets = tiny_mets(lead_names=names, lead_masking=0.5).fit(X, reports=reports)
+    two = SelectLeads(leads=["I", "II"]).fit_transform(X)
+    few = FewShotECGClassifier(mets, lead_names=["I", "II"]).fit(two[:60], Y[:60])
+    placed = LeadLayout(leads=["I", "II"], layout=names).fit_transform(two)
+    expected = FewShotECGClassifier(mets).fit(placed[:60], Y[:60])
+    np.testing.assert_allclose(few.decision_function(two[60:]), expected.decision_function(placed[60:]),
+                               rtol=1e-5, atol=1e-6)
