@@ -32,6 +32,10 @@ FIGURES = GALLERY / "_figures"
 #: names of the figures it records (or numbers). A claim that starts with
 #: ``full:`` is made (and checked) only for a page built at full size.
 CLAIMS = {
+    "plot_few_shot": [
+        "few_shot_k1 > zero_shot_macro",
+        "full: few_shot_k1 > probe_k1",
+    ],
     "plot_lcd_pretraining": [
         "shipped_macro > untrained_macro",
     ],

@@ -2,6 +2,7 @@
 
 from ._persistence import PretrainedModelError, load_pretrained
 from ._version import __version__
+from .few_shot import FewShotECGClassifier
 from .finetune import ECGClassifier
 from .lcd import LCDPretrainer
 from .leadwise import LeadwiseEmbedder
@@ -11,6 +12,7 @@ from .zero_shot import ZeroShotECGClassifier
 
 __all__ = [
     "ECGClassifier",
+    "FewShotECGClassifier",
     "LCDPretrainer",
     "LeadwiseEmbedder",
     "METSPretrainer",
