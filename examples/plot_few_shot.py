@@ -33,7 +33,6 @@ from sklearn_ecg.datasets import load_ptbxl_sample
 
 FAST = os.environ.get("SKLEARN_ECG_DOCS_FAST") == "1"
 N_DRAWS = 3 if FAST else 10
-print(f"size: {'reduced (SKLEARN_ECG_DOCS_FAST=1): 3 draws' if FAST else 'full: 10 draws'}")
 
 # %%
 # The shipped METS model and the data
@@ -127,6 +126,16 @@ for i, k in enumerate(ks):
 # ``benchmarks/bench_few_shot.py`` runs the same comparison on the larger
 # PTB-XL folders, on the superclasses and on 12 single statements, with
 # intervals; its figures are on the benchmarks page.
-print(f"key figures: zero_shot_macro={zero_shot_auc:.3f} "
-      f"few_shot_k1={curves['few-shot'][0].mean():.3f} probe_k1={curves['probe'][0].mean():.3f} "
-      f"few_shot_k16={curves['few-shot'][-1].mean():.3f} probe_k16={curves['probe'][-1].mean():.3f}")
+
+# sphinx_gallery_start_ignore
+# The documentation build checks this page's conclusions against these
+# figures (docs/check_examples.py); run as a script, this does nothing.
+if os.environ.get("SKLEARN_ECG_DOCS_FIGURES"):
+    from check_examples import record_figures
+
+    record_figures(
+        "plot_few_shot", size="reduced" if FAST else "full",
+        zero_shot_macro=zero_shot_auc,
+        few_shot_k1=curves["few-shot"][0].mean(), probe_k1=curves["probe"][0].mean(),
+        few_shot_k16=curves["few-shot"][-1].mean(), probe_k16=curves["probe"][-1].mean())
+# sphinx_gallery_end_ignore
