@@ -17,6 +17,7 @@ from .._validation import check_ecg_array
 from ..input_contract import InputContractMixin, check_input
 from ..preprocessing import STANDARD_LEADS
 from ._loading import load_network, resolve_checkpoint
+from ._steps import FFTResample
 from ._table import classes_of, entry, input_contract, preprocessing_pipeline
 
 __all__ = ["FoundationClassifier", "FoundationEmbedder", "load_foundation_model"]
@@ -108,6 +109,37 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
 
     def _set_head(self, spec):
         pass
+
+    def input_pipeline(self, *, fs, lead_names=None, units="mV", crop="start"):
+        """Steps that bring records of another rate, lead order, unit or length to this model.
+
+        See :func:`sklearn_ecg.input_contract.input_pipeline`. For a model
+        whose authors resample by FFT (the table's ``input.resample`` is
+        ``"fft"``), the resampling step is theirs (``scipy.signal.resample``)
+        instead of the package's polyphase :class:`~sklearn_ecg.preprocessing.Resample`.
+
+        Parameters
+        ----------
+        fs : float
+            Sampling rate of the records in Hz.
+        lead_names : sequence of str or None, default=None
+            Names of the records' leads, in order; None: the model's leads.
+        units : {"V", "mV", "uV", "µV", "nV"}, default="mV"
+            Unit of the records' samples.
+        crop : {"start", "center", "end"} or None, default="start"
+            Part of a longer record kept (and side padded); None keeps the length.
+
+        Returns
+        -------
+        pipeline : sklearn.pipeline.Pipeline
+            Stateless steps, usable before the model without fitting.
+        """
+        pipeline = super().input_pipeline(fs=fs, lead_names=lead_names, units=units, crop=crop)
+        if entry(self.name)["input"].get("resample") == "fft":
+            target = self.input_contract_.fs
+            pipeline.steps = [(n, FFTResample(fs=fs, target_fs=target) if n == "resample" else s)
+                              for n, s in pipeline.steps]
+        return pipeline
 
     # -- running ----------------------------------------------------------
 

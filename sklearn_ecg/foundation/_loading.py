@@ -8,7 +8,7 @@ import torch
 
 from .._checkpoints import CheckpointError, load_state_dict_once, read_torch_checkpoint, \
     state_dict_differences
-from ._table import entry, network_class, table
+from ._table import entry, network_class, package_object, table
 
 __all__ = ["load_network", "resolve_checkpoint"]
 
@@ -111,9 +111,13 @@ def load_network(name, checkpoint):
     spec = entry(name)
     what = f"{name!r} ({spec['family']})"
     hint = _where_to_get(name, spec)
-    obj = read_torch_checkpoint(checkpoint, what=f"a checkpoint of {what}", hint=hint)
-    state = _state_dict(obj, spec, os.fspath(checkpoint), what)
-    del obj
+    reader = spec["checkpoint"].get("reader")
+    if reader:  # a format of the model's own: "sklearn_ecg.module:function"
+        state = package_object(reader)(checkpoint, what=f"a checkpoint of {what}", hint=hint)
+    else:
+        obj = read_torch_checkpoint(checkpoint, what=f"a checkpoint of {what}", hint=hint)
+        state = _state_dict(obj, spec, os.fspath(checkpoint), what)
+        del obj
     try:
         module = load_state_dict_once(_builder(spec), state, os.fspath(checkpoint), what)
     except CheckpointError as exc:

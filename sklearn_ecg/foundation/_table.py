@@ -17,7 +17,8 @@ from sklearn.pipeline import Pipeline
 from .. import preprocessing as _preprocessing
 from ..input_contract import InputContract
 
-__all__ = ["classes_of", "entry", "input_contract", "network_class", "preprocessing_pipeline", "table"]
+__all__ = ["classes_of", "entry", "input_contract", "network_class", "package_object",
+           "preprocessing_pipeline", "table"]
 
 _REQUIRED = ("family", "summary", "module", "config", "checkpoint", "input", "preprocessing",
              "embedding", "licence", "source", "weights", "reference")
@@ -60,12 +61,17 @@ def entry(name):
     return copy.deepcopy(models[name])
 
 
+def package_object(reference):
+    """The object ``"sklearn_ecg.module:name"`` (only the package's own)."""
+    module_name, _, attr = reference.partition(":")
+    if not module_name.startswith("sklearn_ecg.") or not attr:
+        raise ValueError(f"foundation model table: {reference!r} is not an object of the package.")
+    return getattr(importlib.import_module(module_name), attr)
+
+
 def network_class(spec):
     """The network class ``"sklearn_ecg.module:Class"`` of an entry (only the package's own)."""
-    module_name, _, attr = spec["module"].partition(":")
-    if not module_name.startswith("sklearn_ecg."):
-        raise ValueError(f"foundation model table: {spec['module']!r} is not a class of the package.")
-    return getattr(importlib.import_module(module_name), attr)
+    return package_object(spec["module"])
 
 
 @functools.lru_cache(maxsize=8)
@@ -84,17 +90,23 @@ def preprocessing_pipeline(spec):
     """The model's own preprocessing as a Pipeline of the package's transformers (unfitted).
 
     Steps that take a sampling rate get the model's (``input.fs``): the
-    steps run on records already brought to the model's rate.
+    steps run on records already brought to the model's rate. A step is a
+    class of :mod:`sklearn_ecg.preprocessing` by name, or
+    ``"sklearn_ecg.module:Class"`` for a step that reproduces a model's own
+    code.
     """
     steps = []
     for class_name, params in spec["preprocessing"]:
-        if class_name not in _preprocessing.__all__:
+        if ":" in class_name:
+            cls = package_object(class_name)
+        elif class_name in _preprocessing.__all__:
+            cls = getattr(_preprocessing, class_name)
+        else:
             raise ValueError(f"foundation model table: unknown preprocessing step {class_name!r}.")
-        cls = getattr(_preprocessing, class_name)
         params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
         if "fs" in cls().get_params() and "fs" not in params:
             params["fs"] = spec["input"]["fs"]
-        steps.append((class_name.lower(), cls(**params)))
+        steps.append((cls.__name__.lower(), cls(**params)))
     if not steps:
         steps.append(("passthrough", "passthrough"))
     return Pipeline(steps)
@@ -107,7 +119,9 @@ def input_contract(spec, lead_names):
     polarity = ref["polarity"]
     known = all(n in polarity for n in lead_names)
     return InputContract(
-        fs=float(inp["fs"]), n_timepoints=int(inp["n_timepoints"]), lead_names=tuple(lead_names),
+        fs=float(inp["fs"]),
+        n_timepoints=None if inp["n_timepoints"] is None else int(inp["n_timepoints"]),
+        lead_names=tuple(lead_names),
         n_leads=len(lead_names), units=inp.get("units", "mV"), standardize=inp.get("standardize"),
         amplitude=float(ref["amplitude"]),
         lead_polarity=tuple(float(polarity[n]) for n in lead_names) if known else None,

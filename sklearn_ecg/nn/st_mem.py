@@ -158,6 +158,17 @@ class STMEMEncoder(nn.Module):
     def num_features(self):
         return self.width
 
+    def features(self, x):
+        """The embedding: ``(B, leads, seq_len)`` → ``(B, width)``, or crops averaged.
+
+        ``x`` of shape ``(B, n_crops, leads, seq_len)`` gives the average of
+        the crops' outputs (the authors' evaluation averages three crops).
+        """
+        if x.ndim == 4:
+            b, k = x.shape[:2]
+            return self(x.reshape(b * k, *x.shape[2:])).reshape(b, k, -1).mean(dim=1)
+        return self(x)
+
     def forward(self, x):
         """``(B, leads, seq_len)`` → ``(B, width)``."""
         b, num_leads, t = x.shape

@@ -1,0 +1,61 @@
+"""Preprocessing steps of imported models that reproduce their authors' code.
+
+Stateless transformers on ``(n_records, n_leads, n_timepoints)`` arrays,
+used by the models' table entries where the package's own steps would not
+give the authors' numbers (FFT resampling, crops averaged by the network).
+"""
+
+import numpy as np
+from scipy.signal import resample
+from sklearn.base import BaseEstimator, TransformerMixin
+
+__all__ = ["FFTResample", "StatelessStep"]
+
+
+class StatelessStep(TransformerMixin, BaseEstimator):
+    """A step that learns nothing: ``fit`` returns it as it is."""
+
+    def fit(self, X=None, y=None):
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags
+
+
+class FFTResample(StatelessStep):
+    """Resample by FFT (``scipy.signal.resample``) to ``int(n * target_fs / fs)`` samples.
+
+    What ST-MEM's and HuBERT-ECG's authors do (the package's
+    :class:`~sklearn_ecg.preprocessing.Resample` filters polyphase instead).
+
+    Parameters
+    ----------
+    fs : float
+        Rate of the records in Hz.
+    target_fs : float
+        Rate of the output in Hz.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ecg.foundation._steps import FFTResample
+    >>> FFTResample(fs=100, target_fs=250).transform(np.zeros((2, 12, 1000))).shape
+    (2, 12, 2500)
+    """
+
+    def __init__(self, fs=None, target_fs=None):
+        self.fs = fs
+        self.target_fs = target_fs
+
+    def transform(self, X):
+        if not (self.fs and self.target_fs and self.fs > 0 and self.target_fs > 0):
+            raise ValueError(f"FFTResample needs positive fs and target_fs; got fs={self.fs!r}, "
+                             f"target_fs={self.target_fs!r}.")
+        X = np.asarray(X)
+        n = int(X.shape[-1] * float(self.target_fs) / float(self.fs))
+        if n < 1:
+            raise ValueError(f"Records of {X.shape[-1]} samples at {self.fs} Hz are shorter than "
+                             f"one sample at {self.target_fs} Hz.")
+        return X if n == X.shape[-1] else resample(X, n, axis=-1)
