@@ -25,8 +25,8 @@ pytest.importorskip("transformers")
 import sklearn_ecg  # noqa: E402
 from sklearn_ecg._checkpoints import CheckpointError  # noqa: E402
 from sklearn_ecg.foundation import FoundationEmbedder, _table  # noqa: E402
-from sklearn_ecg.foundation._hubert_ecg import (_CONFIG_CLASSES, _PickledConfig,  # noqa: E402
-                                                hubert_ecg_inputs)
+from sklearn_ecg.foundation._hubert_ecg import _CONFIG_CLASSES, hubert_ecg_inputs  # noqa: E402
+from sklearn_ecg.foundation._readers import AttributeRecord  # noqa: E402
 from sklearn_ecg.preprocessing import STANDARD_LEADS  # noqa: E402
 
 DATA = pathlib.Path(__file__).parent / "data" / "foundation" / "hubert_ecg"
@@ -120,7 +120,7 @@ def test_inputs_contract():
 
 def _resave(tmp_path, edit, monkeypatch):
     """The reduced checkpoint with its weights edited, its config pickled as the authors' class."""
-    with torch.serialization.safe_globals([(_PickledConfig, n) for n in _CONFIG_CLASSES]):
+    with torch.serialization.safe_globals([(AttributeRecord, n) for n in _CONFIG_CLASSES]):
         ckpt = torch.load(DATA / "hubert_ecg_reduced.pt", weights_only=True)
     edit(ckpt["model_state_dict"])
     authors = types.ModuleType("hubert_ecg")

@@ -17,7 +17,7 @@ from .._validation import check_ecg_array
 from ..input_contract import InputContractMixin, check_input
 from ..preprocessing import STANDARD_LEADS
 from ._loading import load_network, resolve_checkpoint
-from ._steps import FFTResample
+from ._steps import RESAMPLERS
 from ._table import classes_of, entry, input_contract, preprocessing_pipeline
 
 __all__ = ["FoundationClassifier", "FoundationEmbedder", "load_foundation_model"]
@@ -114,9 +114,10 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
         """Steps that bring records of another rate, lead order, unit or length to this model.
 
         See :func:`sklearn_ecg.input_contract.input_pipeline`. For a model
-        whose authors resample by FFT (the table's ``input.resample`` is
-        ``"fft"``), the resampling step is theirs (``scipy.signal.resample``)
-        instead of the package's polyphase :class:`~sklearn_ecg.preprocessing.Resample`.
+        whose authors resample otherwise (the table's ``input.resample``:
+        ``"fft"``, ``scipy.signal.resample``; ``"linear"``, linear
+        interpolation), the resampling step is theirs instead of the
+        package's polyphase :class:`~sklearn_ecg.preprocessing.Resample`.
 
         Parameters
         ----------
@@ -135,9 +136,10 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
             Stateless steps, usable before the model without fitting.
         """
         pipeline = super().input_pipeline(fs=fs, lead_names=lead_names, units=units, crop=crop)
-        if entry(self.name)["input"].get("resample") == "fft":
+        resampler = RESAMPLERS.get(entry(self.name)["input"].get("resample"))
+        if resampler is not None:
             target = self.input_contract_.fs
-            pipeline.steps = [(n, FFTResample(fs=fs, target_fs=target) if n == "resample" else s)
+            pipeline.steps = [(n, resampler(fs=fs, target_fs=target) if n == "resample" else s)
                               for n, s in pipeline.steps]
         return pipeline
 

@@ -45,7 +45,8 @@ import numpy as np
 import torch
 from scipy.signal import decimate, filtfilt, firwin
 
-from .._checkpoints import CheckpointError, read_torch_checkpoint
+from .._checkpoints import CheckpointError
+from ._readers import AttributeRecord, read_checkpoint
 from ._steps import StatelessStep
 
 __all__ = ["HuBERTECGInput", "hubert_ecg_inputs", "hubert_ecg_state_dict"]
@@ -62,17 +63,9 @@ _CONFIG_CLASSES = ("hubert_ecg.HuBERTECGConfig",
                    "transformers.models.hubert.configuration_hubert.HubertConfig")
 
 
-class _PickledConfig:
-    """What a pickled ``HuBERTECGConfig``/``HubertConfig`` holds: its attributes, nothing else."""
-
-    def __setstate__(self, state):
-        self.__dict__.update(state if isinstance(state, dict) else {})
-
-
 def _read_pt(path, what, hint):
     source = str(path)
-    with torch.serialization.safe_globals([(_PickledConfig, name) for name in _CONFIG_CLASSES]):
-        ckpt = read_torch_checkpoint(path, what=what, hint=hint)
+    ckpt = read_checkpoint(path, what=what, hint=hint, records=_CONFIG_CLASSES)
     if isinstance(ckpt, dict) and "model_state_dict" in ckpt:
         return ckpt["model_state_dict"]
     if isinstance(ckpt, dict) and ckpt and all(torch.is_tensor(v) for v in ckpt.values()):
@@ -97,7 +90,7 @@ def _read_folder(path, what, hint):
                               f"{hint}".strip()) from exc
 
 
-def hubert_ecg_state_dict(path, *, what, hint=""):
+def hubert_ecg_state_dict(path, *, what, hint="", config=None):
     """The encoder's tensors (named as in :class:`HuBERTECGEncoder`) of a HuBERT-ECG checkpoint.
 
     ``path`` is an authors' ``.pt`` file (read with ``weights_only=True``;

@@ -113,7 +113,8 @@ def load_network(name, checkpoint):
     hint = _where_to_get(name, spec)
     reader = spec["checkpoint"].get("reader")
     if reader:  # a format of the model's own: "sklearn_ecg.module:function"
-        state = package_object(reader)(checkpoint, what=f"a checkpoint of {what}", hint=hint)
+        state = package_object(reader)(checkpoint, what=f"a checkpoint of {what}", hint=hint,
+                                       config=spec["config"])
     else:
         obj = read_torch_checkpoint(checkpoint, what=f"a checkpoint of {what}", hint=hint)
         state = _state_dict(obj, spec, os.fspath(checkpoint), what)

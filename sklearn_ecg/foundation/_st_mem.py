@@ -30,7 +30,8 @@ import numpy as np
 import torch
 from scipy.signal import butter, sosfiltfilt
 
-from .._checkpoints import CheckpointError, read_torch_checkpoint
+from .._checkpoints import CheckpointError
+from ._readers import read_checkpoint
 from ._steps import StatelessStep
 
 __all__ = ["STMEMCrops", "st_mem_crops", "st_mem_state_dict"]
@@ -40,10 +41,10 @@ CROP = 2250
 N_CROPS = 3
 
 
-def st_mem_state_dict(path, *, what, hint=""):
+def st_mem_state_dict(path, *, what, hint="", config=None):
     """The encoder's state dict in a checkpoint of the authors' formats."""
     source = str(path)
-    ckpt = read_torch_checkpoint(path, what=what, hint=hint)
+    ckpt = read_checkpoint(path, what=what, hint=hint)
     if isinstance(ckpt, dict) and "model" in ckpt:
         state = ckpt["model"]
     elif isinstance(ckpt, dict) and ckpt and all(torch.is_tensor(v) for v in ckpt.values()):

@@ -6,10 +6,11 @@ give the authors' numbers (FFT resampling, crops averaged by the network).
 """
 
 import numpy as np
+from scipy.interpolate import interp1d
 from scipy.signal import resample
 from sklearn.base import BaseEstimator, TransformerMixin
 
-__all__ = ["FFTResample", "StatelessStep"]
+__all__ = ["FFTResample", "LinearResample", "RESAMPLERS", "StatelessStep"]
 
 
 class StatelessStep(TransformerMixin, BaseEstimator):
@@ -59,3 +60,48 @@ class FFTResample(StatelessStep):
             raise ValueError(f"Records of {X.shape[-1]} samples at {self.fs} Hz are shorter than "
                              f"one sample at {self.target_fs} Hz.")
         return X if n == X.shape[-1] else resample(X, n, axis=-1)
+
+
+class LinearResample(StatelessStep):
+    """Resample by linear interpolation to ``int(n * target_fs / fs)`` samples.
+
+    What ECG-FM's inference pipeline does (``ecg_transform``'s
+    ``LinearResample``: the ``n`` input samples are placed evenly from the
+    first to the last output sample, no anti-aliasing filter).
+
+    Parameters
+    ----------
+    fs : float
+        Rate of the records in Hz.
+    target_fs : float
+        Rate of the output in Hz.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ecg.foundation._steps import LinearResample
+    >>> LinearResample(fs=250, target_fs=500).transform(np.zeros((2, 12, 2000))).shape
+    (2, 12, 4000)
+    """
+
+    def __init__(self, fs=None, target_fs=None):
+        self.fs = fs
+        self.target_fs = target_fs
+
+    def transform(self, X):
+        if not (self.fs and self.target_fs and self.fs > 0 and self.target_fs > 0):
+            raise ValueError(f"LinearResample needs positive fs and target_fs; got fs={self.fs!r}, "
+                             f"target_fs={self.target_fs!r}.")
+        X = np.asarray(X)
+        if float(self.fs) == float(self.target_fs):
+            return X
+        n_in = X.shape[-1]
+        n_out = int(n_in * (float(self.target_fs) / float(self.fs)))
+        if n_out < 2 or n_in < 2:
+            raise ValueError(f"Records of {n_in} samples are too short to resample.")
+        positions = np.linspace(0, n_out - 1, n_in)
+        return interp1d(positions, X, kind="linear", axis=-1)(np.arange(n_out))
+
+
+#: The table's ``input.resample`` values and the steps that resample that way.
+RESAMPLERS = {"fft": FFTResample, "linear": LinearResample}
