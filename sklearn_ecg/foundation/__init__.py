@@ -14,8 +14,8 @@ The models the package knows are listed in a table (package data, see
 Examples
 --------
 >>> from sklearn_ecg.foundation import foundation_models
->>> sorted(foundation_models())[:2]
-['ecgfounder-12lead', 'ecgfounder-1lead']
+>>> sorted(foundation_models())[:3]
+['ecg-fm', 'ecgfounder-12lead', 'ecgfounder-1lead']
 >>> foundation_models()["ecgfounder-12lead"]["input"]["fs"]
 500.0
 """

@@ -31,8 +31,9 @@ def _numpy_data_globals(names):
         module, _, attr = name.rpartition(".")
         if name == "numpy.ndarray":
             allowed.append(np.ndarray)
-        elif name == "numpy.dtype":
+        elif name == "numpy.dtype":  # with the dtype classes its pickles name
             allowed.append(np.dtype)
+            allowed += [getattr(np.dtypes, n) for n in dir(np.dtypes) if n.endswith("DType")]
         elif module in ("numpy.core.multiarray", "numpy._core.multiarray") and attr in (
                 "scalar", "_reconstruct"):
             allowed.append((getattr(_NUMPY_MULTIARRAY.multiarray, attr), name))
