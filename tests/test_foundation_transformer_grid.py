@@ -1,0 +1,49 @@
+"""The transformer foundation models as one hyper-parameter of a scikit-learn search."""
+
+import copy
+import pathlib
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from sklearn_ecg.datasets import load_ptbxl_sample
+from sklearn_ecg.foundation import FoundationEmbedder, _table
+from sklearn_ecg.foundation._steps import FFTResample
+
+pytest.importorskip("transformers")
+
+DATA = pathlib.Path(__file__).parent / "data" / "foundation"
+REDUCED = {
+    "hubert-ecg-reduced": ("hubert-ecg-base", DATA / "hubert_ecg" / "hubert_ecg_reduced.pt",
+                           dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                intermediate_size=64, conv_dim=[32] * 5), 32),
+    "ecg-fm-reduced": ("ecg-fm", DATA / "ecg_fm" / "ecg_fm_reduced_finetuned.pt",
+                       dict(conv_layers=[[32, 2, 2]] * 4, embed_dim=64, layers=2, heads=4,
+                            ffn_dim=128, conv_pos=16, conv_pos_groups=4), 64),
+}
+
+
+@pytest.fixture(autouse=True)
+def reduced_models(monkeypatch):
+    models = _table.table()
+    for name, (released, _, config, dim) in REDUCED.items():
+        spec = copy.deepcopy(models[released])
+        spec["config"].update(config)
+        spec["embedding"]["dim"] = dim
+        monkeypatch.setitem(models, name, spec)
+
+
+def test_grid_search_over_encoders():
+    data = load_ptbxl_sample(ecg_ids=list(range(1, 21)))
+    X = FFTResample(fs=100, target_fs=500).transform(data.X).astype(np.float32)  # 10 s, 500 Hz
+    y = data.y[:, 0]  # NORM
+    pipe = make_pipeline(FoundationEmbedder(), LogisticRegression(max_iter=500))
+    grid = [{"foundationembedder__name": [name], "foundationembedder__checkpoint": [path]}
+            for name, (_, path, _, _) in REDUCED.items()]
+    search = GridSearchCV(pipe, grid, cv=2).fit(X, y)
+    assert [p["foundationembedder__name"] for p in search.cv_results_["params"]] == list(REDUCED)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    assert search.predict(X).shape == (20,)
