@@ -12,6 +12,7 @@ averaged). The released configuration is checked by its tensor names and shapes.
 import copy
 import json
 import pathlib
+import pickle
 import warnings
 
 import numpy as np
@@ -65,6 +66,12 @@ def test_raw_records_match_authors_pipeline(name):
     ref = EXPECTED[f"{name}_embedding"]
     assert out.shape == ref.shape
     np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
+
+
+def test_fitted_embedder_pickles():
+    emb = FoundationEmbedder(NAME, ENCODER).fit()
+    x = emb.input_pipeline(fs=100).fit_transform(EXPECTED["raw_100hz_10s"][:2])
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(emb)).transform(x), emb.transform(x))
 
 
 def test_shorter_record_keeps_the_authors_crops():

@@ -2,9 +2,11 @@
 
 import copy
 import pathlib
+import pickle
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -47,3 +49,15 @@ def test_grid_search_over_encoders():
     assert [p["foundationembedder__name"] for p in search.cv_results_["params"]] == list(REDUCED)
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
     assert search.predict(X).shape == (20,)
+
+
+@pytest.mark.parametrize("name", list(REDUCED))
+def test_fitted_embedder_pickles_and_clones(name):
+    """The weight-norm position convolutions do not stop pickling (joblib, copies)."""
+    emb = FoundationEmbedder(name, REDUCED[name][1]).fit()
+    x = np.random.default_rng(0).normal(scale=0.3, size=(2, 12, 5000)).astype(np.float32)
+    out = emb.transform(x)
+    restored = pickle.loads(pickle.dumps(emb))
+    np.testing.assert_array_equal(restored.transform(x), out)
+    np.testing.assert_array_equal(clone(emb).fit().transform(x), out)
+    assert not restored.module_.training

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._pickling import PicklesByStateDict
+
 __all__ = ["ECGFMEncoder", "ECG_FM_BASE"]
 
 #: The released configuration (fairseq-signals' defaults with ``in_d=12``).
@@ -98,7 +100,7 @@ class _Encoder(nn.Module):
         return x
 
 
-class ECGFMEncoder(nn.Module):
+class ECGFMEncoder(PicklesByStateDict, nn.Module):
     """ECG-FM without its pretraining modules or classification head.
 
     Parameters
@@ -126,6 +128,9 @@ class ECGFMEncoder(nn.Module):
     def __init__(self, in_channels=12, conv_layers=ECG_FM_BASE["conv_layers"], embed_dim=768,
                  layers=12, heads=12, ffn_dim=3072, conv_pos=128, conv_pos_groups=16):
         super().__init__()
+        self._init_kwargs = dict(in_channels=in_channels, conv_layers=conv_layers,
+                                 embed_dim=embed_dim, layers=layers, heads=heads, ffn_dim=ffn_dim,
+                                 conv_pos=conv_pos, conv_pos_groups=conv_pos_groups)
         blocks, width = [], in_channels
         for i, (channels, kernel, stride) in enumerate(conv_layers):
             conv = nn.Conv1d(width, channels, kernel, stride=stride, bias=False)

@@ -12,6 +12,8 @@ extra); its tensor names are those of the authors' checkpoints under a
 
 from torch import nn
 
+from ._pickling import PicklesByStateDict
+
 __all__ = ["HuBERTECGEncoder", "hubert_config"]
 
 #: The 100 Hz feature encoder of the released models (finetune.py, downsampling_factor=5).
@@ -37,7 +39,7 @@ def hubert_config(**config):
         activation_dropout=0.0, attention_dropout=0.0, feat_proj_dropout=0.0, final_dropout=0.0)
 
 
-class HuBERTECGEncoder(nn.Module):
+class HuBERTECGEncoder(PicklesByStateDict, nn.Module):
     """HuBERT-ECG without its pretraining heads.
 
     Parameters
@@ -60,6 +62,7 @@ class HuBERTECGEncoder(nn.Module):
 
     def __init__(self, **config):
         super().__init__()
+        self._init_kwargs = dict(config)
         self.hubert = _transformers().HubertModel(hubert_config(**config))
         self.embedding_dim = self.hubert.config.hidden_size
 
