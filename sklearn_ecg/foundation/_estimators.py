@@ -113,27 +113,11 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
     def input_pipeline(self, *, fs, lead_names=None, units="mV", crop="start"):
         """Steps that bring records of another rate, lead order, unit or length to this model.
 
-        See :func:`sklearn_ecg.input_contract.input_pipeline`. For a model
-        whose authors resample otherwise (the table's ``input.resample``:
-        ``"fft"``, ``scipy.signal.resample``; ``"linear"``, linear
-        interpolation), the resampling step is theirs instead of the
+        Parameters and result as :func:`sklearn_ecg.input_contract.input_pipeline`.
+        For a model whose authors resample otherwise (the table's
+        ``input.resample``: ``"fft"``, ``scipy.signal.resample``; ``"linear"``,
+        linear interpolation), the resampling step is theirs instead of the
         package's polyphase :class:`~sklearn_ecg.preprocessing.Resample`.
-
-        Parameters
-        ----------
-        fs : float
-            Sampling rate of the records in Hz.
-        lead_names : sequence of str or None, default=None
-            Names of the records' leads, in order; None: the model's leads.
-        units : {"V", "mV", "uV", "µV", "nV"}, default="mV"
-            Unit of the records' samples.
-        crop : {"start", "center", "end"} or None, default="start"
-            Part of a longer record kept (and side padded); None keeps the length.
-
-        Returns
-        -------
-        pipeline : sklearn.pipeline.Pipeline
-            Stateless steps, usable before the model without fitting.
         """
         pipeline = super().input_pipeline(fs=fs, lead_names=lead_names, units=units, crop=crop)
         resampler = RESAMPLERS.get(entry(self.name)["input"].get("resample"))

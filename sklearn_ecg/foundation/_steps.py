@@ -25,7 +25,28 @@ class StatelessStep(TransformerMixin, BaseEstimator):
         return tags
 
 
-class FFTResample(StatelessStep):
+class _Resampler(StatelessStep):
+    """A rate change to ``int(n * target_fs / fs)`` samples, the authors' way."""
+
+    def __init__(self, fs=None, target_fs=None):
+        self.fs = fs
+        self.target_fs = target_fs
+
+    def transform(self, X):
+        if not (self.fs and self.target_fs and self.fs > 0 and self.target_fs > 0):
+            raise ValueError(f"{type(self).__name__} needs positive fs and target_fs; got "
+                             f"fs={self.fs!r}, target_fs={self.target_fs!r}.")
+        X = np.asarray(X)
+        n_out = int(X.shape[-1] * float(self.target_fs) / float(self.fs))
+        if float(self.fs) == float(self.target_fs):
+            return X
+        if n_out < 2 or X.shape[-1] < 2:
+            raise ValueError(f"Records of {X.shape[-1]} samples at {self.fs} Hz are too short "
+                             f"to resample to {self.target_fs} Hz.")
+        return self._resample(X, n_out)
+
+
+class FFTResample(_Resampler):
     """Resample by FFT (``scipy.signal.resample``) to ``int(n * target_fs / fs)`` samples.
 
     What ST-MEM's and HuBERT-ECG's authors do (the package's
@@ -46,23 +67,11 @@ class FFTResample(StatelessStep):
     (2, 12, 2500)
     """
 
-    def __init__(self, fs=None, target_fs=None):
-        self.fs = fs
-        self.target_fs = target_fs
-
-    def transform(self, X):
-        if not (self.fs and self.target_fs and self.fs > 0 and self.target_fs > 0):
-            raise ValueError(f"FFTResample needs positive fs and target_fs; got fs={self.fs!r}, "
-                             f"target_fs={self.target_fs!r}.")
-        X = np.asarray(X)
-        n = int(X.shape[-1] * float(self.target_fs) / float(self.fs))
-        if n < 1:
-            raise ValueError(f"Records of {X.shape[-1]} samples at {self.fs} Hz are shorter than "
-                             f"one sample at {self.target_fs} Hz.")
-        return X if n == X.shape[-1] else resample(X, n, axis=-1)
+    def _resample(self, X, n_out):
+        return resample(X, n_out, axis=-1)
 
 
-class LinearResample(StatelessStep):
+class LinearResample(_Resampler):
     """Resample by linear interpolation to ``int(n * target_fs / fs)`` samples.
 
     What ECG-FM's inference pipeline does (``ecg_transform``'s
@@ -84,22 +93,8 @@ class LinearResample(StatelessStep):
     (2, 12, 4000)
     """
 
-    def __init__(self, fs=None, target_fs=None):
-        self.fs = fs
-        self.target_fs = target_fs
-
-    def transform(self, X):
-        if not (self.fs and self.target_fs and self.fs > 0 and self.target_fs > 0):
-            raise ValueError(f"LinearResample needs positive fs and target_fs; got fs={self.fs!r}, "
-                             f"target_fs={self.target_fs!r}.")
-        X = np.asarray(X)
-        if float(self.fs) == float(self.target_fs):
-            return X
-        n_in = X.shape[-1]
-        n_out = int(n_in * (float(self.target_fs) / float(self.fs)))
-        if n_out < 2 or n_in < 2:
-            raise ValueError(f"Records of {n_in} samples are too short to resample.")
-        positions = np.linspace(0, n_out - 1, n_in)
+    def _resample(self, X, n_out):
+        positions = np.linspace(0, n_out - 1, X.shape[-1])
         return interp1d(positions, X, kind="linear", axis=-1)(np.arange(n_out))
 
 
