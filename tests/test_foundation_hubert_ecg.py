@@ -32,7 +32,8 @@ from sklearn_ecg.preprocessing import STANDARD_LEADS  # noqa: E402
 DATA = pathlib.Path(__file__).parent / "data" / "foundation" / "hubert_ecg"
 EXPECTED = dict(np.load(DATA / "expected.npz"))
 PT = DATA / "hubert_ecg_reduced.pt"
-CHECKPOINTS = ["hubert_ecg_reduced.pt", "hubert_ecg_reduced_weight_g.pt", "hf_folder"]
+CHECKPOINTS = ["hubert_ecg_reduced.pt", "hubert_ecg_reduced_weight_g.pt", "hf_folder",
+               "hf_folder/model.safetensors"]
 NAME = "hubert-ecg-reduced"
 REDUCED = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                conv_dim=[32] * 5)
@@ -193,3 +194,22 @@ def test_other_files_are_refused(tmp_path, content, match):
         torch.save(content, path)
     with pytest.raises(CheckpointError, match=match):
         FoundationEmbedder(NAME, path).fit()
+
+
+def test_hub_ids_download_the_size_file_or_the_safetensors(monkeypatch):
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    calls = []
+
+    def fake_download(repo_id, filename, **kwargs):
+        calls.append((repo_id, filename))
+        return str(PT if filename.endswith(".pt") else DATA / "hf_folder" / filename)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", fake_download)
+    spec = copy.deepcopy(_table.table()[NAME])
+    spec["checkpoint"]["hub_filename"] = "hubert_ecg_base.pt"
+    monkeypatch.setitem(_table.table(), NAME, spec)
+    FoundationEmbedder(NAME, "Edoardo-BS/HuBERT-ECG").fit()
+    FoundationEmbedder(NAME, "hf://Edoardo-BS/hubert-ecg-base/model.safetensors").fit()
+    assert calls == [("Edoardo-BS/HuBERT-ECG", "hubert_ecg_base.pt"),
+                     ("Edoardo-BS/hubert-ecg-base", "model.safetensors")]
+    assert _table.entry("hubert-ecg-large")["checkpoint"]["hub_filename"] == "hubert_ecg_large.pt"

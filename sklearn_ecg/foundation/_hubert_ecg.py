@@ -75,9 +75,10 @@ def _read_pt(path, what, hint):
                           f"{found}). {hint}".strip())
 
 
-def _read_folder(path, what, hint):
+def _read_safetensors(path, what, hint):
+    """A transformers folder's weights: the folder, or its model.safetensors file."""
     source = str(path)
-    weights = os.path.join(path, "model.safetensors")
+    weights = os.path.join(path, "model.safetensors") if os.path.isdir(path) else path
     if not os.path.isfile(weights):
         raise FileNotFoundError(f"{source}: no model.safetensors in the folder; expected {what} "
                                 f"(a transformers folder). {hint}".strip())
@@ -95,10 +96,15 @@ def hubert_ecg_state_dict(path, *, what, hint="", config=None):
 
     ``path`` is an authors' ``.pt`` file (read with ``weights_only=True``;
     its pickled config object becomes an inert record, none of the
-    authors' code is imported) or a ``transformers`` folder (only its
-    ``model.safetensors`` is read; the custom code it ships never runs).
+    authors' code is imported), a ``transformers`` folder or its
+    ``model.safetensors`` file (the custom code such folders ship never
+    runs; e.g. ``checkpoint="hf://Edoardo-BS/hubert-ecg-base/model.safetensors"``
+    downloads that file from the Hub).
     """
-    state = _read_folder(path, what, hint) if os.path.isdir(path) else _read_pt(path, what, hint)
+    if os.path.isdir(path) or str(path).endswith(".safetensors"):
+        state = _read_safetensors(path, what, hint)
+    else:
+        state = _read_pt(path, what, hint)
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: the weights are not a state dict. {hint}".strip())
     out = {}
