@@ -147,3 +147,19 @@ def test_network_renames_the_authors_tensors_and_picks_its_embedding(tmp_path, m
     emb = load_foundation_model(NAME, path, preprocess=False)
     assert emb.embedding_method_ == "forward"
     np.testing.assert_array_equal(emb.transform(x), clf.decision_function(x))
+
+
+@pytest.mark.parametrize("numpy_module", ["numpy._core.multiarray", "numpy.core.multiarray"])
+def test_numpy_values_beside_the_weights_are_read(tmp_path, numpy_module):
+    # Training scripts save their scores as NumPy scalars; NumPy 1 names its module numpy.core.
+    obj = {"state_dict": _state(), "val_auroc": np.float64(0.9), "curve": np.arange(3.0),
+           "step": np.int64(7)}
+    path = tmp_path / "numpy.pth"
+    torch.save(obj, path, pickle_protocol=2, _use_new_zipfile_serialization=False)
+    data = path.read_bytes()
+    assert b"numpy._core.multiarray" in data
+    path.write_bytes(data.replace(b"numpy._core.multiarray", numpy_module.encode()))
+    loaded = read_torch_checkpoint(path)
+    assert loaded["val_auroc"] == 0.9 and loaded["step"] == 7
+    np.testing.assert_array_equal(loaded["curve"], [0.0, 1.0, 2.0])
+    load_foundation_model(NAME, path)
