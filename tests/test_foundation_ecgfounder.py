@@ -23,6 +23,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 import sklearn_ecg
@@ -151,6 +152,34 @@ def test_lead_reference_is_that_of_the_sample_records():
 
 
 # -- scikit-learn conventions ---------------------------------------------------------
+
+# The head's 150 statements are fixed: fit reads no labels, so the checks of a
+# classifier that learns its classes from y do not apply.
+_FIXED_HEAD = "the head's statements are fixed; fit reads no labels"
+_CLASSIFIER_CHECKS_THAT_LEARN_FROM_Y = dict.fromkeys([
+    "check_fit_score_takes_y", "check_pipeline_consistency", "check_classifiers_one_label",
+    "check_classifiers_classes", "check_classifier_multioutput", "check_classifiers_train",
+    "check_classifiers_regression_target", "check_classifiers_multilabel_output_format_predict",
+    "check_classifiers_multilabel_output_format_predict_proba",
+    "check_classifiers_multilabel_output_format_decision_function", "check_supervised_y_no_nan",
+], _FIXED_HEAD)
+
+
+def _expected_failed_checks(estimator):
+    if isinstance(estimator, FoundationClassifier):
+        return _CLASSIFIER_CHECKS_THAT_LEARN_FROM_Y
+    return {}
+
+
+# Single-lead records: scikit-learn's 2-D test data are records of the 1-lead model.
+@parametrize_with_checks([FoundationEmbedder(NAME["1lead"], CKPT["1lead"]),
+                          FoundationClassifier(NAME["1lead"], CKPT["1lead"])],
+                         expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # short records: the length warning
+        check(estimator)
+
 
 
 def test_fitted_estimator_conventions():

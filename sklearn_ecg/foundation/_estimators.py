@@ -100,10 +100,10 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
         self.embedding_dim_ = int(spec["embedding"]["dim"])
         self.embedding_method_ = spec["embedding"].get("method", "features")
         self.device_ = device
-        if seen is not None:
+        for attr in ("n_features_in_", "feature_names_in_"):
+            self.__dict__.pop(attr, None)
+        if seen is not None:  # as scikit-learn: only a fit that saw X records its width
             seen.assign(self)
-        else:
-            self.n_features_in_ = len(leads)
         self._set_head(spec)
         return self
 
@@ -121,7 +121,10 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
                 "the leads by name).")
 
     def _records(self, X):
-        X, _ = check_ecg_array(self, X, reset=True, min_records=1, cast_lazily=True)
+        if hasattr(self, "n_features_in_"):
+            X = check_ecg_array(self, X, reset=False, min_records=1, cast_lazily=True)
+        else:
+            X, _ = check_ecg_array(self, X, reset=True, min_records=1, cast_lazily=True)
         self._check_leads(X, self.n_leads_)
         if X.ndim == 2:
             X = X[:, np.newaxis, :]
@@ -190,7 +193,8 @@ _ATTRIBUTES_DOC = """\
     embedding_method_ : str
         The network's method that gives the embedding (``"features"``).
     n_features_in_ : int
-        Leads of the records (1 for 2-D single-lead records)."""
+        Only when ``fit`` was given X: its lead count (its record length for
+        2-D single-lead records), which ``transform`` then checks."""
 
 
 class FoundationEmbedder(TransformerMixin, _FoundationModel):
