@@ -240,8 +240,8 @@ def test_one_lead_model_reads_any_lead_by_name():
     prep = emb.input_pipeline(fs=500, lead_names=list(STANDARD_LEADS))
     np.testing.assert_array_equal(emb.transform(prep.fit_transform(RAW)), emb.transform(RAW[:, 1]))
     assert FoundationEmbedder(NAME["1lead"], CKPT["1lead"]).fit().input_contract_.lead_names == ("I",)
-    with pytest.raises(ValueError, match="reads one lead"):
-        FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=["I", "II"]).fit()
+    with pytest.raises(ValueError, match="reads one lead at a time"):
+        FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=["I", "X7"]).fit()
     with pytest.raises(ValueError, match="X has 12 lead"):
         emb.transform(RAW)
 
@@ -291,3 +291,20 @@ def test_hub_id_downloads_only_in_fit(monkeypatch):
     FoundationEmbedder(NAME["12lead"], "hf://someone/mirror/other.pth").fit()
     assert calls[-1] == ("someone/mirror", "other.pth")
     assert emb.checkpoint_path_ == str(CKPT["12lead"])
+
+
+def test_single_lead_model_embeds_several_leads_one_by_one():
+    emb = FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=["V1", "I", "avf"]).fit()
+    assert emb.per_lead_ and emb.input_contract_.lead_names == ("V1", "I", "aVF")
+    prep = emb.input_pipeline(fs=500, lead_names=list(STANDARD_LEADS))
+    out = emb.transform(prep.fit_transform(RAW))
+    single = [FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=lead).fit().transform(RAW[:, i])
+              for lead, i in (("V1", 6), ("I", 0), ("aVF", 5))]
+    np.testing.assert_allclose(out, np.concatenate(single, axis=1), rtol=1e-6, atol=1e-6)
+    names = emb.get_feature_names_out()
+    assert names.shape == (192,) and names[0] == "ecgfounder_1lead_reduced_V1_0"
+    assert names[64] == "ecgfounder_1lead_reduced_I_0"
+    with pytest.raises(ValueError, match="classifies one lead"):
+        FoundationClassifier(NAME["1lead"], CKPT["1lead"], lead_names=["I", "II"]).fit()
+    with pytest.raises(ValueError, match="distinct leads"):
+        FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=["I", "i"]).fit()
