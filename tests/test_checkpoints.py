@@ -1,9 +1,6 @@
 """Reading other code's torch checkpoints: weights only, exact tensors, named errors."""
 
-import copy
-import json
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,21 +11,15 @@ from sklearn_ecg._checkpoints import CheckpointError, load_state_dict_once, read
 from sklearn_ecg.foundation import _table
 from sklearn_ecg.foundation._loading import _matching_entries
 from sklearn_ecg.nn.ecgfounder import Net1D
+from _foundation import DATA, REDUCED, register_reduced
 
-DATA = Path(__file__).resolve().parent / "data" / "foundation"
 CKPT = DATA / "ecgfounder-12lead-reduced.pth"
-REDUCED = {k: v for k, v in json.loads((DATA / "ecgfounder-fixtures.json").read_text())["reduced"].items()
-           if k != "use_do"}
 NAME = "ecgfounder-12lead-reduced-ckpt"
 
 
 @pytest.fixture(autouse=True)
 def reduced_model(monkeypatch):
-    models = _table.table()
-    spec = copy.deepcopy(models["ecgfounder-12lead"])
-    spec["config"].update(REDUCED)
-    spec["embedding"]["dim"] = REDUCED["filter_list"][-1]
-    monkeypatch.setitem(models, NAME, spec)
+    register_reduced(monkeypatch, "ecgfounder-12lead", NAME)
 
 
 def _state():

@@ -1,30 +1,21 @@
 """The command line with the foundation models: info without weights, embed with --checkpoint."""
 
-import copy
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
 import wfdb
 
 from sklearn_ecg.cli import main
 from sklearn_ecg.datasets import load_ptbxl_sample, load_wfdb
-from sklearn_ecg.foundation import FoundationEmbedder, _table
+from sklearn_ecg.foundation import FoundationEmbedder
+from _foundation import DATA, register_reduced
 
-DATA = Path(__file__).resolve().parent / "data" / "foundation"
 CKPT = DATA / "ecgfounder-12lead-reduced.pth"
 NAME = "ecgfounder-12lead-reduced-cli"
 
 
 @pytest.fixture(autouse=True)
 def reduced_model(monkeypatch):
-    reduced = {k: v for k, v in json.loads((DATA / "ecgfounder-fixtures.json").read_text())["reduced"].items()
-               if k != "use_do"}
-    spec = copy.deepcopy(_table.table()["ecgfounder-12lead"])
-    spec["config"].update(reduced)
-    spec["embedding"]["dim"] = reduced["filter_list"][-1]
-    monkeypatch.setitem(_table.table(), NAME, spec)
+    register_reduced(monkeypatch, "ecgfounder-12lead", NAME)
 
 
 @pytest.fixture(scope="module")

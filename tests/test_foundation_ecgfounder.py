@@ -8,8 +8,6 @@ preprocessing. The released configuration is checked by its tensor names and
 shapes.
 """
 
-import copy
-import json
 import pickle
 import warnings
 from pathlib import Path
@@ -33,9 +31,8 @@ from sklearn_ecg.foundation import _table
 from sklearn_ecg.input_contract import lead_statistics
 from sklearn_ecg.nn.ecgfounder import RELEASED_CONFIG, Net1D
 from sklearn_ecg.preprocessing import STANDARD_LEADS, BaselineWanderRemoval
+from _foundation import CONFIG, DATA, register_reduced
 
-DATA = Path(__file__).resolve().parent / "data" / "foundation"
-CONFIG = json.loads((DATA / "ecgfounder-fixtures.json").read_text())
 REFERENCE = np.load(DATA / "ecgfounder-fixtures.npz")
 CKPT = {tag: DATA / f"ecgfounder-{tag}-reduced.pth" for tag in ("12lead", "1lead")}
 NAME = {tag: f"ecgfounder-{tag}-reduced" for tag in ("12lead", "1lead")}
@@ -57,13 +54,8 @@ X_PRE = REFERENCE["x_pre"].astype(np.float32)
 @pytest.fixture(autouse=True)
 def reduced_models(monkeypatch):
     """Table entries for the reduced configuration: the released ones with smaller networks."""
-    reduced = {k: v for k, v in CONFIG["reduced"].items() if k != "use_do"}
-    models = _table.table()
     for tag in ("12lead", "1lead"):
-        spec = copy.deepcopy(models[f"ecgfounder-{tag}"])
-        spec["config"].update(reduced)
-        spec["embedding"]["dim"] = reduced["filter_list"][-1]
-        monkeypatch.setitem(models, NAME[tag], spec)
+        register_reduced(monkeypatch, f"ecgfounder-{tag}", NAME[tag])
 
 
 def _leads(tag):
