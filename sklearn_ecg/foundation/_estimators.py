@@ -34,6 +34,9 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
+    # False: lead_names may name several leads of a single-lead model (read one by one).
+    _single_lead_only = False
+
     def __init__(self, name="ecgfounder-12lead", checkpoint=None, *, lead_names=None,
                  preprocess=True, device="cpu", batch_size=32):
         self.name = name
@@ -112,9 +115,6 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
             seen.assign(self)
         self._set_head(spec)
         return self
-
-    # Whether lead_names may name several leads of a single-lead model.
-    _single_lead_only = False
 
     def _set_head(self, spec):
         pass
