@@ -35,9 +35,6 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
 
-    # False: lead_names may name several leads of a single-lead model (read one by one).
-    _single_lead_only = False
-
     def __init__(self, name="ecgfounder-12lead", checkpoint=None, *, lead_names=None,
                  preprocess=True, device="cpu", batch_size=32):
         self.name = name
@@ -100,7 +97,7 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
             X, seen = check_ecg_array(self, X, reset=True, min_records=1, cast_lazily=True)
             self._check_leads(X, len(leads))
         path = resolve_checkpoint(self.checkpoint, self.name, spec)
-        module = load_network(self.name, path).to(device)
+        module = self._load_network(path).to(device)
         self.module_ = module
         self.checkpoint_path_ = os.fspath(path)
         self.input_contract_ = input_contract(spec, leads)
@@ -116,6 +113,13 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
             seen.assign(self)
         self._set_head(spec)
         return self
+
+    def _load_network(self, path):
+        """The network with the weights of the local file ``path``."""
+        return load_network(self.name, path)
+
+    # Whether lead_names may name several leads of a single-lead model.
+    _single_lead_only = False
 
     def _set_head(self, spec):
         pass
