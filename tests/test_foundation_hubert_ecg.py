@@ -181,7 +181,7 @@ class _Anything:
 
 @pytest.mark.parametrize("content, match", [
     (b"\x00\x01", "is not a checkpoint"),
-    ("object", "weights only"),
+    ("object", "weights-only"),
     ({"model": {}}, "no 'model_state_dict'"),
 ])
 def test_other_files_are_refused(tmp_path, content, match):

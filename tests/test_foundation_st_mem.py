@@ -163,7 +163,7 @@ class _Anything:
 
 @pytest.mark.parametrize("content, match", [
     (b"not a checkpoint", "is not a checkpoint"),
-    ("pickled-object", "weights only"),
+    ("pickled-object", "weights-only"),
     ({"state": {"a": 1}}, "no 'model' entry"),
 ])
 def test_other_files_are_refused(tmp_path, content, match):
