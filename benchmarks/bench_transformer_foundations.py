@@ -9,41 +9,22 @@ resampling) and its own preprocessing. Run from the repository's root::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_transformer_foundations.py st-mem hubert-ecg-base
 
-It prints one JSON line per model: parameters, checkpoint size, load time,
-resident memory before and after loading, peak resident memory, and records
-embedded per second (preprocessing included).
+It prints one JSON line per model: parameters, checkpoint size, the time to
+import the network's code (``transformers`` for HuBERT-ECG), the load time
+(reading the checkpoint into the network), resident memory before and after
+loading, peak resident memory, and records embedded per second
+(preprocessing included).
 """
 
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 
-
-def _peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _rss_mb():
-    with open("/proc/self/status") as f:
-        line = next(line for line in f if line.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
-
-
-def _write_checkpoint(name, path):
-    import torch
-
-    from sklearn_ecg.foundation._loading import _builder
-    from sklearn_ecg.foundation._table import entry
-
-    spec = entry(name)
-    torch.manual_seed(0)
-    state = _builder(spec)().state_dict()
-    torch.save({spec["checkpoint"]["state_dict_key"]: state}, path)
+from bench_foundation import _peak_mb, _rss_mb, _write_checkpoint
 
 
 def _measure(name, path, n_records, batch_size):
@@ -53,7 +34,15 @@ def _measure(name, path, n_records, batch_size):
     from sklearn_ecg import load_foundation_model
     from sklearn_ecg.datasets import load_ptbxl_sample
 
+    from sklearn_ecg.foundation._table import entry, network_class
+
     data = load_ptbxl_sample(ecg_ids=list(range(1, n_records + 1)))
+    start = time.perf_counter()
+    network_class(entry(name))  # the network's module, and transformers for HuBERT-ECG
+    if name.startswith("hubert"):
+        import transformers
+        transformers.HubertModel  # noqa: B018 (transformers imports its models lazily)
+    import_s = time.perf_counter() - start
     before = _rss_mb()
     start = time.perf_counter()
     emb = load_foundation_model(name, path, batch_size=batch_size)
@@ -69,7 +58,7 @@ def _measure(name, path, n_records, batch_size):
         "threads": torch.get_num_threads(), "embedding": list(out.shape),
         "parameters_m": round(sum(p.numel() for p in emb.module_.parameters()) / 1e6, 2),
         "checkpoint_mb": round(os.path.getsize(path) / 2**20, 1),
-        "load_s": round(load_s, 2), "rss_before_load_mb": round(before),
+        "import_s": round(import_s, 2), "load_s": round(load_s, 2), "rss_before_load_mb": round(before),
         "rss_after_load_mb": round(after), "peak_rss_after_load_mb": round(peak_load),
         "peak_rss_mb": round(_peak_mb()), "transform_s": round(seconds, 2),
         "records_per_s": round(len(data.X) / seconds, 2), "finite": bool(np.isfinite(out).all()),
@@ -89,7 +78,7 @@ def main(argv=None):
         return
     for name in args.names:
         with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "checkpoint.pt")
+            path = os.path.join(tmp, "checkpoint.pth")
             _write_checkpoint(name, path)
             # A fresh process: its peak memory is that of loading and embedding only.
             subprocess.run([sys.executable, __file__, name, "--records", str(args.records),
