@@ -1,4 +1,4 @@
-"""The transformer foundation models as one hyper-parameter of a scikit-learn search."""
+"""The transformer foundation models in a scikit-learn search, pickled, and on the command line."""
 
 import copy
 import pathlib
@@ -61,3 +61,31 @@ def test_fitted_embedder_pickles_and_clones(name):
     np.testing.assert_array_equal(restored.transform(x), out)
     np.testing.assert_array_equal(clone(emb).fit().transform(x), out)
     assert not restored.module_.training
+
+
+@pytest.mark.parametrize("name", list(REDUCED))
+def test_command_line_embeds_like_the_api(name, tmp_path):
+    """``sklearn-ecg embed`` with --checkpoint: WFDB records at 250 Hz in µV, leads reordered."""
+    import pandas as pd
+    import wfdb
+
+    from sklearn_ecg.cli import main
+    from sklearn_ecg.datasets import load_wfdb
+
+    sample = load_ptbxl_sample(ecg_ids=[1, 2])
+    X = FFTResample(fs=100, target_fs=250).transform(sample.X.astype(np.float64)) * 1000
+    order = [6, 0, 11, 1, 2, 3, 4, 5, 7, 8, 9, 10]
+    names = [sample.lead_names[i] for i in order]
+    for i, x in enumerate(X[:, order]):
+        wfdb.wrsamp(f"r{i}", fs=250, units=["uV"] * 12, sig_name=names,
+                    p_signal=np.ascontiguousarray(x.T), fmt=["32"] * 12, write_dir=str(tmp_path))
+    out = tmp_path / "emb.csv"
+    checkpoint = str(REDUCED[name][1])
+    assert main(["embed", name, str(tmp_path), "--checkpoint", checkpoint, "--out", str(out),
+                 "--units", "uV", "-q", "--device", "cpu"]) == 0
+    data = load_wfdb(tmp_path, verbose=0)
+    model = FoundationEmbedder(name, checkpoint).fit()
+    expected = model.transform(model.input_pipeline(fs=data.fs, lead_names=data.lead_names,
+                                                    units="uV").fit_transform(data.X))
+    np.testing.assert_allclose(pd.read_csv(out).iloc[:, 1:].to_numpy(), expected,
+                               rtol=1e-5, atol=1e-6)
