@@ -213,3 +213,9 @@ def test_hub_ids_download_the_size_file_or_the_safetensors(monkeypatch):
     assert calls == [("Edoardo-BS/HuBERT-ECG", "hubert_ecg_base.pt"),
                      ("Edoardo-BS/hubert-ecg-base", "model.safetensors")]
     assert _table.entry("hubert-ecg-large")["checkpoint"]["hub_filename"] == "hubert_ecg_large.pt"
+
+
+def test_without_transformers_the_error_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "transformers", None)
+    with pytest.raises(ImportError, match=r"sklearn-ecg\[text\]"):
+        FoundationEmbedder(NAME, PT).fit()
