@@ -9,7 +9,6 @@ transforms (ecg_transform: linear resampling, constant leads, z-score per
 lead, 5 s segments; one embedding per segment).
 """
 
-import copy
 import json
 import pathlib
 
@@ -23,6 +22,7 @@ from sklearn_ecg.foundation import FoundationEmbedder, _table
 from sklearn_ecg.foundation._ecg_fm import _conv_layers, ecg_fm_segments
 from sklearn_ecg.nn.ecg_fm import ECG_FM_BASE, ECGFMEncoder
 from sklearn_ecg.preprocessing import STANDARD_LEADS
+from _foundation import register_reduced
 
 DATA = pathlib.Path(__file__).parent / "data" / "foundation" / "ecg_fm"
 EXPECTED = dict(np.load(DATA / "expected.npz"))
@@ -35,11 +35,7 @@ REDUCED = dict(conv_layers=[[32, 2, 2]] * 4, embed_dim=64, layers=2, heads=4, ff
 @pytest.fixture(autouse=True)
 def reduced_model(monkeypatch):
     """A table entry for the reduced configuration: the released one with a smaller network."""
-    models = _table.table()
-    spec = copy.deepcopy(models["ecg-fm"])
-    spec["config"].update(REDUCED)
-    spec["embedding"]["dim"] = REDUCED["embed_dim"]
-    monkeypatch.setitem(models, NAME, spec)
+    register_reduced(monkeypatch, "ecg-fm", NAME, REDUCED, REDUCED["embed_dim"])
 
 
 @pytest.mark.parametrize("checkpoint", ["ecg_fm_reduced_pretrained.pt", "ecg_fm_reduced_finetuned.pt"])

@@ -28,6 +28,7 @@ from sklearn_ecg.foundation import FoundationEmbedder, _table  # noqa: E402
 from sklearn_ecg.foundation._hubert_ecg import _CONFIG_CLASSES, hubert_ecg_inputs  # noqa: E402
 from sklearn_ecg.foundation._readers import AttributeRecord  # noqa: E402
 from sklearn_ecg.preprocessing import STANDARD_LEADS  # noqa: E402
+from _foundation import register_reduced  # noqa: E402
 
 DATA = pathlib.Path(__file__).parent / "data" / "foundation" / "hubert_ecg"
 EXPECTED = dict(np.load(DATA / "expected.npz"))
@@ -43,11 +44,7 @@ SIZES = {"small": 30.37, "base": 93.02, "large": 188.19}
 @pytest.fixture(autouse=True)
 def reduced_model(monkeypatch):
     """A table entry for the reduced configuration: the released one with a smaller network."""
-    models = _table.table()
-    spec = copy.deepcopy(models["hubert-ecg-base"])
-    spec["config"].update(REDUCED)
-    spec["embedding"]["dim"] = REDUCED["hidden_size"]
-    monkeypatch.setitem(models, NAME, spec)
+    register_reduced(monkeypatch, "hubert-ecg-base", NAME, REDUCED, REDUCED["hidden_size"])
 
 
 @pytest.mark.parametrize("checkpoint", CHECKPOINTS)

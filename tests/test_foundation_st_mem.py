@@ -9,7 +9,6 @@ pipeline (FFT resampling to 250 Hz, three crops, filters, z-score, crops
 averaged). The released configuration is checked by its tensor names and shapes.
 """
 
-import copy
 import json
 import pathlib
 import pickle
@@ -25,6 +24,7 @@ from sklearn_ecg.foundation import FoundationEmbedder, _table
 from sklearn_ecg.foundation._st_mem import st_mem_crops
 from sklearn_ecg.nn.st_mem import ST_MEM_BASE, STMEMEncoder
 from sklearn_ecg.preprocessing import STANDARD_LEADS
+from _foundation import register_reduced
 
 DATA = pathlib.Path(__file__).parent / "data" / "foundation" / "st_mem"
 EXPECTED = dict(np.load(DATA / "expected.npz"))
@@ -36,11 +36,7 @@ REDUCED = dict(width=64, depth=2, mlp_dim=256, heads=2, dim_head=64)
 @pytest.fixture(autouse=True)
 def reduced_model(monkeypatch):
     """A table entry for the reduced configuration: the released one with a smaller network."""
-    models = _table.table()
-    spec = copy.deepcopy(models["st-mem"])
-    spec["config"].update(REDUCED)
-    spec["embedding"]["dim"] = REDUCED["width"]
-    monkeypatch.setitem(models, NAME, spec)
+    register_reduced(monkeypatch, "st-mem", NAME, REDUCED, REDUCED["width"])
 
 
 def _embed(emb, name, crop="start"):

@@ -1,6 +1,5 @@
 """The transformer foundation models in a scikit-learn search, pickled, and on the command line."""
 
-import copy
 import pathlib
 import pickle
 
@@ -12,8 +11,9 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_ecg.datasets import load_ptbxl_sample
-from sklearn_ecg.foundation import FoundationEmbedder, _table
+from sklearn_ecg.foundation import FoundationEmbedder
 from sklearn_ecg.foundation._steps import FFTResample
+from _foundation import register_reduced
 
 pytest.importorskip("transformers")
 
@@ -30,12 +30,8 @@ REDUCED = {
 
 @pytest.fixture(autouse=True)
 def reduced_models(monkeypatch):
-    models = _table.table()
     for name, (released, _, config, dim) in REDUCED.items():
-        spec = copy.deepcopy(models[released])
-        spec["config"].update(config)
-        spec["embedding"]["dim"] = dim
-        monkeypatch.setitem(models, name, spec)
+        register_reduced(monkeypatch, released, name, config, dim)
 
 
 def test_grid_search_over_encoders():

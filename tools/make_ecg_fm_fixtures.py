@@ -36,7 +36,6 @@ and ``TransformerModel.__init__`` build them (``ConvFeatureExtraction``,
 """
 
 import ast
-import json
 import os
 import sys
 import types
@@ -44,6 +43,8 @@ import types
 import numpy as np
 import torch
 from torch import nn
+
+from _fixture_io import write_key_shapes
 
 REDUCED = dict(conv_feature_layers="[(32, 2, 2)] * 4", encoder_embed_dim=64, encoder_layers=2,
                encoder_attention_heads=4, encoder_ffn_embed_dim=128, conv_pos=16,
@@ -151,12 +152,6 @@ def authors_segments(x, fs):
         sample = ECGSample(ECGInput(record, meta), schema, transforms)
         out.append(np.stack([np.asarray(s.signal, dtype=np.float32) for s in sample.input_processed]))
     return out
-
-
-def write_key_shapes(shapes, path):
-    lines = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(shapes.items())]
-    with open(path, "w") as f:
-        f.write("{\n" + ",\n".join(lines) + "\n}\n")
 
 
 def main(repo, out_dir):

@@ -30,7 +30,6 @@ own optional dependencies are not needed). The script
 """
 
 import ast
-import json
 import os
 import sys
 import tempfile
@@ -40,6 +39,8 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.signal import resample
+
+from _fixture_io import write_key_shapes
 
 REDUCED = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
                classifier_proj_size=16)
@@ -61,12 +62,6 @@ def raw_records():
     x100 = load_ptbxl_sample(ecg_ids=[1, 2, 3, 4]).X.astype(np.float64)
     x500 = resample(x100[2:], 5000, axis=-1)[..., :3000].astype(np.float32)
     return {"raw_100hz_10s": (x100.astype(np.float32), 100), "raw_500hz_6s": (x500, 500)}
-
-
-def write_key_shapes(shapes, path):
-    lines = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(shapes.items())]
-    with open(path, "w") as f:
-        f.write("{\n" + ",\n".join(lines) + "\n}\n")
 
 
 def authors_functions(path, names, namespace):

@@ -26,7 +26,6 @@ einops, scipy, pandas, PyYAML. The script
 """
 
 import copy
-import json
 import math
 import os
 import pickle
@@ -37,6 +36,8 @@ import types
 import numpy as np
 import torch
 from scipy.signal import resample
+
+from _fixture_io import write_key_shapes
 
 REDUCED = dict(embed_dim=64, depth=2, num_heads=2, decoder_embed_dim=32, decoder_depth=1,
                decoder_num_heads=2, mlp_ratio=4)
@@ -52,13 +53,6 @@ def raw_records():
         "raw_100hz_9p5s": (x100[:2, :, :950], 100),
         "raw_500hz_10s": (resample(x100[2:], 5000, axis=-1), 500),
     }
-
-
-def write_key_shapes(shapes, path):
-    """A JSON object of ``key: shape``, one key a line."""
-    lines = [f"{json.dumps(k)}: {json.dumps(v)}" for k, v in sorted(shapes.items())]
-    with open(path, "w") as f:
-        f.write("{\n" + ",\n".join(lines) + "\n}\n")
 
 
 def main(repo, out_dir):
