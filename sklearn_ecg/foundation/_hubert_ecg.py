@@ -46,7 +46,7 @@ import torch
 from scipy.signal import decimate, filtfilt, firwin
 
 from .._checkpoints import CheckpointError
-from ._readers import AttributeRecord, read_checkpoint
+from ._readers import read_checkpoint
 from ._steps import StatelessStep
 
 __all__ = ["HuBERTECGInput", "hubert_ecg_inputs", "hubert_ecg_state_dict"]

@@ -13,7 +13,6 @@ the tensor names of fairseq-signals' checkpoints.
 
 import math
 
-import torch
 from torch import nn
 from torch.nn import functional as F
 
@@ -121,7 +120,8 @@ class ECGFMEncoder(PicklesByStateDict, nn.Module):
     >>> from sklearn_ecg.nn.ecg_fm import ECGFMEncoder
     >>> enc = ECGFMEncoder(conv_layers=[[16, 2, 2]] * 2, embed_dim=32, layers=1, heads=2,
     ...                    ffn_dim=64, conv_pos=8, conv_pos_groups=4).eval()
-    >>> tuple(enc(torch.randn(3, 12, 400)).shape), tuple(enc.features(torch.randn(3, 12, 400)).shape)
+    >>> x = torch.randn(3, 12, 400)
+    >>> tuple(enc(x).shape), tuple(enc.features(x).shape)
     ((3, 100, 32), (3, 32))
     """
 
