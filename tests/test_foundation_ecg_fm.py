@@ -136,3 +136,16 @@ def test_numpy_metrics_beside_the_weights_are_read(tmp_path):
 def test_released_name_with_reduced_checkpoint_is_refused():
     with pytest.raises(CheckpointError, match="another network|It is a checkpoint of"):
         FoundationEmbedder("ecg-fm", PRETRAINED).fit()
+
+
+def test_differentiable_forward_equals_transform():
+    """Attributions: z-score and segments in torch, with gradients to the raw records."""
+    emb = FoundationEmbedder(NAME, PRETRAINED).fit()
+    x = emb.input_pipeline(fs=100).fit_transform(EXPECTED["raw_100hz_10s"][:2])
+    forward = emb.differentiable_forward()
+    records = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).requires_grad_(True)
+    out = forward(records)
+    np.testing.assert_allclose(out.detach().numpy(), emb.transform(x), rtol=1e-4, atol=1e-4)
+    out.sum().backward()
+    assert records.grad is not None and torch.isfinite(records.grad).all()
+    assert records.grad.abs().sum() > 0

@@ -216,3 +216,9 @@ def test_without_transformers_the_error_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "transformers", None)
     with pytest.raises(ImportError, match=r"sklearn-ecg\[text\]"):
         FoundationEmbedder(NAME, PT).fit()
+
+
+def test_differentiable_forward_is_refused_with_a_reason():
+    emb = FoundationEmbedder(NAME, PT).fit()
+    with pytest.raises(ValueError, match="HuBERTECGInput has no torch counterpart"):
+        emb.differentiable_forward()

@@ -172,3 +172,16 @@ def test_other_files_are_refused(tmp_path, content, match):
         torch.save(content, path)
     with pytest.raises(CheckpointError, match=match):
         FoundationEmbedder(NAME, path).fit()
+
+
+def test_differentiable_forward_equals_transform():
+    """Attributions: the preprocessing in torch (crops, filters as a matrix, z-score) with gradients."""
+    emb = FoundationEmbedder(NAME, ENCODER).fit()
+    x = emb.input_pipeline(fs=100).fit_transform(EXPECTED["raw_100hz_10s"][:2])
+    forward = emb.differentiable_forward()
+    records = torch.from_numpy(np.ascontiguousarray(x)).requires_grad_(True)
+    out = forward(records)
+    np.testing.assert_allclose(out.detach().numpy(), emb.transform(x), rtol=1e-4, atol=1e-4)
+    out.sum().backward()
+    assert records.grad is not None and torch.isfinite(records.grad).all()
+    assert records.grad.abs().sum() > 0

@@ -26,6 +26,8 @@ must describe the network of the table entry (convolutions, sizes, heads).
 import ast
 
 import numpy as np
+import torch
+from torch import nn
 
 from .._checkpoints import CheckpointError
 from ._readers import read_checkpoint
@@ -141,3 +143,24 @@ class ECGFMSegments(StatelessStep):
 
     def transform(self, X):
         return ecg_fm_segments(X, segment=self.segment)
+
+    def torch_module(self):
+        """The same computation in torch, with gradients (for attributions)."""
+        return _TorchSegments(self.segment)
+
+
+class _TorchSegments(nn.Module):
+    def __init__(self, segment):
+        super().__init__()
+        self.segment = segment
+
+    def forward(self, x):
+        k = x.shape[-1] // self.segment
+        if k == 0:
+            raise ValueError(f"ECG-FM takes records of at least {self.segment} samples.")
+        std = x.std(dim=-1, keepdim=True, unbiased=False)
+        constant = std == 0
+        x = (x - x.mean(dim=-1, keepdim=True)) / (std + 1e-8)
+        x = torch.where(constant, torch.zeros_like(x), x)
+        x = x[..., :k * self.segment].reshape(*x.shape[:-1], k, self.segment)
+        return x.movedim(-2, 1)

@@ -11,7 +11,9 @@ that computes the same thing:
 - the running median of ``BaselineWanderRemoval`` picks one sample per
   window, through which the gradient flows (zero-padded or reflected ends,
   as the transformer);
-- ``Standardize`` is the same z-score.
+- ``Standardize`` is the same z-score;
+- a step of a model's own (``"sklearn_ecg.module:Class"`` in the table) gives
+  its counterpart with a ``torch_module()`` method.
 """
 
 import functools
@@ -102,6 +104,8 @@ def torch_preprocessing(pipeline):
             modules.append(_MedianBaseline(step))
         elif isinstance(step, Standardize):
             modules.append(_Standardize(step))
+        elif hasattr(step, "torch_module"):  # a step reproducing a model's own code
+            modules.append(step.torch_module())
         else:
             raise ValueError(f"{type(step).__name__} has no torch counterpart for gradients yet.")
     if linear:

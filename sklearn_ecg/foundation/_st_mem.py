@@ -26,9 +26,12 @@ checkpoint (``'model'`` holds ``encoder.*`` and the decoder, which is left
 out) and fine-tuned checkpoints (the ``head.*`` classifier is left out).
 """
 
+import functools
+
 import numpy as np
 import torch
 from scipy.signal import butter, sosfiltfilt
+from torch import nn
 
 from .._checkpoints import CheckpointError
 from ._readers import read_checkpoint
@@ -60,6 +63,18 @@ def st_mem_state_dict(path, *, what, hint="", config=None):
     return {k: v for k, v in state.items() if not k.startswith("head.")}  # a fine-tuned head
 
 
+def _crop_starts(n, seq_len, n_crops):
+    """util.transforms.NCrop (whose step of 0 would fail for n <= seq_len + 1)."""
+    step = (n - seq_len) // (n_crops - 1)
+    return np.arange(0, n - seq_len + 1, step) if step > 0 else np.arange(n - seq_len + 1)
+
+
+def _band_pass(x, fs):
+    for btype, cutoff in (("highpass", 0.67), ("lowpass", 40)):
+        x = sosfiltfilt(butter(5, cutoff, btype=btype, fs=fs, output="sos"), x)
+    return x
+
+
 def st_mem_crops(X, seq_len=CROP, n_crops=N_CROPS, fs=FS):
     """Records ``(n, leads, T)`` at 250 Hz → crops ``(n, k, leads, seq_len)``, filtered, z-scored.
 
@@ -77,12 +92,8 @@ def st_mem_crops(X, seq_len=CROP, n_crops=N_CROPS, fs=FS):
             f"ST-MEM takes records of at least {seq_len} samples at {fs:g} Hz "
             f"({seq_len / fs:g} s); these have {n}. Give longer records, or bring them to the "
             "model with input_pipeline(fs=..., lead_names=...), which pads shorter ones.")
-    # util.transforms.NCrop (whose step of 0 would fail for n <= seq_len + 1)
-    step = (n - seq_len) // (n_crops - 1)
-    starts = np.arange(0, n - seq_len + 1, step) if step > 0 else np.arange(n - seq_len + 1)
-    crops = np.stack([x[..., s:s + seq_len] for s in starts], axis=1)
-    for btype, cutoff in (("highpass", 0.67), ("lowpass", 40)):
-        crops = sosfiltfilt(butter(5, cutoff, btype=btype, fs=fs, output="sos"), crops)
+    crops = np.stack([x[..., s:s + seq_len] for s in _crop_starts(n, seq_len, n_crops)], axis=1)
+    crops = _band_pass(crops, fs)
     loc = crops.mean(axis=(-1, -2), keepdims=True)
     scale = crops.std(axis=(-1, -2), keepdims=True)
     crops = np.divide(crops - loc, scale, out=np.zeros_like(crops), where=scale != 0)
@@ -112,3 +123,31 @@ class STMEMCrops(StatelessStep):
 
     def transform(self, X):
         return st_mem_crops(X, seq_len=self.seq_len, n_crops=self.n_crops, fs=self.fs)
+
+    def torch_module(self):
+        """The same computation in torch, with gradients (for attributions)."""
+        return _TorchCrops(float(self.fs), int(self.seq_len), int(self.n_crops))
+
+
+@functools.lru_cache(maxsize=2)
+def _band_pass_matrix(fs, seq_len):
+    """Row i: the two zero-phase filters applied to a unit impulse at sample i."""
+    return torch.from_numpy(_band_pass(np.eye(seq_len), fs).astype(np.float32))
+
+
+class _TorchCrops(nn.Module):
+    def __init__(self, fs, seq_len, n_crops):
+        super().__init__()
+        self.fs, self.seq_len, self.n_crops = fs, seq_len, n_crops
+
+    def forward(self, x):
+        n = x.shape[-1]
+        if n < self.seq_len:
+            raise ValueError(f"ST-MEM takes records of at least {self.seq_len} samples.")
+        starts = _crop_starts(n, self.seq_len, self.n_crops)
+        crops = torch.stack([x[..., s:s + self.seq_len] for s in starts], dim=1)
+        crops = crops @ _band_pass_matrix(self.fs, self.seq_len).to(x.device, x.dtype)
+        mean = crops.mean(dim=(-1, -2), keepdim=True)
+        std = crops.std(dim=(-1, -2), keepdim=True, unbiased=False)
+        scale = torch.where(std > 0, std, torch.full_like(std, float("inf")))
+        return (crops - mean) / scale
