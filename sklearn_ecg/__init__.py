@@ -3,6 +3,7 @@
 from ._persistence import PretrainedModelError, load_pretrained
 from ._version import __version__
 from .finetune import ECGClassifier
+from .foundation import load_foundation_model
 from .lcd import LCDPretrainer
 from .leadwise import LeadwiseEmbedder
 from .mets import METSPretrainer
@@ -17,5 +18,6 @@ __all__ = [
     "PretrainedModelError",
     "ZeroShotECGClassifier",
     "__version__",
+    "load_foundation_model",
     "load_pretrained",
 ]

@@ -350,8 +350,8 @@ def _odd_window(seconds, fs):
     return n if n % 2 else n + 1
 
 
-def _median_filter_rows(x, window):
-    """Running median of width ``window`` along the last axis, edges reflected.
+def _median_filter_rows(x, window, edges="reflect"):
+    """Running median of width ``window`` along the last axis, edges reflected (or zero-padded).
 
     scipy's fast running median only applies to 1-D input (n-D input is some
     30 times slower), so every lead is padded with its own reflection, the
@@ -361,7 +361,8 @@ def _median_filter_rows(x, window):
     half = window // 2
     n_timepoints = x.shape[-1]
     rows = x.reshape(-1, n_timepoints)
-    padded = np.pad(rows, ((0, 0), (half, half)), mode="symmetric")
+    mode = "symmetric" if edges == "reflect" else "constant"
+    padded = np.pad(rows, ((0, 0), (half, half)), mode=mode)
     filtered = ndimage.median_filter(padded.ravel(), size=window, mode="reflect")
     filtered = filtered.reshape(padded.shape)[:, half : half + n_timepoints]
     return filtered.reshape(x.shape)
@@ -390,14 +391,21 @@ class BaselineWanderRemoval(_RateTransformer):
         Sampling rate of X in Hz. Required: there is no safe guess.
     method : {"median", "highpass"}, default="median"
         How the baseline is estimated.
-    median_windows : tuple of two floats, default=(0.2, 0.6)
-        Window lengths in seconds of the two median filters (rounded to an
-        odd number of samples). Used by ``method="median"`` only.
+    median_windows : tuple of one or two floats, default=(0.2, 0.6)
+        Window lengths in seconds of the median filters applied one after
+        the other (rounded to an odd number of samples). One window gives a
+        single running median as baseline (ECGFounder's recipe: 0.4 s).
+        Used by ``method="median"`` only.
     cutoff : float, default=0.5
         High-pass cutoff in Hz. Used by ``method="highpass"`` only.
     order : int, default=2
         Butterworth order per pass, from 1 to 1000 (see
         :class:`BandpassFilter`). Used by ``method="highpass"`` only.
+    median_edges : {"reflect", "zeros"}, default="reflect"
+        What the median filters see beyond the record's ends: its
+        reflection, or zeros (as :func:`scipy.signal.medfilt`, which pulls
+        the baseline towards 0 within half a window of the ends). Used by
+        ``method="median"`` only.
 
     Attributes
     ----------
@@ -418,7 +426,7 @@ class BaselineWanderRemoval(_RateTransformer):
     Notes
     -----
     Input, output, chunking and NaN handling as for :class:`BandpassFilter`.
-    The median filters reflect the signal at the record's ends.
+    By default the median filters reflect the signal at the record's ends.
 
 %(short)s
 
@@ -443,10 +451,12 @@ class BaselineWanderRemoval(_RateTransformer):
     True
     """
 
-    def __init__(self, *, fs=None, method="median", median_windows=(0.2, 0.6), cutoff=0.5, order=2):
+    def __init__(self, *, fs=None, method="median", median_windows=(0.2, 0.6), cutoff=0.5, order=2,
+                 median_edges="reflect"):
         self.fs = fs
         self.method = method
         self.median_windows = median_windows
+        self.median_edges = median_edges
         self.cutoff = cutoff
         self.order = order
 
@@ -454,6 +464,7 @@ class BaselineWanderRemoval(_RateTransformer):
         **_RateTransformer._parameter_constraints,
         "method": [StrOptions({"median", "highpass"})],
         "median_windows": [tuple, list, np.ndarray],
+        "median_edges": [StrOptions({"reflect", "zeros"})],
         "cutoff": [_POSITIVE],
         "order": _ORDER_CONSTRAINT,
     }
@@ -462,24 +473,24 @@ class BaselineWanderRemoval(_RateTransformer):
         name = type(self).__name__
         fs = self._fs()
         windows = self.median_windows
-        if len(windows) != 2 or not all(_POSITIVE.is_satisfied_by(w) for w in windows):
+        if len(windows) not in (1, 2) or not all(_POSITIVE.is_satisfied_by(w) for w in windows):
             raise _invalid_parameter(
-                name, "median_windows", "two positive window lengths in seconds, e.g. (0.2, 0.6)",
-                windows,
+                name, "median_windows",
+                "one or two positive window lengths in seconds, e.g. (0.2, 0.6)", windows,
             )
         if self.method == "highpass":
             cutoff = float(self.cutoff)
             _check_below_nyquist(name, "cutoff", cutoff, fs)
             return "highpass", _butter_sos(name, int(self.order), cutoff, "highpass", fs)
-        first, second = (float(w) for w in windows)
-        return "median", (_odd_window(first, fs), _odd_window(second, fs))
+        return "median", tuple(_odd_window(float(w), fs) for w in windows)
 
     def _transform_chunk(self, chunk, params):
         method, arg = params
         if method == "highpass":
             return _sosfiltfilt(arg, chunk)
-        first, second = arg
-        baseline = _median_filter_rows(_median_filter_rows(chunk, first), second)
+        baseline = chunk
+        for window in arg:
+            baseline = _median_filter_rows(baseline, window, self.median_edges)
         return chunk - baseline
 
 
