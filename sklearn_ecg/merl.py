@@ -28,33 +28,21 @@ weights are those of the checkpoint (MERL trained part of it).
 
 import json
 import os
-import pickle
-import zipfile
-from functools import lru_cache
 from importlib.resources import files
-from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._param_validation import StrictInterval
-from ._validation import check_ecg_array
-from .input_contract import InputContract, check_input, input_pipeline, lead_statistics
-from .nn.merl import N_TIMEPOINTS, MERLNet, minmax_scale
+from ._checkpoints import CheckpointError, check_state_dict, load_state_dict_once, read_torch_checkpoint
+from .foundation import FoundationEmbedder
+from .foundation._loading import _matching_entries, _state_dict
+from .foundation._table import entry
+from .nn.merl import MERLNet
 from .text import _check_texts, _import_or_raise, _quiet_loading
 
-__all__ = ["MERL_MODELS", "MERL_PROMPTS", "MERL_LEAD_NAMES", "MERLEmbedder", "load_merl",
-           "CheckpointError"]
-
-#: The MERL models by name: the encoder of each.
-MERL_MODELS = {"merl-resnet18": "resnet18", "merl-vit-tiny": "vit_tiny"}
-
-#: The lead order MERL was pretrained in (MIMIC-IV-ECG's): aVF before aVL,
-#: unlike PTB-XL's. ``input_pipeline(lead_names=...)`` reorders records by name.
-MERL_LEAD_NAMES = ("I", "II", "III", "aVR", "aVF", "aVL", "V1", "V2", "V3", "V4", "V5", "V6")
+__all__ = ["MERL_PROMPTS", "MERLEmbedder", "MEDCPT_QUERY_ENCODER", "CheckpointError"]
 
 #: The Hugging Face model whose tokenizer and configuration MERL's text side uses.
 MEDCPT_QUERY_ENCODER = "ncbi/MedCPT-Query-Encoder"
@@ -72,97 +60,11 @@ def _read_prompts():
 #: MERL's clinical-knowledge-enhanced prompts (``zeroshot/CKEPE_prompt.json``
 #: of the authors' repository, MIT licence, package data
 #: ``data/merl_ckepe_prompts.json``): one description per label of PTB-XL
-#: (statements), CPSC 2018 and Chapman-Shaoxing-Ningbo, 131 entries. Use them
-#: as ``class_descriptions`` with ``template="{}"`` for MERL's zero-shot
+#: (its statements and superclasses), CPSC 2018 and Chapman-Shaoxing-Ningbo,
+#: 131 entries. Pass them as ``class_descriptions`` with ``template="{}"``
+#: to :class:`~sklearn_ecg.ZeroShotECGClassifier` for MERL's own zero-shot
 #: procedure.
 MERL_PROMPTS = _read_prompts()
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file that cannot be loaded: unreadable, or its tensors are not the model's."""
-
-
-def read_checkpoint(path):
-    """The tensors of a PyTorch checkpoint, read with ``weights_only=True`` (no code runs).
-
-    A ``{"state_dict": ...}`` or ``{"model_state_dict": ...}`` wrapper and a
-    ``module.`` prefix on every key (``DataParallel``) are removed.
-    """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"No checkpoint file at {path!r}.")
-    try:
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:
-            if "mmap" not in str(exc):
-                raise
-            # Files of the legacy (non-zip) format cannot be memory-mapped.
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        raise CheckpointError(
-            f"{path} was refused: it holds Python objects other than tensors, and unpickling "
-            f"them could run code ({str(exc).splitlines()[0]}). Load only checkpoints you trust, "
-            "and re-save them as a plain state_dict of tensors."
-        ) from exc
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise CheckpointError(
-            f"{path} is not a readable PyTorch checkpoint (truncated, or another format): "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        ) from exc
-    for key in ("state_dict", "model_state_dict"):
-        if isinstance(state, dict) and isinstance(state.get(key), dict):
-            state = state[key]
-    if not isinstance(state, dict) or not state or not all(
-            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()):
-        raise CheckpointError(f"{path} does not hold a state_dict (a mapping of names to tensors).")
-    if all(k.startswith("module.") for k in state):
-        state = {k[len("module."):]: v for k, v in state.items()}
-    return state
-
-
-def check_state_dict(expected, found, what):
-    """Raise :class:`CheckpointError` naming the missing, unexpected and mis-shaped tensors.
-
-    ``expected`` and ``found`` map names to tensors (or shapes).
-    """
-    def shape(v):
-        return tuple(v.shape) if hasattr(v, "shape") else tuple(v)
-
-    missing = [k for k in expected if k not in found]
-    unexpected = [k for k in found if k not in expected]
-    misshaped = [f"{k} {list(shape(found[k]))} (expected {list(shape(expected[k]))})"
-                 for k in expected if k in found and shape(found[k]) != shape(expected[k])]
-    if not (missing or unexpected or misshaped):
-        return
-
-    def listed(names):
-        return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} missing tensor(s): {listed(missing)}")
-    if unexpected:
-        parts.append(f"{len(unexpected)} unexpected tensor(s): {listed(unexpected)}")
-    if misshaped:
-        parts.append(f"{len(misshaped)} tensor(s) of another shape: {listed(misshaped)}")
-    raise CheckpointError(f"{what}: {'; '.join(parts)}.")
-
-
-@lru_cache(maxsize=1)
-def _reference_lead_statistics():
-    """Amplitude (mV) and per-lead polarity of 12-lead records in MERL's lead order.
-
-    MIMIC-IV-ECG's own statistics are not published with the weights; those
-    of the PTB-XL sample shipped with the package (same leads, mV, reordered)
-    stand in, for the lead-order check of the input.
-    """
-    from .datasets import load_ptbxl_sample
-
-    data = load_ptbxl_sample()
-    order = [list(data.lead_names).index(name) for name in MERL_LEAD_NAMES]
-    amp, polarity = lead_statistics(data.X[:, order])
-    return float(np.median(amp)), tuple(float(v) for v in np.median(polarity, axis=0))
 
 
 def _text_tokens(tokenizer, texts, device):
@@ -172,219 +74,233 @@ def _text_tokens(tokenizer, texts, device):
     return enc["input_ids"].to(device), enc["attention_mask"].to(device)
 
 
-class MERLEmbedder(TransformerMixin, BaseEstimator):
-    """Embeddings of a released MERL model (ResNet1d-18 or ViT-tiny), and its text side.
+def _merl_names():
+    from .foundation._table import table
 
-    ``fit`` loads the checkpoint; nothing is learned from X. A loaded model
-    is fitted (``check_is_fitted`` passes, ``FrozenEstimator`` keeps it);
+    return {n for n, spec in table().items() if spec.get("estimator") == "sklearn_ecg.merl:MERLEmbedder"}
+
+
+class MERLEmbedder(FoundationEmbedder):
+    """A released MERL model (ResNet1d-18 or ViT-tiny): ECG embeddings, joint space and text side.
+
+    ``fit`` loads the checkpoint (nothing is trained) and records MERL's
+    input contract; ``transform`` min-max scales each record over all its
+    leads, as MERL does, and embeds it, batch by batch under
+    :func:`torch.inference_mode`. A loaded model is fitted
+    (``check_is_fitted`` passes, ``FrozenEstimator`` keeps it);
     :func:`sklearn.base.clone` gives an unfitted copy that loads the same
     file when fitted, so the model works inside ``Pipeline``,
     ``GridSearchCV`` and ``cross_val_score``.
 
-    Records must be those of MERL's input: 12 leads in MERL's order
-    (:data:`MERL_LEAD_NAMES`: aVF before aVL), 500 Hz, 5,000 samples
-    (10 s). :meth:`input_pipeline` brings other records to it (reordering
-    leads by name, resampling, keeping the first 10 s). Each record is then
-    min-max scaled to [0, 1] over all its leads inside the model, as MERL
-    does, so the unit of the records does not matter.
+    Records must be MERL's input: 12 leads in MERL's order (MIMIC-IV-ECG's:
+    aVF before aVL, unlike PTB-XL), 500 Hz, 5,000 samples.
+    :meth:`input_pipeline` brings other records to it (selecting and
+    ordering the leads by name, resampling, keeping the first 10 s as MERL
+    does).
+
+    :meth:`encode_ecg` and :meth:`encode_text` give L2-normalised
+    joint-space embeddings, the interface of
+    :class:`~sklearn_ecg.ZeroShotECGClassifier`: with ``template="{}"`` and
+    :data:`MERL_PROMPTS` as ``class_descriptions`` its
+    ``decision_function`` is MERL's zero-shot score (prompt lowercased, 256
+    tokens, ``proj_t`` of BERT's pooled output and the ECG projection, both
+    L2-normalised, raw cosine).
 
     Parameters
     ----------
-    checkpoint : str or path-like
-        A MERL checkpoint: ``*_ckpt.pth`` (the whole ``ECGCLIP`` model) or
-        ``*_encoder.pth`` (the ECG encoder alone; only ``output="encoder"``
-        then).
-    model : {"merl-resnet18", "merl-vit-tiny"}, default="merl-resnet18"
-        Which network the checkpoint holds.
+    name : {"merl-resnet18", "merl-vit-tiny"}, default="merl-resnet18"
+        The model.
+    checkpoint : str or path-like, default=None
+        MERL's ``*_ckpt.pth`` (the whole model: encoder, projections and the
+        BERT) or ``*_encoder.pth`` (the ECG encoder alone: only
+        ``output="encoder"``, no text side), a local file or a Hugging Face
+        Hub id (``"owner/repo/file"``). Required.
     output : {"encoder", "projected", "joint"}, default="encoder"
-        What ``transform`` returns: the encoder's embedding (ResNet 512-d,
-        ViT 192-d), the ECG embedding in the joint ECG–text space (256-d:
-        the ResNet's attention pooling or the ViT's ``proj_e``), or that
+        What ``transform`` returns: the encoder's embedding (ResNet: its last
+        feature map averaged over time, 512-d, MERL's linear-probe features;
+        ViT: 192-d), the ECG embedding in the joint ECG–text space (256-d:
+        the ResNet's attention pooling, the ViT's ``proj_e``), or that
         embedding L2-normalised.
     text_model : str or path-like, default="ncbi/MedCPT-Query-Encoder"
-        The folder or Hugging Face name of the BERT's configuration and
-        tokenizer (its weights come from the checkpoint). Read only by
-        ``encode_text``.
+        Folder or Hugging Face name of the BERT's configuration and
+        tokenizer; the weights are the checkpoint's ``lm_model.*`` (MERL
+        trained part of the BERT). Read by ``encode_text`` only.
     local_files_only : bool, default=True
         Read ``text_model`` from disk or the Hugging Face cache only; False
         lets ``transformers`` download it.
-    device : str, default="cpu"
-        Torch device the model runs on.
-    batch_size : int, default=64
-        Records (or texts) per forward pass.
+    lead_names : list of str or None, default=None
+        None or MERL's leads in its order.
+    preprocess : bool, default=True
+        Min-max scale each record in ``transform``; False: the records are
+        already scaled.
+    device : str or torch.device, default="cpu"
+        Where the networks run (``"auto"``: CUDA when available).
+    batch_size : int, default=32
+        Records (or texts) per batch.
     architecture : dict or None, default=None
-        Only for checkpoints of a configuration other than the released one:
-        ``{"resnet_blocks": (b1, b2, b3, b4)}`` or ``{"vit": {"depth": ...,
-        ...}}`` (see :class:`sklearn_ecg.nn.merl.MERLNet`).
+        Only for checkpoints of a configuration other than the released
+        one, e.g. ``{"resnet_blocks": [1, 1, 1, 1]}`` or ``{"vit": {"depth":
+        2}}`` (:class:`sklearn_ecg.nn.merl.MERLNet`'s settings).
 
     Attributes
     ----------
-    net_ : MERLNet
-        The loaded network (ECG side and text projection), in eval mode.
+    module_ : MERLNet
+        The loaded ECG side and text projection, in eval mode.
     has_text_ : bool
         Whether the checkpoint holds the projections and the BERT (a
-        ``*_ckpt.pth``), so that ``encode_text`` and the joint outputs work.
-    n_features_in_ : int
-        12 (leads).
-    n_leads_, n_timepoints_ : int
-        12 and 5,000.
+        ``*_ckpt.pth``).
+    checkpoint_path_ : str
+        The file the weights were read from.
     input_contract_ : InputContract
-        500 Hz, 5,000 samples, MERL's lead names, min-max scaling inside
-        the model.
+        500 Hz, 5,000 samples, MERL's leads in its order, min-max scaling
+        inside the model.
+    preprocessing_ : sklearn.pipeline.Pipeline
+        :class:`~sklearn_ecg.preprocessing.MinMaxScale`.
+    n_leads_ : int
+        12.
+    embedding_dim_ : int
+        Features of ``transform``'s output.
+    n_features_in_ : int
+        12.
     logit_scale_ : float
         ``1/τ`` of MERL's training (τ = 0.07), the scale of
         :class:`~sklearn_ecg.ZeroShotECGClassifier`'s ``predict_proba``.
 
+    See Also
+    --------
+    sklearn_ecg.load_foundation_model : One-line loading.
+
     Examples
     --------
+    >>> import os, tempfile
     >>> import numpy as np, torch
     >>> from sklearn_ecg.merl import MERLEmbedder
     >>> from sklearn_ecg.nn.merl import MERLNet
-    >>> net = MERLNet("vit_tiny", vit={"depth": 1})  # a small random stand-in for a checkpoint
-    >>> import tempfile, os
+    >>> # A small random stand-in for MERL's ViT-tiny_encoder.pth (one block instead of 12).
+    >>> net = MERLNet("vit_tiny", vit={"depth": 1}, heads=False)
     >>> path = os.path.join(tempfile.mkdtemp(), "vit_tiny_encoder.pth")
     >>> torch.save(net.ecg_encoder.state_dict(), path)
-    >>> merl = MERLEmbedder(path, model="merl-vit-tiny", architecture={"vit": {"depth": 1}}).fit()
+    >>> merl = MERLEmbedder("merl-vit-tiny", path, architecture={"vit": {"depth": 1}}).fit()
     >>> X = np.random.default_rng(0).normal(size=(2, 12, 5000)).astype("float32")
     >>> merl.transform(X).shape
     (2, 192)
     """
 
-    _parameter_constraints = {
-        "checkpoint": [str, os.PathLike],
-        "model": [StrOptions(set(MERL_MODELS))],
+    _parameter_constraints: dict = {
+        **FoundationEmbedder._parameter_constraints,
         "output": [StrOptions({"encoder", "projected", "joint"})],
         "text_model": [str, os.PathLike],
         "local_files_only": ["boolean"],
-        "device": [str],
-        "batch_size": [StrictInterval(Integral, 1, None, closed="left")],
         "architecture": [dict, None],
     }
 
-    def __init__(self, checkpoint, model="merl-resnet18", output="encoder",
-                 text_model=MEDCPT_QUERY_ENCODER, local_files_only=True, device="cpu",
-                 batch_size=64, architecture=None):
-        self.checkpoint = checkpoint
-        self.model = model
+    def __init__(self, name="merl-resnet18", checkpoint=None, *, output="encoder",
+                 text_model=MEDCPT_QUERY_ENCODER, local_files_only=True, lead_names=None,
+                 preprocess=True, device="cpu", batch_size=32, architecture=None):
+        super().__init__(name, checkpoint, lead_names=lead_names, preprocess=preprocess,
+                         device=device, batch_size=batch_size)
         self.output = output
         self.text_model = text_model
         self.local_files_only = local_files_only
-        self.device = device
-        self.batch_size = batch_size
         self.architecture = architecture
 
     # -- loading ---------------------------------------------------------------
 
-    def _build(self):
+    def _config(self, spec, heads):
         arch = dict(self.architecture or {})
         unknown = sorted(set(arch) - {"resnet_blocks", "vit"})
         if unknown:
             raise ValueError(f"architecture may set 'resnet_blocks' or 'vit'; got {unknown}.")
-        return MERLNet(MERL_MODELS[self.model], **arch)
+        return {**spec["config"], **arch, "heads": heads}
 
-    def _load(self):
-        state = read_checkpoint(self.checkpoint)
-        net = self._build()
-        expected = {k: v for k, v in net.state_dict().items()}
-        what = f"{os.fspath(self.checkpoint)} is not a {self.model} checkpoint"
-        if not any(k.startswith("ecg_encoder.") for k in state):
-            # A bare encoder (*_encoder.pth): ecg_encoder.state_dict().
-            check_state_dict({k[len("ecg_encoder."):]: v for k, v in expected.items()
-                              if k.startswith("ecg_encoder.")}, state, what)
-            net.ecg_encoder.load_state_dict(state, strict=True, assign=True)
-            return net, None
-        lm_state = {k[len("lm_model."):]: v for k, v in state.items() if k.startswith("lm_model.")}
-        if not lm_state:
+    def _load_network(self, path):
+        spec = entry(self.name)
+        if self.name not in _merl_names():
+            raise ValueError(
+                f"{type(self).__name__} loads the MERL models ({', '.join(sorted(_merl_names()))}); "
+                f"{self.name!r} is another model: use sklearn_ecg.load_foundation_model.")
+        source = os.fspath(path)
+        what = f"{self.name!r} (MERL)"
+        obj = read_torch_checkpoint(path, what=f"a checkpoint of {what}")
+        spec["checkpoint"]["ignore_prefixes"] = []
+        state = _state_dict(obj, spec, source, what)
+        del obj
+        # The text model's tensors are read again, and kept, only by encode_text.
+        has_text_model = any(k.startswith("lm_model.") for k in state)
+        state = {k: v for k, v in state.items() if not k.startswith("lm_model.")}
+        # MERL writes two formats: ECGCLIP.state_dict() (*_ckpt.pth) and
+        # ecg_encoder.state_dict() (*_encoder.pth).
+        heads = any(k.startswith("ecg_encoder.") for k in state)
+        if not heads:
+            state = {f"ecg_encoder.{k}": v for k, v in state.items()}
+        config = self._config(spec, heads)
+        try:
+            module = load_state_dict_once(lambda: MERLNet(**config), state, source, what)
+        except CheckpointError as exc:
+            others = _matching_entries(self.name, state) if heads else []
+            if others:
+                raise CheckpointError(
+                    f"{exc} It is a checkpoint of {' or '.join(repr(o) for o in others)}: pass "
+                    f"name={others[0]!r}.") from None
+            raise
+        if heads and not has_text_model:
             raise CheckpointError(
-                f"{what}: it has the ECG encoder and heads but no lm_model.* tensors (the text "
+                f"{source}: has MERL's ECG encoder and heads but no lm_model.* tensors (the text "
                 "model), unlike MERL's *_ckpt.pth files.")
-        ecg_state = {k: v for k, v in state.items() if not k.startswith("lm_model.")}
-        check_state_dict(expected, ecg_state, what)
-        net.load_state_dict(ecg_state, strict=True, assign=True)
-        return net, lm_state
+        return module.eval()
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X=None, y=None):
-        """Load the checkpoint; X and y are ignored (nothing is learned).
+        """Load the checkpoint (no training) and record MERL's input contract.
 
         Parameters
         ----------
-        X, y : ignored
+        X : array-like of shape (n_records, 12, 5000), default=None
+            Optional: only checked (its lead count against the model's).
+        y : ignored
 
         Returns
         -------
         self : MERLEmbedder
         """
-        net, lm_state = self._load()
-        if self.output != "encoder" and lm_state is None:
-            raise ValueError(
-                f"output={self.output!r} needs MERL's projection heads, which a bare encoder "
-                f"checkpoint ({os.fspath(self.checkpoint)}) lacks: load the *_ckpt.pth file, or "
-                "use output='encoder'.")
-        amplitude, polarity = _reference_lead_statistics()
-        self.net_ = net.to(self.device).eval()
-        self._lm_state = lm_state
+        super().fit(X, y)
+        self.has_text_ = bool(self.module_.has_heads)
         self._text = None
-        self.has_text_ = lm_state is not None
-        self.n_features_in_ = self.n_leads_ = len(MERL_LEAD_NAMES)
-        self.n_timepoints_ = N_TIMEPOINTS
-        self.input_contract_ = InputContract(
-            fs=500.0, n_timepoints=N_TIMEPOINTS, lead_names=MERL_LEAD_NAMES,
-            n_leads=len(MERL_LEAD_NAMES), units="mV", standardize="minmax", amplitude=amplitude,
-            lead_polarity=polarity)
+        if self.output != "encoder":
+            self._require_text(f"output={self.output!r}")
+            self.embedding_dim_ = int(self.module_.projection_dim)
+        else:
+            self.embedding_dim_ = int(self.module_.out_features)
         return self
 
     def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_text"] = None  # the BERT is rebuilt from _lm_state when needed
+        state = super().__getstate__()
+        state["_text"] = None  # the BERT is rebuilt from the checkpoint when needed
         return state
 
     # -- ECG -------------------------------------------------------------------
 
-    def _records(self, X):
-        X = check_ecg_array(self, X, reset=False, min_records=1, cast_lazily=True)
-        if X.ndim != 3:
-            raise ValueError(f"{type(self).__name__} takes 12-lead records (n, 12, 5000); got 2-D X.")
-        if X.shape[2] != N_TIMEPOINTS:
-            raise ValueError(
-                f"X has records of {X.shape[2]} samples but MERL takes 10 s at 500 Hz, "
-                f"{N_TIMEPOINTS} samples (its networks have one position per patch of that length). "
-                "Bring records to it with model.input_pipeline(fs=..., lead_names=...), which "
-                "resamples and keeps the first 10 s.")
-        check_input(self, X)
-        return X
-
-    def _embed(self, X, output):
-        device = next(self.net_.parameters()).device
-        out = np.empty((len(X), 0), dtype=np.float32)
-        chunks = []
-        with torch.inference_mode():
-            for start in range(0, len(X), self.batch_size):
-                x = torch.from_numpy(np.array(X[start:start + self.batch_size], dtype=np.float32))
-                x = minmax_scale(x.to(device))
-                chunks.append(self.net_.embed(x, output).float().cpu().numpy())
-        return np.concatenate(chunks) if chunks else out
-
     def transform(self, X):
-        """Embed records (``output`` says which embedding).
+        """Embed the records (``output`` says which embedding).
 
         Parameters
         ----------
         X : array-like of shape (n_records, 12, 5000)
-            Records in MERL's lead order, 500 Hz.
+            Records in MERL's leads and order, 500 Hz.
 
         Returns
         -------
-        embeddings : ndarray of shape (n_records, n_features)
+        X_new : ndarray of shape (n_records, embedding_dim_)
+            The embeddings, float32.
         """
-        check_is_fitted(self, "net_")
-        return self._embed(self._records(X), self.output)
+        check_is_fitted(self, "module_")
+        return self._run(self._records(X), lambda module, x: module.embed(x, self.output))
 
     def _require_text(self, what):
         if not self.has_text_:
             raise ValueError(
                 f"{what} needs MERL's projection heads and text model, which the bare encoder "
-                f"checkpoint {os.fspath(self.checkpoint)} lacks: load the *_ckpt.pth file.")
+                f"checkpoint {self.checkpoint_path_} lacks: load the *_ckpt.pth file, or use "
+                "output='encoder'.")
 
     def encode_ecg(self, X):
         """L2-normalised ECG embeddings in the joint ECG–text space (256-d).
@@ -397,14 +313,22 @@ class MERLEmbedder(TransformerMixin, BaseEstimator):
         -------
         embeddings : ndarray of shape (n_records, 256), float32
         """
-        check_is_fitted(self, "net_")
+        check_is_fitted(self, "module_")
         self._require_text("encode_ecg")
-        return self._embed(self._records(X), "joint")
+        return self._run(self._records(X), lambda module, x: module.embed(x, "joint"))
 
     # -- text ------------------------------------------------------------------
 
+    def _lm_state(self):
+        """The checkpoint's ``lm_model.*`` tensors, read again from the file."""
+        obj = read_torch_checkpoint(self.checkpoint_path_, what=f"a checkpoint of {self.name!r}")
+        spec = entry(self.name)
+        spec["checkpoint"]["ignore_prefixes"] = []
+        state = _state_dict(obj, spec, self.checkpoint_path_, self.name)
+        return {k[len("lm_model."):]: v for k, v in state.items() if k.startswith("lm_model.")}
+
     def _text_model(self):
-        if self._text is not None:
+        if getattr(self, "_text", None) is not None:
             return self._text
         transformers = _import_or_raise("transformers", "MERL's text side")
         source = os.fspath(self.text_model)
@@ -421,7 +345,7 @@ class MERLEmbedder(TransformerMixin, BaseEstimator):
             raise OSError(f"Could not read the text model's configuration and tokenizer from "
                           f"{source!r} ({type(exc).__name__}: {exc}).{hint}") from exc
         bert = transformers.BertModel(config, add_pooling_layer=True)
-        state = dict(self._lm_state)
+        state = self._lm_state()
         expected = bert.state_dict()
         # Before transformers 4.31 BertModel saved embeddings.position_ids
         # (0, 1, …, max_len - 1); later releases keep it out of state_dict.
@@ -432,18 +356,16 @@ class MERLEmbedder(TransformerMixin, BaseEstimator):
             if ids.shape[-1] != config.max_position_embeddings or not torch.equal(
                     ids.reshape(-1).long(), torch.arange(ids.shape[-1])):
                 raise CheckpointError(
-                    f"{os.fspath(self.checkpoint)}: lm_model.{key} is not the range 0..."
-                    f"{config.max_position_embeddings - 1} of {source!r}'s configuration.")
+                    f"{self.checkpoint_path_}: lm_model.{key} is not the range 0 to "
+                    f"{config.max_position_embeddings - 1} that {source!r}'s configuration gives.")
             if key not in expected:
                 del state[key]
         elif key in expected:
             state[key] = expected[key]
-        check_state_dict(expected, state,
-                         f"{os.fspath(self.checkpoint)}: its lm_model.* tensors do not fit the "
-                         f"BERT configured by {source!r}")
+        check_state_dict({k: tuple(v.shape) for k, v in expected.items()}, state,
+                         self.checkpoint_path_, f"the BERT configured by {source!r} (lm_model.*)")
         bert.load_state_dict(state, strict=True, assign=True)
-        device = next(self.net_.parameters()).device
-        self._text = (tokenizer, bert.to(device).eval())
+        self._text = (tokenizer, bert.to(self.device_).eval())
         return self._text
 
     def encode_text(self, texts):
@@ -461,80 +383,42 @@ class MERLEmbedder(TransformerMixin, BaseEstimator):
         -------
         embeddings : ndarray of shape (n_texts, 256), float32
         """
-        check_is_fitted(self, "net_")
+        check_is_fitted(self, "module_")
         self._require_text("encode_text")
         texts = _check_texts(texts)
+        if not texts:
+            return np.empty((0, self.module_.projection_dim), dtype=np.float32)
         tokenizer, bert = self._text_model()
         chunks = []
         with torch.inference_mode():
             for start in range(0, len(texts), self.batch_size):
                 ids, mask = _text_tokens(tokenizer, texts[start:start + self.batch_size], bert.device)
                 pooled = bert(input_ids=ids, attention_mask=mask).pooler_output
-                out = torch.nn.functional.normalize(self.net_.project_text(pooled), dim=-1)
+                out = torch.nn.functional.normalize(self.module_.project_text(pooled), dim=-1)
                 chunks.append(out.float().cpu().numpy())
-        if not chunks:
-            return np.empty((0, self.net_.projection_dim), dtype=np.float32)
         return np.concatenate(chunks)
 
     @property
     def logit_scale_(self):
         """``1/τ`` with MERL's training temperature τ = 0.07."""
-        check_is_fitted(self, "net_")
+        check_is_fitted(self, "module_")
         return 1.0 / MERL_TEMPERATURE
 
-    # -- scikit-learn ------------------------------------------------------------
-
-    def input_pipeline(self, *, fs, lead_names=None, units="mV", crop="start"):
-        """Steps that bring records of another rate, lead order or length to MERL's input.
-
-        See :func:`sklearn_ecg.input_contract.input_pipeline`; ``crop="start"``
-        keeps the first 10 s, as MERL does.
+    def get_feature_names_out(self, input_features=None):
+        """``merl_resnet18_0``, … (``merl_resnet18_joint0``, … for the joint-space outputs).
 
         Parameters
         ----------
-        fs : float
-        lead_names : sequence of str or None, default=None
-        units : {"V", "mV", "uV", "µV", "nV"}, default="mV"
-        crop : {"start", "center", "end"} or None, default="start"
+        input_features : ignored
 
         Returns
         -------
-        pipeline : sklearn.pipeline.Pipeline
+        feature_names_out : ndarray of str objects
         """
-        return input_pipeline(self, fs=fs, lead_names=lead_names, units=units, crop=crop)
-
-    def get_feature_names_out(self, input_features=None):
-        """``merl0``, ``merl1``, … (``merl_joint0``, … for the joint-space outputs)."""
-        check_is_fitted(self, "net_")
-        n = self.net_.out_features if self.output == "encoder" else self.net_.projection_dim
-        prefix = "merl" if self.output == "encoder" else "merl_joint"
-        return np.asarray([f"{prefix}{k}" for k in range(n)], dtype=object)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        tags.requires_fit = True
-        tags.non_deterministic = False
-        return tags
+        names = super().get_feature_names_out(input_features)
+        if self.output == "encoder":
+            return names
+        prefix = self.name.replace("-", "_")
+        return np.asarray([f"{prefix}_joint{k}" for k in range(self.embedding_dim_)], dtype=object)
 
 
-def load_merl(name, checkpoint, **params):
-    """A fitted :class:`MERLEmbedder` of the released model ``name`` from ``checkpoint``.
-
-    Parameters
-    ----------
-    name : {"merl-resnet18", "merl-vit-tiny"}
-    checkpoint : str or path-like
-        ``*_ckpt.pth`` or ``*_encoder.pth`` of that model.
-    **params
-        Other parameters of :class:`MERLEmbedder` (``output``,
-        ``text_model``, ``device``, …).
-
-    Returns
-    -------
-    model : MERLEmbedder
-        Fitted.
-    """
-    if name not in MERL_MODELS:
-        raise ValueError(f"Unknown MERL model {name!r}; the MERL models are {sorted(MERL_MODELS)}.")
-    return MERLEmbedder(checkpoint, model=name, **params).fit()

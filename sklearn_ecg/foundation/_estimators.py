@@ -17,7 +17,7 @@ from .._validation import check_ecg_array
 from ..input_contract import InputContractMixin, check_input
 from ..preprocessing import STANDARD_LEADS
 from ._loading import load_network, resolve_checkpoint
-from ._table import classes_of, entry, input_contract, preprocessing_pipeline
+from ._table import classes_of, entry, estimator_class, input_contract, preprocessing_pipeline
 
 __all__ = ["FoundationClassifier", "FoundationEmbedder", "load_foundation_model"]
 
@@ -91,7 +91,7 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
             X, seen = check_ecg_array(self, X, reset=True, min_records=1, cast_lazily=True)
             self._check_leads(X, len(leads))
         path = resolve_checkpoint(self.checkpoint, self.name, spec)
-        module = load_network(self.name, path).to(device)
+        module = self._load_network(path).to(device)
         self.module_ = module
         self.checkpoint_path_ = os.fspath(path)
         self.input_contract_ = input_contract(spec, leads)
@@ -105,6 +105,10 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
             self.n_features_in_ = len(leads)
         self._set_head(spec)
         return self
+
+    def _load_network(self, path):
+        """The network with the weights of the local file ``path``."""
+        return load_network(self.name, path)
 
     def _set_head(self, spec):
         pass
@@ -381,5 +385,11 @@ def load_foundation_model(name, checkpoint, *, kind="embedder", **params):
     classes = {"embedder": FoundationEmbedder, "classifier": FoundationClassifier}
     if kind not in classes:
         raise ValueError(f"kind must be 'embedder' or 'classifier'; got {kind!r}.")
+    spec = entry(name)
+    if "estimator" in spec:
+        # A model with an estimator of its own (MERL: joint space and text side).
+        if kind != "embedder":
+            raise ValueError(f"{name!r} has no classification head; use kind='embedder'.")
+        return estimator_class(spec)(name, checkpoint, **params).fit()
     return classes[kind](name, checkpoint, **params).fit()
 

@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from .. import preprocessing as _preprocessing
 from ..input_contract import InputContract
 
-__all__ = ["classes_of", "entry", "input_contract", "network_class", "preprocessing_pipeline", "table"]
+__all__ = ["classes_of", "entry", "estimator_class", "input_contract", "network_class", "preprocessing_pipeline", "table"]
 
 _REQUIRED = ("family", "summary", "module", "config", "checkpoint", "input", "preprocessing",
              "embedding", "licence", "source", "weights", "reference")
@@ -66,6 +66,13 @@ def network_class(spec):
     if not module_name.startswith("sklearn_ecg."):
         raise ValueError(f"foundation model table: {spec['module']!r} is not a class of the package.")
     return getattr(importlib.import_module(module_name), attr)
+
+
+def estimator_class(spec):
+    """The estimator class of an entry that names its own (``"estimator"``), else None."""
+    if "estimator" not in spec:
+        return None
+    return network_class({"module": spec["estimator"]})
 
 
 @functools.lru_cache(maxsize=8)

@@ -16,8 +16,8 @@ checkpoint loads into it key for key:
   loss, loaded but never used at inference;
 - ``proj_t.*``: the text projection (Linear–GELU–Linear) applied to BERT's
   ``pooler_output``;
-- ``lm_model.*``: the BERT itself, a ``transformers.BertModel``, built only
-  when text is embedded (:func:`build_text_model`).
+- ``lm_model.*``: the BERT itself, a ``transformers.BertModel``, built by
+  :class:`sklearn_ecg.merl.MERLEmbedder` only when text is embedded.
 
 MERL feeds its encoders records min-max scaled to [0, 1] over all leads of a
 record (:func:`minmax_scale`); the networks here take such records.
@@ -257,33 +257,38 @@ class MERLNet(nn.Module):
     resnet_blocks : tuple of 4 int, default=(2, 2, 2, 2)
     vit : dict or None, default=None
         ViT settings overriding :data:`VIT_TINY`.
+    heads : bool, default=True
+        False: the encoder alone (``ecg_encoder.*``), for MERL's bare
+        ``*_encoder.pth`` files; only ``forward`` then.
     """
 
     def __init__(self, encoder, n_leads=12, n_timepoints=N_TIMEPOINTS, text_dim=768,
-                 projection_dim=256, resnet_blocks=RESNET_BLOCKS, vit=None):
+                 projection_dim=256, resnet_blocks=RESNET_BLOCKS, vit=None, heads=True):
         super().__init__()
         self.kind = encoder
+        self.has_heads = heads
         if encoder == "resnet18":
-            self.ecg_encoder = MERLResNet(resnet_blocks, n_leads)
-            n_positions = -(-n_timepoints // 16)
-            self.downconv = nn.Conv1d(512, projection_dim, 1)
-            self.att_pool_head = AttentionPool(n_positions, projection_dim, heads=4)
+            self.ecg_encoder = MERLResNet(tuple(resnet_blocks), n_leads)
             side = projection_dim
         elif encoder == "vit_tiny":
             self.ecg_encoder = MERLViT(n_leads, n_timepoints, **{**VIT_TINY, **(vit or {})})
-            width = self.ecg_encoder.width
-            self.proj_e = nn.Sequential(
-                nn.Linear(width, projection_dim), nn.BatchNorm1d(projection_dim), nn.ReLU(),
-                nn.Linear(projection_dim, projection_dim), nn.BatchNorm1d(projection_dim),
-            )
-            side = width
+            side = self.ecg_encoder.width
         else:
             raise ValueError(f"encoder must be 'resnet18' or 'vit_tiny'; got {encoder!r}.")
+        if not heads:
+            return
+        if encoder == "resnet18":
+            self.downconv = nn.Conv1d(512, projection_dim, 1)
+            self.att_pool_head = AttentionPool(-(-n_timepoints // 16), projection_dim, heads=4)
+        else:
+            self.proj_e = nn.Sequential(
+                nn.Linear(side, projection_dim), nn.BatchNorm1d(projection_dim), nn.ReLU(),
+                nn.Linear(projection_dim, projection_dim), nn.BatchNorm1d(projection_dim),
+            )
         self.linear1 = nn.Linear(side, projection_dim, bias=False)
         self.linear2 = nn.Linear(side, projection_dim, bias=False)
         self.proj_t = nn.Sequential(nn.Linear(text_dim, projection_dim), nn.GELU(),
                                     nn.Linear(projection_dim, projection_dim))
-        self.lm_model = None
 
     @property
     def out_features(self):
@@ -296,6 +301,10 @@ class MERLNet(nn.Module):
     def forward(self, x):
         out = self.ecg_encoder(x)
         return MERLResNet.pool(out) if self.kind == "resnet18" else out
+
+    def features(self, x):
+        """The encoder's embedding (``forward``)."""
+        return self(x)
 
     def project(self, x):
         """The ECG embedding in the joint space (``ext_ecg_emb`` of MERL), not normalised."""
