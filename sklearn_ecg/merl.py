@@ -36,9 +36,11 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._checkpoints import CheckpointError, check_state_dict, load_state_dict_once, read_torch_checkpoint
+from ._validation import check_ecg_array
 from .foundation import FoundationEmbedder
+from .input_contract import check_input
 from .foundation._loading import _matching_entries, _state_dict
-from .foundation._table import entry
+from .foundation._table import entry, table
 from .nn.merl import MERLNet
 from .text import _check_texts, _import_or_raise, _quiet_loading
 
@@ -75,8 +77,6 @@ def _text_tokens(tokenizer, texts, device):
 
 
 def _merl_names():
-    from .foundation._table import table
-
     return {n for n, spec in table().items() if spec.get("estimator") == "sklearn_ecg.merl:MERLEmbedder"}
 
 
@@ -278,6 +278,20 @@ class MERLEmbedder(FoundationEmbedder):
         return state
 
     # -- ECG -------------------------------------------------------------------
+
+    def _records(self, X):
+        X, _ = check_ecg_array(self, X, reset=True, min_records=1, cast_lazily=True)
+        self._check_leads(X, self.n_leads_)
+        length = self.input_contract_.n_timepoints
+        if X.shape[-1] != length:
+            raise ValueError(
+                f"X has records of {X.shape[-1]} samples but {self.name!r} reads {length} "
+                f"({length / self.input_contract_.fs:g} s at {self.input_contract_.fs:g} Hz): its "
+                "networks have one position per patch of that record. Bring the records to it "
+                "with model.input_pipeline(fs=..., lead_names=...), which resamples them and keeps "
+                "the first 10 s.")
+        check_input(self, X)
+        return X
 
     def transform(self, X):
         """Embed the records (``output`` says which embedding).
