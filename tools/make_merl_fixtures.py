@@ -328,19 +328,37 @@ def main(argv=None):
         for heavy in ("model.safetensors", "pytorch_model.bin"):
             (text_folder / heavy).unlink(missing_ok=True)
     if args.compare:
-        compare(out, text_folder)
+        compare(out, text_folder, reduced=not args.released)
 
 
-def compare(out, text_folder):
+def compare(out, text_folder, reduced):
     """Load every checkpoint in ``out`` with the package and print the largest differences."""
     sys.path.insert(0, str(ROOT))
-    from sklearn_ecg.merl import load_merl
+    from sklearn_ecg.merl import MERLEmbedder
 
+    lead_names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
     for ecg_model, name in (("resnet18", "merl-resnet18"), ("vit_tiny", "merl-vit-tiny")):
-        expected = np.load(out / f"merl_{ecg_model}_expected.npz")
-        model = load_merl(name, out / f"merl_{ecg_model}_ckpt.pth", text_model=text_folder)
-        got = model.transform(expected["x"])
-        print(name, "encoder", float(np.abs(got - expected["encoder"]).max()))
+        arch = None
+        if reduced:
+            arch = {"resnet_blocks": [1, 1, 1, 1]} if ecg_model == "resnet18" else {"vit": {"depth": 2}}
+        ref = np.load(out / f"merl_{ecg_model}_expected.npz")
+        files = [out / f"merl_{ecg_model}_ckpt.pth", out / f"merl_{ecg_model}_encoder.pth"]
+        for path in [f for f in files if f.exists()]:
+            outputs = ["encoder", "projected"] if path.name.endswith("_ckpt.pth") else ["encoder"]
+            for output in outputs:
+                model = MERLEmbedder(name, path, output=output, text_model=text_folder,
+                                     architecture=arch).fit()
+                steps = model.input_pipeline(fs=500, lead_names=lead_names)
+                fixed = np.abs(model.transform(ref["x"]) - ref[output]).max()
+                raw = model.transform(steps.transform(ref["raw_mv"]))
+                rel = np.abs(raw - ref[f"raw_{output}"]).max() / np.abs(ref[f"raw_{output}"]).max()
+                print(f"{name} {path.name} {output}: max |difference| {fixed:.2e} on the "
+                      f"preprocessed input; {rel:.2e} of the largest value from raw mV")
+            if output == "projected":
+                text = model.encode_text([str(p) for p in ref["prompts"]])
+                sims = model.encode_ecg(ref["x"]) @ text.T
+                print(f"{name} zero-shot similarities: max |difference| "
+                      f"{np.abs(sims - ref['similarities']).max():.2e}")
 
 
 if __name__ == "__main__":
