@@ -64,9 +64,10 @@ def read_torch_checkpoint(path, *, what="a torch checkpoint", hint=""):
         # downloaded file, so only the first line of its message is kept.
         reason = (str(exc).strip().splitlines() or [""])[0]
         raise CheckpointError(
-            f"{source}: could not be read as {what} with weights only ({type(exc).__name__}: "
-            f"{reason}). The file is damaged or truncated (download it again), or it holds "
-            f"Python objects besides tensors, which are never unpickled. {hint}".strip()
+            f"{source}: could not be read as a weights-only torch checkpoint ({type(exc).__name__}: "
+            f"{reason}). A checkpoint is a file written by torch.save; this one is damaged, "
+            "truncated (download it again), or holds Python objects besides tensors, which are "
+            f"never unpickled. {hint}".strip()
         ) from exc
 
 

@@ -19,6 +19,7 @@ from numbers import Integral
 
 import torch
 
+from ._checkpoints import read_torch_checkpoint
 from ._runtime import resolve_device, seed_from, seeded_construction
 from .nn.vgg1d import _VGG16_BLOCKS
 
@@ -57,29 +58,8 @@ def _translate(state, layer_map, source):
 
 def _read_checkpoint(path):
     source = os.fspath(path)
-    if not os.path.isfile(source):
-        raise FileNotFoundError(f"No checkpoint file {source!r}.")
-    with open(source, "rb") as f:
-        head = f.read(8)
-    # torch.save writes a zip archive (since torch 1.6) or, formerly, a pickle.
-    if not head.startswith((b"PK\x03\x04", b"\x80")):
-        raise ValueError(
-            f"{source}: is not a torch checkpoint (a file written by torch.save starts as a "
-            f"zip archive or a pickle; this one starts with {head!r}). Pass the .pth file "
-            "that the reference LCD code saved."
-        )
-    try:
-        # weights_only: tensors, numbers and containers only, never arbitrary objects.
-        ckpt = torch.load(source, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        # torch's own advice (load with weights_only=False) must not be followed for a
-        # downloaded file, so only the first line of its message is kept.
-        reason = (str(exc).strip().splitlines() or [""])[0]
-        raise ValueError(
-            f"{source}: could not be read as a weights-only torch checkpoint ({type(exc).__name__}: "
-            f"{reason}). A checkpoint is a file written by torch.save; this one is damaged, "
-            "truncated, or holds Python objects besides tensors, which are never unpickled."
-        ) from exc
+    ckpt = read_torch_checkpoint(
+        source, hint="Pass the .pth file that the reference LCD code saved.")
     if not isinstance(ckpt, dict):
         raise ValueError(f"{source}: holds a {type(ckpt).__name__}, not a dict of state dicts.")
     if "online_network_state_dict" in ckpt:

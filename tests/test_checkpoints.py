@@ -92,7 +92,7 @@ def test_truncated_and_foreign_files(tmp_path):
     data = CKPT.read_bytes()
     truncated = tmp_path / "truncated.pth"
     truncated.write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match="truncated.pth.*damaged or truncated"):
+    with pytest.raises(CheckpointError, match="truncated.pth.*damaged, truncated"):
         load_foundation_model(NAME, truncated)
     text = tmp_path / "notes.pth"
     text.write_text("not a checkpoint")

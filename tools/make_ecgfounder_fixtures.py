@@ -27,6 +27,11 @@ run from this repository's root::
     git -C /tmp/ECGFounder checkout 04edac7
     python tools/make_ecgfounder_fixtures.py /tmp/ECGFounder
 
+``--check-released`` writes nothing: it builds the released configuration
+with the authors' code (random weights), saves it in the released format and
+prints the largest differences of the package's features and probabilities
+from theirs, on the fixtures' raw records.
+
 Their ``net1d.py`` imports matplotlib; their ``util.py`` and ``dataset.py``
 import packages the preprocessing does not need (h5py, wfdb, torchvision), so
 the two functions used are read from the files and run with only the imports
@@ -114,18 +119,60 @@ def randomise(model, seed):
                 tensor.copy_(torch.randn(tensor.shape, generator=generator) * scale)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("repo", type=Path, help="a checkout of PKUDigitalHealth/ECGFounder")
-    parser.add_argument("--dest", type=Path, default=DEFAULT_DEST)
-    args = parser.parse_args(argv)
-    repo, dest = args.repo.resolve(), args.dest
-    dest.mkdir(parents=True, exist_ok=True)
-
+def _authors_code(repo):
     net1d = _load_module(repo / "net1d.py", "ecgfounder_net1d")
     filter_bandpass = _load_function(repo / "util.py", "filter_bandpass")
     z_score = _load_function(repo / "dataset.py", "z_score_normalization",
                              class_name="LVEF_12lead_cls_Dataset")
+    return net1d, filter_bandpass, z_score
+
+
+def check_released(repo, tmp):
+    """Compare the package with the authors' code at the released size (random weights)."""
+    from sklearn_ecg import load_foundation_model
+
+    net1d, filter_bandpass, z_score = _authors_code(repo)
+    x_raw, _ = raw_records(RAW)
+    for n_leads, name in ((12, "ecgfounder-12lead"), (1, "ecgfounder-1lead")):
+        model = net1d.Net1D(in_channels=n_leads, return_features=True, **RELEASED)
+        randomise(model, SEED + n_leads)
+        model.eval()
+        x = x_raw[:, :n_leads]  # lead I for the single-lead model
+        pre = np.stack([z_score(None, filter_bandpass(r, 500)) for r in x])
+        with torch.no_grad():
+            logits, features = (t.numpy() for t in model(torch.FloatTensor(pre)))
+        path = Path(tmp) / f"{name}.pth"
+        torch.save({"state_dict": model.state_dict()}, path)
+        del model
+        ours = load_foundation_model(name, path).transform(x)
+        ours_pre = load_foundation_model(name, path, preprocess=False).transform(pre.astype(np.float32))
+        proba = load_foundation_model(name, path, kind="classifier").predict_proba(x)
+        print(json.dumps({
+            "model": name,
+            "features_max_abs_diff_preprocessed": float(np.abs(ours_pre - features).max()),
+            "features_max_rel_diff_raw": float(np.abs(ours - features).max() / np.abs(features).max()),
+            "proba_max_abs_diff_raw": float(np.abs(proba - 1 / (1 + np.exp(-logits))).max()),
+        }))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("repo", type=Path, help="a checkout of PKUDigitalHealth/ECGFounder")
+    parser.add_argument("--dest", type=Path, default=DEFAULT_DEST)
+    parser.add_argument("--check-released", action="store_true",
+                        help="write nothing; compare the package with the authors' code at the "
+                             "released size (random weights) and print the largest differences")
+    args = parser.parse_args(argv)
+    repo, dest = args.repo.resolve(), args.dest
+    if args.check_released:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            check_released(repo, tmp)
+        return
+    dest.mkdir(parents=True, exist_ok=True)
+
+    net1d, filter_bandpass, z_score = _authors_code(repo)
     tasks = (repo / "tasks.txt").read_text().splitlines()
 
     x_raw, lead_names = raw_records(RAW)

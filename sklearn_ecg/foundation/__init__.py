@@ -22,10 +22,11 @@ Examples
 
 import copy
 
+from .._checkpoints import CheckpointError
 from ._estimators import FoundationClassifier, FoundationEmbedder, load_foundation_model
 from ._table import table as _models_table
 
-__all__ = ["FoundationClassifier", "FoundationEmbedder", "foundation_models", "load_foundation_model"]
+__all__ = ["CheckpointError", "FoundationClassifier", "FoundationEmbedder", "foundation_models", "load_foundation_model"]
 
 
 def foundation_models():

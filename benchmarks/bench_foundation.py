@@ -1,0 +1,107 @@
+"""Load time, embedding throughput and peak memory of a foundation model at its released size.
+
+The weights are random (the released checkpoints are not needed: the time and
+memory depend on the network's size only). The script builds the network of
+the table entry, saves it as a checkpoint in the released format in a
+temporary folder, then, in a fresh process, loads it with
+``load_foundation_model`` and embeds PTB-XL sample records upsampled to the
+model's rate (the model's preprocessing included). Run from the repository's
+root::
+
+    OMP_NUM_THREADS=1 python benchmarks/bench_foundation.py ecgfounder-12lead --records 64
+
+It prints one JSON line: the checkpoint size, the load time, the resident
+memory (Linux) just before and after loading, the peak resident memory before
+loading, after it and at the end, and the records embedded per second.
+"""
+
+import argparse
+import gc
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def _peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_mb():
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
+def _write_checkpoint(name, path):
+    import torch
+
+    from sklearn_ecg.foundation._loading import _builder
+    from sklearn_ecg.foundation._table import entry
+
+    spec = entry(name)
+    torch.manual_seed(0)
+    module = _builder(spec)()
+    state = module.state_dict()
+    key = spec["checkpoint"].get("state_dict_key")
+    torch.save({key: state} if key else state, path)
+
+
+def _measure(name, path, n_records, batch_size):
+    import numpy as np
+    import torch
+    from scipy.signal import resample_poly
+
+    from sklearn_ecg import load_foundation_model
+    from sklearn_ecg.datasets import load_ptbxl_sample
+    from sklearn_ecg.foundation._table import entry
+
+    spec = entry(name)
+    data = load_ptbxl_sample(ecg_ids=list(range(1, n_records + 1)), leads=spec["input"]["lead_names"])
+    factor = int(spec["input"]["fs"] // data.fs)
+    X = resample_poly(data.X, factor, 1, axis=-1).astype(np.float32)
+    gc.collect()
+    before, peak_before = _rss_mb(), _peak_mb()
+    start = time.perf_counter()
+    emb = load_foundation_model(name, path, batch_size=batch_size)
+    load_s = time.perf_counter() - start
+    after, peak_load = _rss_mb(), _peak_mb()
+    emb.transform(X[:batch_size])  # warm-up
+    start = time.perf_counter()
+    out = emb.transform(X)
+    seconds = time.perf_counter() - start
+    return {
+        "model": name, "records": len(X), "batch_size": batch_size,
+        "threads": torch.get_num_threads(), "embedding": list(out.shape),
+        "parameters_m": round(sum(p.numel() for p in emb.module_.parameters()) / 1e6, 2),
+        "checkpoint_mb": round(os.path.getsize(path) / 2**20, 1),
+        "load_s": round(load_s, 2), "rss_before_load_mb": round(before),
+        "rss_after_load_mb": round(after), "peak_rss_before_load_mb": round(peak_before),
+        "peak_rss_after_load_mb": round(peak_load), "peak_rss_mb": round(_peak_mb()),
+        "transform_s": round(seconds, 2), "records_per_s": round(len(X) / seconds, 2),
+    }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("name", help="a name of sklearn_ecg.foundation.foundation_models()")
+    parser.add_argument("--records", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--measure", metavar="CHECKPOINT", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.measure:
+        print(json.dumps(_measure(args.name, args.measure, args.records, args.batch_size)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "checkpoint.pth")
+        _write_checkpoint(args.name, path)
+        # A fresh process: its peak memory is that of loading and embedding only.
+        subprocess.run([sys.executable, __file__, args.name, "--records", str(args.records),
+                        "--batch-size", str(args.batch_size), "--measure", path], check=True)
+
+
+if __name__ == "__main__":
+    main()
