@@ -10,6 +10,10 @@ root::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_foundation.py ecgfounder-12lead --records 64
 
+``--checkpoint PATH`` measures an existing checkpoint instead (e.g. MERL's,
+whose ``*_ckpt.pth`` also holds the text model: write one at the released
+size with ``tools/make_merl_fixtures.py --released``).
+
 It prints one JSON line: the checkpoint size, the load time, the resident
 memory (Linux) just before and after loading, the peak resident memory before
 loading, after it and at the end, and the records embedded per second.
@@ -90,14 +94,16 @@ def main(argv=None):
     parser.add_argument("name", help="a name of sklearn_ecg.foundation.foundation_models()")
     parser.add_argument("--records", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--checkpoint", help="an existing checkpoint of the model (default: random weights)")
     parser.add_argument("--measure", metavar="CHECKPOINT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(_measure(args.name, args.measure, args.records, args.batch_size)))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "checkpoint.pth")
-        _write_checkpoint(args.name, path)
+        path = args.checkpoint or os.path.join(tmp, "checkpoint.pth")
+        if not args.checkpoint:
+            _write_checkpoint(args.name, path)
         # A fresh process: its peak memory is that of loading and embedding only.
         subprocess.run([sys.executable, __file__, args.name, "--records", str(args.records),
                         "--batch-size", str(args.batch_size), "--measure", path], check=True)
