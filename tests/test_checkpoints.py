@@ -127,3 +127,23 @@ def test_weights_are_held_once():
 def test_read_refuses_a_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nothing.pth"):
         read_torch_checkpoint(tmp_path / "nothing.pth")
+
+
+def test_network_renames_the_authors_tensors_and_picks_its_embedding(tmp_path, monkeypatch):
+    state = {"old." + k: v for k, v in _state().items()}
+    path = _save(tmp_path, {"state_dict": state})
+    with pytest.raises(CheckpointError, match="missing tensors"):
+        load_foundation_model(NAME, path)
+
+    def rename(state, **config):
+        assert config["in_channels"] == 12
+        return {k.removeprefix("old."): v for k, v in state.items()}
+
+    monkeypatch.setattr(Net1D, "convert_checkpoint_state", staticmethod(rename), raising=False)
+    x = np.random.default_rng(0).normal(size=(2, 12, 5000)).astype(np.float32)
+    clf = load_foundation_model(NAME, path, kind="classifier", preprocess=False)
+    spec = _table.table()[NAME]
+    monkeypatch.setitem(spec, "embedding", {"dim": 150, "method": "forward"})
+    emb = load_foundation_model(NAME, path, preprocess=False)
+    assert emb.embedding_method_ == "forward"
+    np.testing.assert_array_equal(emb.transform(x), clf.decision_function(x))

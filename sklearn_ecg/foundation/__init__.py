@@ -26,7 +26,7 @@ from .._checkpoints import CheckpointError
 from ._estimators import FoundationClassifier, FoundationEmbedder, load_foundation_model
 from ._table import table as _models_table
 
-__all__ = ["CheckpointError", "FoundationClassifier", "FoundationEmbedder", "foundation_models", "load_foundation_model"]
+__all__ = ["CheckpointError", "FoundationClassifier", "FoundationEmbedder", "foundation_models"]
 
 
 def foundation_models():

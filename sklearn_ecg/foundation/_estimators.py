@@ -98,6 +98,7 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
         self.preprocessing_ = preprocessing_pipeline(spec)
         self.n_leads_ = len(leads)
         self.embedding_dim_ = int(spec["embedding"]["dim"])
+        self.embedding_method_ = spec["embedding"].get("method", "features")
         self.device_ = device
         if seen is not None:
             seen.assign(self)
@@ -190,6 +191,8 @@ _ATTRIBUTES_DOC = """\
         Leads the model reads.
     embedding_dim_ : int
         Features of the embedding.
+    embedding_method_ : str
+        The network's method that gives the embedding (``"features"``).
     n_features_in_ : int
         Leads of the records (1 for 2-D single-lead records)."""
 
@@ -239,7 +242,8 @@ class FoundationEmbedder(TransformerMixin, _FoundationModel):
             The embeddings, float32.
         """
         check_is_fitted(self, "module_")
-        return self._run(self._records(X), lambda module, x: module.features(x))
+        method = self.embedding_method_
+        return self._run(self._records(X), lambda module, x: getattr(module, method)(x))
 
     def get_feature_names_out(self, input_features=None):
         """Names of the embedding features, ``"<model>_<k>"``.

@@ -88,6 +88,10 @@ def _state_dict(obj, spec, source, what):
     ignore = tuple(spec["checkpoint"].get("ignore_prefixes", ()))
     if ignore and isinstance(state, dict):
         state = {k: v for k, v in state.items() if not (isinstance(k, str) and k.startswith(ignore))}
+    convert = getattr(network_class(spec), "convert_checkpoint_state", None)
+    if convert is not None and isinstance(state, dict):
+        # The network's own renaming of the authors' tensors (e.g. across torch versions).
+        state = convert(state, **spec["config"])
     return state
 
 
