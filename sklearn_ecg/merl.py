@@ -44,7 +44,7 @@ from .foundation._table import entry, table
 from .nn.merl import MERLNet
 from .text import _check_texts, _import_or_raise, _quiet_loading
 
-__all__ = ["MERL_PROMPTS", "MERLEmbedder", "MEDCPT_QUERY_ENCODER", "CheckpointError"]
+__all__ = ["MERL_PROMPTS", "MERLEmbedder"]
 
 #: The Hugging Face model whose tokenizer and configuration MERL's text side uses.
 MEDCPT_QUERY_ENCODER = "ncbi/MedCPT-Query-Encoder"

@@ -54,11 +54,11 @@ def test_docs_code_block_runs(code, tmp_path, monkeypatch, capsys):
 def _public_names():
     names = {f"sklearn_ecg.{n}" for n in importlib.import_module("sklearn_ecg").__all__ if n != "__version__"}
     for module in ("datasets", "preprocessing", "reports", "text", "plotting", "prompts", "pretrained",
-                   "foundation"):
+                   "foundation", "merl"):
         mod = importlib.import_module(f"sklearn_ecg.{module}")
         names |= {f"sklearn_ecg.{module}.{n}" for n in mod.__all__}
     names.add("sklearn_ecg.zero_shot.PTBXL_SUPERCLASS_DESCRIPTIONS")
-    for module in ("vgg1d", "resnet1d", "heads", "losses", "clip", "views", "scaling", "ecgfounder"):
+    for module in ("vgg1d", "resnet1d", "heads", "losses", "clip", "views", "scaling", "ecgfounder", "merl"):
         mod = importlib.import_module(f"sklearn_ecg.nn.{module}")
         names |= {
             f"sklearn_ecg.nn.{module}.{n}"
