@@ -54,7 +54,7 @@ def test_docs_code_block_runs(code, tmp_path, monkeypatch, capsys):
 def _public_names():
     names = {f"sklearn_ecg.{n}" for n in importlib.import_module("sklearn_ecg").__all__ if n != "__version__"}
     for module in ("datasets", "preprocessing", "reports", "text", "plotting", "prompts", "pretrained",
-                   "foundation", "merl"):
+                   "foundation"):
         mod = importlib.import_module(f"sklearn_ecg.{module}")
         names |= {f"sklearn_ecg.{module}.{n}" for n in mod.__all__}
     names.add("sklearn_ecg.zero_shot.PTBXL_SUPERCLASS_DESCRIPTIONS")

@@ -334,7 +334,7 @@ def main(argv=None):
 def compare(out, text_folder, reduced):
     """Load every checkpoint in ``out`` with the package and print the largest differences."""
     sys.path.insert(0, str(ROOT))
-    from sklearn_ecg.merl import MERLEmbedder
+    from sklearn_ecg.foundation import MERLEmbedder
 
     lead_names = ["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6"]
     for ecg_model, name in (("resnet18", "merl-resnet18"), ("vit_tiny", "merl-vit-tiny")):

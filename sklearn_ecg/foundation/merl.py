@@ -35,16 +35,16 @@ import torch
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._checkpoints import CheckpointError, check_state_dict, load_state_dict_once, read_torch_checkpoint
-from ._validation import check_ecg_array
-from .foundation import FoundationEmbedder
-from .input_contract import check_input
-from .foundation._loading import _matching_entries, _state_dict
-from .foundation._table import entry, table
-from .nn.merl import MERLNet
-from .text import _check_texts, _import_or_raise, _quiet_loading
+from .._checkpoints import CheckpointError, check_state_dict, load_state_dict_once, read_torch_checkpoint
+from .._validation import check_ecg_array
+from ..input_contract import check_input
+from ..nn.merl import MERLNet
+from ..text import TextEncoder
+from ._estimators import FoundationEmbedder
+from ._loading import _matching_entries, _state_dict
+from ._table import entry, table
 
-__all__ = ["MERL_PROMPTS", "MERLEmbedder"]
+__all__ = ["MERL_PROMPTS", "MERLEmbedder", "MERLTextEncoder"]
 
 #: The Hugging Face model whose tokenizer and configuration MERL's text side uses.
 MEDCPT_QUERY_ENCODER = "ncbi/MedCPT-Query-Encoder"
@@ -54,14 +54,14 @@ MERL_TEMPERATURE = 0.07
 
 
 def _read_prompts():
-    path = files("sklearn_ecg") / "data" / "merl_ckepe_prompts.json"
+    path = files("sklearn_ecg.foundation") / "data" / "merl_ckepe_prompts.json"
     with path.open(encoding="utf-8") as f:
         return json.load(f)
 
 
 #: MERL's clinical-knowledge-enhanced prompts (``zeroshot/CKEPE_prompt.json``
 #: of the authors' repository, MIT licence, package data
-#: ``data/merl_ckepe_prompts.json``): one description per label of PTB-XL
+#: ``foundation/data/merl_ckepe_prompts.json``): one description per label of PTB-XL
 #: (its statements and superclasses), CPSC 2018 and Chapman-Shaoxing-Ningbo,
 #: 131 entries. Pass them as ``class_descriptions`` with ``template="{}"``
 #: to :class:`~sklearn_ecg.ZeroShotECGClassifier` for MERL's own zero-shot
@@ -69,15 +69,117 @@ def _read_prompts():
 MERL_PROMPTS = _read_prompts()
 
 
-def _text_tokens(tokenizer, texts, device):
-    """MERL's tokenisation: lowercased, [CLS] … [SEP], truncated and padded to 256 tokens."""
-    enc = tokenizer([t.lower() for t in texts], add_special_tokens=True, truncation=True,
-                    max_length=256, padding="max_length", return_tensors="pt")
-    return enc["input_ids"].to(device), enc["attention_mask"].to(device)
-
-
 def _merl_names():
-    return {n for n, spec in table().items() if spec.get("estimator") == "sklearn_ecg.merl:MERLEmbedder"}
+    return {n for n, spec in table().items()
+            if spec.get("estimator") == "sklearn_ecg.foundation.merl:MERLEmbedder"}
+
+
+def _lm_tensors(path, name):
+    """The ``lm_model.*`` tensors of MERL checkpoint ``path``, without the prefix."""
+    spec = entry(name)
+    spec["checkpoint"]["ignore_prefixes"] = []
+    state = _state_dict(read_torch_checkpoint(path, what=f"a checkpoint of {name!r}"), spec,
+                        os.fspath(path), name)
+    return {k[len("lm_model."):]: v for k, v in state.items() if k.startswith("lm_model.")}
+
+
+class MERLTextEncoder(TextEncoder):
+    """The BERT of a MERL checkpoint (``lm_model.*``), frozen: its pooled output of MERL's tokens.
+
+    MERL's text side before its projection, behind the package's text-encoder
+    interface (:class:`~sklearn_ecg.text.TextEncoder`): texts are
+    lowercased, tokenised to 256 tokens (truncated and padded), and embedded
+    by the BERT's ``pooler_output``. The weights are those of the
+    checkpoint; the configuration and tokenizer are read from
+    ``text_model``. The model loads on the first ``encode`` and is cached per
+    process; pickling keeps the specification only.
+
+    Parameters
+    ----------
+    checkpoint : str or path-like
+        A MERL ``*_ckpt.pth``.
+    name : {"merl-resnet18", "merl-vit-tiny"}, default="merl-resnet18"
+        The model the checkpoint is of.
+    text_model : str or path-like, default="ncbi/MedCPT-Query-Encoder"
+        Folder or Hugging Face name of the BERT's configuration and tokenizer.
+    local_files_only : bool, default=True
+        Read ``text_model`` from disk or the Hugging Face cache only.
+    device : str or None, default=None
+        Torch device; None: the caller's, else the CPU.
+    """
+
+    _parameter_constraints = {
+        "checkpoint": [str, os.PathLike],
+        "name": [str],
+        "text_model": [str, os.PathLike],
+        "local_files_only": ["boolean"],
+        "device": [str, None],
+    }
+
+    def __init__(self, checkpoint, name="merl-resnet18", text_model=MEDCPT_QUERY_ENCODER,
+                 local_files_only=True, device=None):
+        self.checkpoint = checkpoint
+        self.name = name
+        self.text_model = text_model
+        self.local_files_only = local_files_only
+        self.device = device
+
+    def _load(self, device):
+        try:
+            import transformers
+        except ImportError as exc:
+            raise ImportError(
+                "MERL's text side needs the package 'transformers': "
+                'pip install "sklearn-ecg[text]".') from exc
+        source = os.fspath(self.text_model)
+        local_only = os.path.isdir(source) or bool(self.local_files_only)
+        try:
+            config = transformers.AutoConfig.from_pretrained(source, local_files_only=local_only)
+            tokenizer = transformers.AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+        except Exception as exc:
+            hint = (" It is neither a local folder nor in the Hugging Face cache: download its "
+                    f"configuration and tokenizer once (`hf download {source}`), or pass "
+                    "local_files_only=False to let transformers download them."
+                    if local_only and not os.path.isdir(source) else "")
+            raise OSError(f"Could not read the text model's configuration and tokenizer from "
+                          f"{source!r} ({type(exc).__name__}: {exc}).{hint}") from exc
+        bert = transformers.BertModel(config, add_pooling_layer=True)
+        path = os.fspath(self.checkpoint)
+        state = _lm_tensors(path, self.name)
+        expected = bert.state_dict()
+        # Before transformers 4.31 BertModel saved embeddings.position_ids
+        # (0, 1, …, max_len - 1); later releases keep it out of state_dict.
+        # Either way it must be that range.
+        key = "embeddings.position_ids"
+        if key in state:
+            ids = state[key]
+            if ids.shape[-1] != config.max_position_embeddings or not torch.equal(
+                    ids.reshape(-1).long(), torch.arange(ids.shape[-1])):
+                raise CheckpointError(
+                    f"{path}: lm_model.{key} is not the range 0 to "
+                    f"{config.max_position_embeddings - 1} that {source!r}'s configuration gives.")
+            if key not in expected:
+                del state[key]
+        elif key in expected:
+            state[key] = expected[key]
+        check_state_dict({k: tuple(v.shape) for k, v in expected.items()}, state, path,
+                         f"the BERT configured by {source!r} (lm_model.*)")
+        bert.load_state_dict(state, strict=True, assign=True)
+        return tokenizer, bert.to(device).eval()
+
+    def _encode_batch(self, model, texts):
+        tokenizer, bert = model
+        enc = tokenizer([t.lower() for t in texts], add_special_tokens=True, truncation=True,
+                        max_length=256, padding="max_length", return_tensors="pt")
+        return bert(input_ids=enc["input_ids"].to(bert.device),
+                    attention_mask=enc["attention_mask"].to(bert.device)).pooler_output
+
+    @property
+    def dim(self):
+        """Width of the BERT (loads the model if needed)."""
+        if getattr(self, "_dim", None) is None:
+            self._dim = int(self._get_model()[1].config.hidden_size)
+        return self._dim
 
 
 class MERLEmbedder(FoundationEmbedder):
@@ -149,6 +251,9 @@ class MERLEmbedder(FoundationEmbedder):
     has_text_ : bool
         Whether the checkpoint holds the projections and the BERT (a
         ``*_ckpt.pth``).
+    text_encoder_ : MERLTextEncoder or None
+        The checkpoint's BERT behind the package's text-encoder interface
+        (loaded on the first ``encode_text``); None for a bare encoder.
     checkpoint_path_ : str
         The file the weights were read from.
     input_contract_ : InputContract
@@ -174,7 +279,7 @@ class MERLEmbedder(FoundationEmbedder):
     --------
     >>> import os, tempfile
     >>> import numpy as np, torch
-    >>> from sklearn_ecg.merl import MERLEmbedder
+    >>> from sklearn_ecg.foundation import MERLEmbedder
     >>> from sklearn_ecg.nn.merl import MERLNet
     >>> # A small random stand-in for MERL's ViT-tiny_encoder.pth (one block instead of 12).
     >>> net = MERLNet("vit_tiny", vit={"depth": 1}, heads=False)
@@ -264,18 +369,14 @@ class MERLEmbedder(FoundationEmbedder):
         """
         super().fit(X, y)
         self.has_text_ = bool(self.module_.has_heads)
-        self._text = None
+        self.text_encoder_ = (MERLTextEncoder(self.checkpoint_path_, self.name, self.text_model,
+                                              self.local_files_only) if self.has_text_ else None)
         if self.output != "encoder":
             self._require_text(f"output={self.output!r}")
             self.embedding_dim_ = int(self.module_.projection_dim)
         else:
             self.embedding_dim_ = int(self.module_.out_features)
         return self
-
-    def __getstate__(self):
-        state = super().__getstate__()
-        state["_text"] = None  # the BERT is rebuilt from the checkpoint when needed
-        return state
 
     # -- ECG -------------------------------------------------------------------
 
@@ -333,61 +434,12 @@ class MERLEmbedder(FoundationEmbedder):
 
     # -- text ------------------------------------------------------------------
 
-    def _lm_state(self):
-        """The checkpoint's ``lm_model.*`` tensors, read again from the file."""
-        obj = read_torch_checkpoint(self.checkpoint_path_, what=f"a checkpoint of {self.name!r}")
-        spec = entry(self.name)
-        spec["checkpoint"]["ignore_prefixes"] = []
-        state = _state_dict(obj, spec, self.checkpoint_path_, self.name)
-        return {k[len("lm_model."):]: v for k, v in state.items() if k.startswith("lm_model.")}
-
-    def _text_model(self):
-        if getattr(self, "_text", None) is not None:
-            return self._text
-        transformers = _import_or_raise("transformers", "MERL's text side")
-        source = os.fspath(self.text_model)
-        local_only = os.path.isdir(source) or bool(self.local_files_only)
-        try:
-            with _quiet_loading():
-                config = transformers.AutoConfig.from_pretrained(source, local_files_only=local_only)
-                tokenizer = transformers.AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-        except Exception as exc:
-            hint = (" It is neither a local folder nor in the Hugging Face cache: download its "
-                    f"configuration and tokenizer once (`hf download {source}`), or pass "
-                    "local_files_only=False to let transformers download them."
-                    if local_only and not os.path.isdir(source) else "")
-            raise OSError(f"Could not read the text model's configuration and tokenizer from "
-                          f"{source!r} ({type(exc).__name__}: {exc}).{hint}") from exc
-        bert = transformers.BertModel(config, add_pooling_layer=True)
-        state = self._lm_state()
-        expected = bert.state_dict()
-        # Before transformers 4.31 BertModel saved embeddings.position_ids
-        # (0, 1, …, max_len - 1); later releases keep it out of state_dict.
-        # Either way it must be that range.
-        key = "embeddings.position_ids"
-        if key in state:
-            ids = state[key]
-            if ids.shape[-1] != config.max_position_embeddings or not torch.equal(
-                    ids.reshape(-1).long(), torch.arange(ids.shape[-1])):
-                raise CheckpointError(
-                    f"{self.checkpoint_path_}: lm_model.{key} is not the range 0 to "
-                    f"{config.max_position_embeddings - 1} that {source!r}'s configuration gives.")
-            if key not in expected:
-                del state[key]
-        elif key in expected:
-            state[key] = expected[key]
-        check_state_dict({k: tuple(v.shape) for k, v in expected.items()}, state,
-                         self.checkpoint_path_, f"the BERT configured by {source!r} (lm_model.*)")
-        bert.load_state_dict(state, strict=True, assign=True)
-        self._text = (tokenizer, bert.to(self.device_).eval())
-        return self._text
-
     def encode_text(self, texts):
         """L2-normalised text embeddings in the joint ECG–text space, by MERL's procedure.
 
         Each text is lowercased, tokenised to 256 tokens (truncated and
-        padded), embedded by the BERT (``pooler_output``) and projected by
-        ``proj_t``.
+        padded), embedded by the checkpoint's BERT (``pooler_output``,
+        :class:`MERLTextEncoder`) and projected by ``proj_t``.
 
         Parameters
         ----------
@@ -399,18 +451,11 @@ class MERLEmbedder(FoundationEmbedder):
         """
         check_is_fitted(self, "module_")
         self._require_text("encode_text")
-        texts = _check_texts(texts)
-        if not texts:
-            return np.empty((0, self.module_.projection_dim), dtype=np.float32)
-        tokenizer, bert = self._text_model()
-        chunks = []
+        device = next(self.module_.parameters()).device
+        pooled = self.text_encoder_.encode(texts, batch_size=self.batch_size, device=str(device))
         with torch.inference_mode():
-            for start in range(0, len(texts), self.batch_size):
-                ids, mask = _text_tokens(tokenizer, texts[start:start + self.batch_size], bert.device)
-                pooled = bert(input_ids=ids, attention_mask=mask).pooler_output
-                out = torch.nn.functional.normalize(self.module_.project_text(pooled), dim=-1)
-                chunks.append(out.float().cpu().numpy())
-        return np.concatenate(chunks)
+            out = self.module_.project_text(torch.from_numpy(pooled).to(device))
+            return torch.nn.functional.normalize(out, dim=-1).float().cpu().numpy()
 
     @property
     def logit_scale_(self):
