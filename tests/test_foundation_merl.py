@@ -20,6 +20,8 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -217,6 +219,28 @@ def test_fitted_estimator_conventions():
     model.encode_text(["sinus rhythm"])
     copy = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(copy.encode_text(["sinus rhythm"]), model.encode_text(["sinus rhythm"]))
+
+
+def test_pipeline_cross_validation_and_grid_search():
+    sample = load_ptbxl_sample()
+    X, y = sample.X[:24], np.asarray(sample.y)[:24, 0]  # NORM or not
+    steps = merl("vit_tiny").input_pipeline(fs=sample.fs, lead_names=sample.lead_names)
+    unfitted = MERLEmbedder("merl-vit-tiny", ckpt("vit_tiny"), architecture=MODELS["vit_tiny"][1],
+                            text_model=TEXT_MODEL)
+    pipe = make_pipeline(steps, unfitted, LogisticRegression(max_iter=200))
+    scores = cross_val_score(pipe, X, y, cv=2)
+    assert scores.shape == (2,) and np.all(np.isfinite(scores))
+    search = GridSearchCV(pipe, {"merlembedder__output": ["encoder", "projected"]}, cv=2).fit(X, y)
+    assert search.best_params_["merlembedder__output"] in ("encoder", "projected")
+    # Zero-shot: the classifier shares the loaded model between clones.
+    keys = ["NORM", "MI", "STTC", "CD", "HYP"]
+    clf = make_pipeline(steps, ZeroShotECGClassifier(
+        merl("vit_tiny"), template="{}", class_names=keys,
+        class_descriptions={k: MERL_PROMPTS[k] for k in keys}))
+    Y = np.asarray(sample.y)[:24]
+    assert cross_val_score(clf, X, Y, cv=2).shape == (2,)
+    proba = clf.fit(X, Y).predict_proba(X)
+    assert proba.shape == (24, 5) and np.all((proba > 0) & (proba < 1))
 
 
 def test_load_foundation_model_gives_merl():
