@@ -35,7 +35,8 @@ def read_torch_checkpoint(path, *, what="a torch checkpoint", hint=""):
     Returns
     -------
     obj : object
-        Usually a dict of tensors, or a dict holding one.
+        Usually a dict of tensors, or a dict holding one (beside which NumPy
+        scalars and arrays, e.g. a validation score, are read too).
 
     Raises
     ------
@@ -57,8 +58,9 @@ def read_torch_checkpoint(path, *, what="a torch checkpoint", hint=""):
             f"a pickle; this one starts with {head!r}). {hint}".strip()
         )
     try:
-        # weights_only: tensors, numbers and containers only, never arbitrary objects.
-        return torch.load(source, map_location="cpu", weights_only=True)
+        # weights_only: tensors, numbers, NumPy data and containers only, never arbitrary objects.
+        with torch.serialization.safe_globals(_numpy_globals()):
+            return torch.load(source, map_location="cpu", weights_only=True)
     except Exception as exc:
         # torch's own advice (load with weights_only=False) must not be followed for a
         # downloaded file, so only the first line of its message is kept.
@@ -69,6 +71,30 @@ def read_torch_checkpoint(path, *, what="a torch checkpoint", hint=""):
             "truncated (download it again), or holds Python objects besides tensors, which are "
             f"never unpickled. {hint}".strip()
         ) from exc
+
+
+def _numpy_globals():
+    """NumPy scalars, arrays and dtypes, which training scripts often save beside the weights.
+
+    They are data: rebuilding them runs no code of the file (an array of
+    Python objects unpickles its items under the same restrictions). Listed
+    under the names NumPy 1 and 2 write.
+    """
+    import numpy as np
+
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # pragma: no cover - NumPy 1
+        from numpy.core import multiarray
+    allowed = [np.dtype, np.ndarray]
+    for name in ("scalar", "_reconstruct"):
+        func = getattr(multiarray, name)
+        allowed += [(func, f"numpy.core.multiarray.{name}"), (func, f"numpy._core.multiarray.{name}")]
+    dtypes = getattr(np, "dtypes", None)
+    if dtypes is not None:
+        allowed += [cls for name, cls in vars(dtypes).items()
+                    if name.endswith("DType") and isinstance(cls, type)]
+    return allowed
 
 
 def _shape(shape):

@@ -27,6 +27,10 @@ from ._persistence import PretrainedModelError, load_pretrained
 from .datasets import load_ptbxl, load_wfdb
 from .datasets._io import read_header
 from .datasets._wfdb import record_paths
+from .foundation import foundation_models, load_foundation_model
+from .foundation._table import classes_of
+from .foundation._table import entry as foundation_entry
+from .foundation._table import input_contract as foundation_contract
 from .input_contract import contract_of
 from .lcd import LCDPretrainer
 from .leadwise import LeadwiseEmbedder
@@ -42,6 +46,7 @@ examples:
   sklearn-ecg embed lcd-ptbxl records/ --out embeddings.npy
   sklearn-ecg embed mets-ptbxl records/ --out embeddings.parquet --device cuda
   sklearn-ecg embed lcd-ptbxl holter/ --leads MLII V5 --units uV --out emb.csv --leadwise
+  sklearn-ecg embed ecgfounder-12lead records/ --checkpoint 12_lead_ECGFounder.pth --out emb.npy
   sklearn-ecg zero-shot mets-ptbxl records/ --classes "atrial fibrillation" "sinus rhythm" \\
       --out scores.csv
   sklearn-ecg pretrain lcd ptbxl/ --out my-lcd --max-epochs 50 --leads II III V1 V2 V3 V4 V5 V6
@@ -153,8 +158,16 @@ def load_folder(folder, *, fs=None, lead_names=None, length_at=None, ptbxl_rate=
 # -- the model --------------------------------------------------------------------
 
 
-def load_model(name, device):
+def load_model(name, device, checkpoint=None):
 
+    if name in foundation_models():
+        if checkpoint is None:
+            raise UserError(
+                f"{name} is a foundation model whose weights are not shipped: pass --checkpoint "
+                f"FILE (or a Hugging Face Hub id); get them from {foundation_models()[name]['weights']}")
+        return load_foundation_model(name, checkpoint, device=device)
+    if checkpoint is not None:
+        raise UserError(f"--checkpoint is for the foundation models ({', '.join(foundation_models())})")
     path = Path(name)
     if not path.is_dir() and name not in pretrained.list_pretrained() and "/" not in name:
         raise UserError(
@@ -238,8 +251,40 @@ def write_embeddings(out, records, columns, emb):
 # -- commands --------------------------------------------------------------------
 
 
+def _foundation_info(name):
+    spec = foundation_entry(name)
+    contract = foundation_contract(spec, spec["input"]["lead_names"])
+    steps = ", ".join(f"{cls}({', '.join(f'{k}={v!r}' for k, v in params.items())})"
+                      for cls, params in spec["preprocessing"])
+    head = spec.get("head")
+    lines = [
+        f"model: {name}",
+        f"foundation model: {spec['summary']}",
+        "input contract:",
+        *("  " + line for line in contract.describe().splitlines()),
+    ]
+    if spec["input"].get("any_single_lead"):
+        lines.append("  any single lead, chosen by name (lead_names=...)")
+    lines += [
+        f"preprocessing inside the model: {steps}",
+        f"embedding: {spec['embedding']['dim']} features ({spec['embedding']['what']})",
+    ]
+    if head:
+        lines.append(f"classes: {len(classes_of(spec))} statements (FoundationClassifier)")
+    lines += [
+        f"licence of the code: {spec['licence']['code']}",
+        f"licence of the weights: {spec['licence']['weights']}",
+        f"weights: {spec['weights']} (pass them with --checkpoint)",
+        f"reference: {spec['reference']}",
+    ]
+    print("\n".join(lines))
+    return 0
+
+
 def cmd_info(args):
 
+    if args.model in foundation_models():
+        return _foundation_info(args.model)
     model = load_model(args.model, "cpu")
     contract = contract_of(model)
     lines = [
@@ -283,7 +328,7 @@ def cmd_embed(args):
     out = _check_out(args.out)
     if out.suffix not in (".npy", ".csv", ".parquet"):
         raise UserError(f"--out {out}: use a .npy, .csv or .parquet file")
-    model = load_model(args.model, args.device)
+    model = load_model(args.model, args.device, args.checkpoint)
     contract = model.input_contract_
     length_at = (contract.n_timepoints, contract.fs) if contract.fs and contract.n_timepoints else None
     X, records, rate, lead_names, _ = load_folder(
@@ -481,10 +526,14 @@ def build_parser():
 
     p = subs.add_parser("embed", help="embed a folder of records with a model",
                         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="a saved model folder or a shipped name (lcd-ptbxl, mets-ptbxl)")
+    p.add_argument("model", help="a saved model folder, a shipped name (lcd-ptbxl, mets-ptbxl) "
+                                 "or a foundation model (ecgfounder-12lead, ... with --checkpoint)")
     p.add_argument("folder", help="a PTB-XL folder or a folder of WFDB records")
     p.add_argument("--out", required=True,
                    help="FILE.npy (with FILE.names.txt of record names), FILE.csv or FILE.parquet")
+    p.add_argument("--checkpoint", metavar="FILE",
+                   help="foundation models: the weights file (or a Hugging Face Hub id, "
+                        "downloaded with huggingface_hub)")
     _add_input_options(p)
     p.add_argument("--leadwise", action="store_true",
                    help="LCD models: embed every lead of the records with the single-lead "
@@ -511,7 +560,7 @@ def build_parser():
     p.set_defaults(func=cmd_zero_shot)
 
     p = subs.add_parser("info", help="what a model was trained on: its input contract and card")
-    p.add_argument("model", help="a saved model folder or a shipped name")
+    p.add_argument("model", help="a saved model folder, a shipped name or a foundation model")
     p.set_defaults(func=cmd_info)
     return parser
 

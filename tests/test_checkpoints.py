@@ -1,9 +1,6 @@
 """Reading other code's torch checkpoints: weights only, exact tensors, named errors."""
 
-import copy
-import json
 import pickle
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,21 +11,15 @@ from sklearn_ecg._checkpoints import CheckpointError, load_state_dict_once, read
 from sklearn_ecg.foundation import _table
 from sklearn_ecg.foundation._loading import _matching_entries
 from sklearn_ecg.nn.ecgfounder import Net1D
+from _foundation import DATA, REDUCED, register_reduced
 
-DATA = Path(__file__).resolve().parent / "data" / "foundation"
 CKPT = DATA / "ecgfounder-12lead-reduced.pth"
-REDUCED = {k: v for k, v in json.loads((DATA / "ecgfounder-fixtures.json").read_text())["reduced"].items()
-           if k != "use_do"}
 NAME = "ecgfounder-12lead-reduced-ckpt"
 
 
 @pytest.fixture(autouse=True)
 def reduced_model(monkeypatch):
-    models = _table.table()
-    spec = copy.deepcopy(models["ecgfounder-12lead"])
-    spec["config"].update(REDUCED)
-    spec["embedding"]["dim"] = REDUCED["filter_list"][-1]
-    monkeypatch.setitem(models, NAME, spec)
+    register_reduced(monkeypatch, "ecgfounder-12lead", NAME)
 
 
 def _state():
@@ -147,3 +138,19 @@ def test_network_renames_the_authors_tensors_and_picks_its_embedding(tmp_path, m
     emb = load_foundation_model(NAME, path, preprocess=False)
     assert emb.embedding_method_ == "forward"
     np.testing.assert_array_equal(emb.transform(x), clf.decision_function(x))
+
+
+@pytest.mark.parametrize("numpy_module", ["numpy._core.multiarray", "numpy.core.multiarray"])
+def test_numpy_values_beside_the_weights_are_read(tmp_path, numpy_module):
+    # Training scripts save their scores as NumPy scalars; NumPy 1 names its module numpy.core.
+    obj = {"state_dict": _state(), "val_auroc": np.float64(0.9), "curve": np.arange(3.0),
+           "step": np.int64(7)}
+    path = tmp_path / "numpy.pth"
+    torch.save(obj, path, pickle_protocol=2, _use_new_zipfile_serialization=False)
+    data = path.read_bytes()
+    assert b"numpy._core.multiarray" in data
+    path.write_bytes(data.replace(b"numpy._core.multiarray", numpy_module.encode()))
+    loaded = read_torch_checkpoint(path)
+    assert loaded["val_auroc"] == 0.9 and loaded["step"] == 7
+    np.testing.assert_array_equal(loaded["curve"], [0.0, 1.0, 2.0])
+    load_foundation_model(NAME, path)

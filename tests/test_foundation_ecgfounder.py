@@ -8,8 +8,6 @@ preprocessing. The released configuration is checked by its tensor names and
 shapes.
 """
 
-import copy
-import json
 import pickle
 import warnings
 from pathlib import Path
@@ -23,6 +21,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
+from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 import sklearn_ecg
@@ -32,9 +31,8 @@ from sklearn_ecg.foundation import _table
 from sklearn_ecg.input_contract import lead_statistics
 from sklearn_ecg.nn.ecgfounder import RELEASED_CONFIG, Net1D
 from sklearn_ecg.preprocessing import STANDARD_LEADS, BaselineWanderRemoval
+from _foundation import CONFIG, DATA, register_reduced
 
-DATA = Path(__file__).resolve().parent / "data" / "foundation"
-CONFIG = json.loads((DATA / "ecgfounder-fixtures.json").read_text())
 REFERENCE = np.load(DATA / "ecgfounder-fixtures.npz")
 CKPT = {tag: DATA / f"ecgfounder-{tag}-reduced.pth" for tag in ("12lead", "1lead")}
 NAME = {tag: f"ecgfounder-{tag}-reduced" for tag in ("12lead", "1lead")}
@@ -56,13 +54,8 @@ X_PRE = REFERENCE["x_pre"].astype(np.float32)
 @pytest.fixture(autouse=True)
 def reduced_models(monkeypatch):
     """Table entries for the reduced configuration: the released ones with smaller networks."""
-    reduced = {k: v for k, v in CONFIG["reduced"].items() if k != "use_do"}
-    models = _table.table()
     for tag in ("12lead", "1lead"):
-        spec = copy.deepcopy(models[f"ecgfounder-{tag}"])
-        spec["config"].update(reduced)
-        spec["embedding"]["dim"] = reduced["filter_list"][-1]
-        monkeypatch.setitem(models, NAME[tag], spec)
+        register_reduced(monkeypatch, f"ecgfounder-{tag}", NAME[tag])
 
 
 def _leads(tag):
@@ -152,6 +145,34 @@ def test_lead_reference_is_that_of_the_sample_records():
 
 # -- scikit-learn conventions ---------------------------------------------------------
 
+# The head's 150 statements are fixed: fit reads no labels, so the checks of a
+# classifier that learns its classes from y do not apply.
+_FIXED_HEAD = "the head's statements are fixed; fit reads no labels"
+_CLASSIFIER_CHECKS_THAT_LEARN_FROM_Y = dict.fromkeys([
+    "check_fit_score_takes_y", "check_pipeline_consistency", "check_classifiers_one_label",
+    "check_classifiers_classes", "check_classifier_multioutput", "check_classifiers_train",
+    "check_classifiers_regression_target", "check_classifiers_multilabel_output_format_predict",
+    "check_classifiers_multilabel_output_format_predict_proba",
+    "check_classifiers_multilabel_output_format_decision_function", "check_supervised_y_no_nan",
+], _FIXED_HEAD)
+
+
+def _expected_failed_checks(estimator):
+    if isinstance(estimator, FoundationClassifier):
+        return _CLASSIFIER_CHECKS_THAT_LEARN_FROM_Y
+    return {}
+
+
+# Single-lead records: scikit-learn's 2-D test data are records of the 1-lead model.
+@parametrize_with_checks([FoundationEmbedder(NAME["1lead"], CKPT["1lead"]),
+                          FoundationClassifier(NAME["1lead"], CKPT["1lead"])],
+                         expected_failed_checks=_expected_failed_checks)
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # short records: the length warning
+        check(estimator)
+
+
 
 def test_fitted_estimator_conventions():
     emb = sklearn_ecg.load_foundation_model(NAME["12lead"], CKPT["12lead"], batch_size=2)
@@ -211,8 +232,8 @@ def test_one_lead_model_reads_any_lead_by_name():
     prep = emb.input_pipeline(fs=500, lead_names=list(STANDARD_LEADS))
     np.testing.assert_array_equal(emb.transform(prep.fit_transform(RAW)), emb.transform(RAW[:, 1]))
     assert FoundationEmbedder(NAME["1lead"], CKPT["1lead"]).fit().input_contract_.lead_names == ("I",)
-    with pytest.raises(ValueError, match="reads one lead"):
-        FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=["I", "II"]).fit()
+    with pytest.raises(ValueError, match="reads one lead at a time"):
+        FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=["I", "X7"]).fit()
     with pytest.raises(ValueError, match="X has 12 lead"):
         emb.transform(RAW)
 
@@ -262,3 +283,20 @@ def test_hub_id_downloads_only_in_fit(monkeypatch):
     FoundationEmbedder(NAME["12lead"], "hf://someone/mirror/other.pth").fit()
     assert calls[-1] == ("someone/mirror", "other.pth")
     assert emb.checkpoint_path_ == str(CKPT["12lead"])
+
+
+def test_single_lead_model_embeds_several_leads_one_by_one():
+    emb = FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=["V1", "I", "avf"]).fit()
+    assert emb.per_lead_ and emb.input_contract_.lead_names == ("V1", "I", "aVF")
+    prep = emb.input_pipeline(fs=500, lead_names=list(STANDARD_LEADS))
+    out = emb.transform(prep.fit_transform(RAW))
+    single = [FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=lead).fit().transform(RAW[:, i])
+              for lead, i in (("V1", 6), ("I", 0), ("aVF", 5))]
+    np.testing.assert_allclose(out, np.concatenate(single, axis=1), rtol=1e-6, atol=1e-6)
+    names = emb.get_feature_names_out()
+    assert names.shape == (192,) and names[0] == "ecgfounder_1lead_reduced_V1_0"
+    assert names[64] == "ecgfounder_1lead_reduced_I_0"
+    with pytest.raises(ValueError, match="classifies one lead"):
+        FoundationClassifier(NAME["1lead"], CKPT["1lead"], lead_names=["I", "II"]).fit()
+    with pytest.raises(ValueError, match="distinct leads"):
+        FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=["I", "i"]).fit()

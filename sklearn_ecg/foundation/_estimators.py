@@ -56,11 +56,16 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
             raise ValueError(f"lead_names must be lead names (strings); got {self.lead_names!r}.")
         if inp.get("any_single_lead"):
             known = {lead_key(n) for n in STANDARD_LEADS}
-            if len(given) != 1 or lead_key(given[0]) not in known:
+            keys = [lead_key(n) for n in given]
+            if not given or not set(keys) <= known or len(set(keys)) != len(keys):
                 raise ValueError(
-                    f"{self.name!r} reads one lead: pass lead_names as one of "
-                    f"{', '.join(STANDARD_LEADS)} (the lead it will read); got {self.lead_names!r}.")
-            return (canonical_lead(given[0]),)
+                    f"{self.name!r} reads one lead at a time: pass lead_names as one or more "
+                    f"distinct leads of {', '.join(STANDARD_LEADS)}; got {self.lead_names!r}.")
+            if len(given) > 1 and self._single_lead_only:
+                raise ValueError(
+                    f"{type(self).__name__} of {self.name!r} classifies one lead: pass one lead "
+                    f"name; got {self.lead_names!r}.")
+            return tuple(canonical_lead(n) for n in given)
         if [lead_key(n) for n in given] != [lead_key(n) for n in leads]:
             raise ValueError(
                 f"{self.name!r} reads the leads {', '.join(leads)} in this order; lead_names "
@@ -97,19 +102,23 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
         self.input_contract_ = input_contract(spec, leads)
         self.preprocessing_ = preprocessing_pipeline(spec)
         self.n_leads_ = len(leads)
+        self.per_lead_ = bool(spec["input"].get("any_single_lead")) and len(leads) > 1
         self.embedding_dim_ = int(spec["embedding"]["dim"])
         self.embedding_method_ = spec["embedding"].get("method", "features")
         self.device_ = device
-        if seen is not None:
+        for attr in ("n_features_in_", "feature_names_in_"):
+            self.__dict__.pop(attr, None)
+        if seen is not None:  # as scikit-learn: only a fit that saw X records its width
             seen.assign(self)
-        else:
-            self.n_features_in_ = len(leads)
         self._set_head(spec)
         return self
 
     def _load_network(self, path):
         """The network with the weights of the local file ``path``."""
         return load_network(self.name, path)
+
+    # Whether lead_names may name several leads of a single-lead model.
+    _single_lead_only = False
 
     def _set_head(self, spec):
         pass
@@ -125,7 +134,10 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
                 "the leads by name).")
 
     def _records(self, X):
-        X, _ = check_ecg_array(self, X, reset=True, min_records=1, cast_lazily=True)
+        if hasattr(self, "n_features_in_"):
+            X = check_ecg_array(self, X, reset=False, min_records=1, cast_lazily=True)
+        else:
+            X, _ = check_ecg_array(self, X, reset=True, min_records=1, cast_lazily=True)
         self._check_leads(X, self.n_leads_)
         if X.ndim == 2:
             X = X[:, np.newaxis, :]
@@ -133,17 +145,25 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
         return X
 
     def _run(self, X, method):
-        """``method(module, batch)`` over records X after the model's preprocessing, batched."""
+        """``method(module, batch)`` over records X after the model's preprocessing, batched.
+
+        A single-lead network given several leads reads each lead as a
+        record of its own; their outputs are concatenated, lead after lead.
+        """
         steps = [step for _, step in self.preprocessing_.steps if step != "passthrough"]
         device = self.device_
+        per_lead = self.per_lead_
 
         def batch_fn(module, x):
+            n_records = len(x)
+            if per_lead:
+                x = x.reshape(n_records * x.shape[1], 1, x.shape[2])
             if self.preprocess:
                 x = x.cpu().numpy()
                 for step in steps:
                     x = step.transform(x)
                 x = torch.from_numpy(x).to(device)
-            return method(module, x)
+            return method(module, x).reshape(n_records, -1)
 
         return run_batches(self.module_, X, self.batch_size, device, batch_fn)
 
@@ -164,8 +184,10 @@ _PARAMETERS_DOC = """\
         Required.
     lead_names : str, list of str or None, default=None
         For a single-lead model, the lead it reads (any standard lead; None:
-        the lead it was trained on). For a multi-lead model, None or its
-        own leads in its order.
+        the lead it was trained on); the embedder also takes several leads,
+        each read by the same network, their embeddings concatenated lead
+        after lead. For a multi-lead model, None or its own leads in its
+        order.
     preprocess : bool, default=True
         Apply the model's own preprocessing (``preprocessing_``) to every
         record before the network; False: the records are already
@@ -189,12 +211,15 @@ _ATTRIBUTES_DOC = """\
         :mod:`sklearn_ecg.preprocessing`), applied in ``transform``.
     n_leads_ : int
         Leads the model reads.
+    per_lead_ : bool
+        Whether a single-lead network reads several leads one by one.
     embedding_dim_ : int
         Features of the embedding.
     embedding_method_ : str
         The network's method that gives the embedding (``"features"``).
     n_features_in_ : int
-        Leads of the records (1 for 2-D single-lead records)."""
+        Only when ``fit`` was given X: its lead count (its record length for
+        2-D single-lead records), which ``transform`` then checks."""
 
 
 class FoundationEmbedder(TransformerMixin, _FoundationModel):
@@ -238,7 +263,7 @@ class FoundationEmbedder(TransformerMixin, _FoundationModel):
 
         Returns
         -------
-        X_new : ndarray of shape (n_records, embedding_dim_)
+        X_new : ndarray of shape (n_records, embedding_dim_ * n_leads_ if per_lead_ else embedding_dim_)
             The embeddings, float32.
         """
         check_is_fitted(self, "module_")
@@ -260,6 +285,9 @@ class FoundationEmbedder(TransformerMixin, _FoundationModel):
         check_is_fitted(self, "module_")
         _check_feature_names_in(self, input_features, generate_names=False)
         prefix = self.name.replace("-", "_")
+        if self.per_lead_:
+            return np.asarray([f"{prefix}_{lead}_{k}" for lead in self.input_contract_.lead_names
+                               for k in range(self.embedding_dim_)], dtype=object)
         return np.asarray([f"{prefix}_{k}" for k in range(self.embedding_dim_)], dtype=object)
 
     def __sklearn_tags__(self):
@@ -299,6 +327,7 @@ class FoundationClassifier(ClassifierMixin, _FoundationModel):
         **_FoundationModel._parameter_constraints,
         "threshold": [Interval(Real, 0, 1, closed="both")],
     }
+    _single_lead_only = True
 
     def __init__(self, name="ecgfounder-12lead", checkpoint=None, *, lead_names=None,
                  preprocess=True, device="cpu", batch_size=32, threshold=0.5):
