@@ -315,3 +315,45 @@ def test_text_model_that_is_not_there():
                          text_model="no-such-owner/no-such-model").fit()
     with pytest.raises(OSError, match="local_files_only=False"):
         model.encode_text(["sinus rhythm"])
+
+
+# -- the command line --------------------------------------------------------------------
+
+
+def test_command_line_embeds_and_zero_shot_classifies(tmp_path):
+    import pandas as pd
+    import wfdb
+
+    from sklearn_ecg.cli import load_folder, main
+
+    ref = expected("vit_tiny")
+    folder = tmp_path / "records"
+    folder.mkdir()
+    for i, record in enumerate(ref["raw_mv"].astype(np.float64)):
+        wfdb.wrsamp(f"r{i}", fs=500, units=["mV"] * 12, sig_name=PTBXL_LEADS, p_signal=record.T,
+                    fmt=["16"] * 12, write_dir=str(folder))
+    X, _, _, _, _ = load_folder(folder, verbose=0)  # as the command line reads them
+    model = merl("vit_tiny")
+    steps = model.input_pipeline(fs=500, lead_names=PTBXL_LEADS)
+    keys = [str(k) for k in ref["prompt_keys"]]
+    (tmp_path / "prompts.json").write_text(json.dumps({k: MERL_PROMPTS[k] for k in keys}))
+    # The reduced test configuration is registered under its own name for the command line.
+    from sklearn_ecg.foundation import _table
+
+    spec = json.loads(json.dumps(_table.table()["merl-vit-tiny"]))
+    spec["config"].update(MODELS["vit_tiny"][1])
+    _table.table()["merl-vit-tiny-reduced"] = spec
+    try:
+        assert main(["embed", "merl-vit-tiny-reduced", str(folder), "--checkpoint", str(ckpt("vit_tiny")),
+                     "--out", str(tmp_path / "emb.npy"), "--quiet"]) == 0
+        assert main(["zero-shot", "merl-vit-tiny-reduced", str(folder), "--checkpoint",
+                     str(ckpt("vit_tiny")), "--text-model", str(TEXT_MODEL), "--template", "{}",
+                     "--descriptions", str(tmp_path / "prompts.json"), "--out",
+                     str(tmp_path / "z.csv"), "--quiet"]) == 0
+    finally:
+        del _table.table()["merl-vit-tiny-reduced"]
+    np.testing.assert_allclose(np.load(tmp_path / "emb.npy"), model.transform(steps.transform(X)),
+                               rtol=1e-5, atol=1e-6)
+    scores = pd.read_csv(tmp_path / "z.csv", index_col=0)
+    assert list(scores.columns) == keys
+    np.testing.assert_allclose(scores.to_numpy(), ref["raw_similarities"], rtol=1e-4, atol=1e-4)
