@@ -83,6 +83,25 @@ def _lm_tensors(path, name):
     return {k[len("lm_model."):]: v for k, v in state.items() if k.startswith("lm_model.")}
 
 
+def _make_index_buffers(bert):
+    """Give a BERT built on the meta device its buffers that no state dict holds.
+
+    They are index tensors: the positions 0, 1, … and the token types 0.
+    """
+    for name, buf in list(bert.named_buffers()):
+        if not buf.is_meta:
+            continue
+        owner, _, attr = name.rpartition(".")
+        if attr == "position_ids":
+            value = torch.arange(buf.shape[-1], dtype=buf.dtype).expand(buf.shape)
+        elif attr == "token_type_ids":
+            value = torch.zeros(buf.shape, dtype=buf.dtype)
+        else:
+            raise RuntimeError(f"The text model's buffer {name} is not in its state dict and "
+                               "cannot be rebuilt; this transformers release is not supported.")
+        bert.get_submodule(owner).register_buffer(attr, value, persistent=False)
+
+
 class MERLTextEncoder(TextEncoder):
     """The BERT of a MERL checkpoint (``lm_model.*``), frozen: its pooled output of MERL's tokens.
 
@@ -143,7 +162,9 @@ class MERLTextEncoder(TextEncoder):
                     if local_only and not os.path.isdir(source) else "")
             raise OSError(f"Could not read the text model's configuration and tokenizer from "
                           f"{source!r} ({type(exc).__name__}: {exc}).{hint}") from exc
-        bert = transformers.BertModel(config, add_pooling_layer=True)
+        # Built without storage: the checkpoint's tensors become its weights.
+        with torch.device("meta"):
+            bert = transformers.BertModel(config, add_pooling_layer=True)
         path = os.fspath(self.checkpoint)
         state = _lm_tensors(path, self.name)
         expected = bert.state_dict()
@@ -161,10 +182,11 @@ class MERLTextEncoder(TextEncoder):
             if key not in expected:
                 del state[key]
         elif key in expected:
-            state[key] = expected[key]
+            state[key] = torch.arange(config.max_position_embeddings).expand(expected[key].shape)
         check_state_dict({k: tuple(v.shape) for k, v in expected.items()}, state, path,
                          f"the BERT configured by {source!r} (lm_model.*)")
         bert.load_state_dict(state, strict=True, assign=True)
+        _make_index_buffers(bert)
         return tokenizer, bert.to(device).eval()
 
     def _encode_batch(self, model, texts):
@@ -326,13 +348,14 @@ class MERLEmbedder(FoundationEmbedder):
                 f"{self.name!r} is another model: use sklearn_ecg.load_foundation_model.")
         source = os.fspath(path)
         what = f"{self.name!r} (MERL)"
-        obj = read_torch_checkpoint(path, what=f"a checkpoint of {what}")
+        # Mapped, not read: the text model's tensors (most of a *_ckpt.pth) are
+        # read, and kept, only by encode_text; the ECG side's are copied.
+        obj = read_torch_checkpoint(path, what=f"a checkpoint of {what}", mmap=True)
         spec["checkpoint"]["ignore_prefixes"] = []
         state = _state_dict(obj, spec, source, what)
         del obj
-        # The text model's tensors are read again, and kept, only by encode_text.
         has_text_model = any(k.startswith("lm_model.") for k in state)
-        state = {k: v for k, v in state.items() if not k.startswith("lm_model.")}
+        state = {k: v.clone() for k, v in state.items() if not k.startswith("lm_model.")}
         # MERL writes two formats: ECGCLIP.state_dict() (*_ckpt.pth) and
         # ecg_encoder.state_dict() (*_encoder.pth).
         heads = any(k.startswith("ecg_encoder.") for k in state)
