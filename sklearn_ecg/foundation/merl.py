@@ -143,6 +143,15 @@ class MERLTextEncoder(TextEncoder):
         self.local_files_only = local_files_only
         self.device = device
 
+    def _cache_key(self):
+        # A checkpoint rewritten at the same path is another model.
+        try:
+            stat = os.stat(self.checkpoint)
+            version = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            version = None
+        return super()._cache_key() + (version,)
+
     def _load(self, device):
         try:
             import transformers
