@@ -300,3 +300,41 @@ def test_single_lead_model_embeds_several_leads_one_by_one():
         FoundationClassifier(NAME["1lead"], CKPT["1lead"], lead_names=["I", "II"]).fit()
     with pytest.raises(ValueError, match="distinct leads"):
         FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=["I", "i"]).fit()
+
+
+# -- the model as a torch function, with gradients -----------------------------------------
+
+
+def test_differentiable_forward_computes_what_transform_does():
+    emb = FoundationEmbedder(NAME["12lead"], CKPT["12lead"]).fit()
+    forward = emb.differentiable_forward()
+    x = torch.tensor(RAW, dtype=torch.float32, requires_grad=True)
+    out = forward(x)
+    ref = emb.transform(RAW)
+    assert np.abs(out.detach().numpy() - ref).max() <= 1e-5 * np.abs(ref).max()
+    out[:, 0].sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().max() > 0
+    # The gradient is that of the preprocessing too: a constant offset changes nothing.
+    assert abs(float(x.grad.sum(dim=-1).mean())) < 1e-3 * float(x.grad.abs().sum(dim=-1).mean())
+
+    clf = FoundationClassifier(NAME["12lead"], CKPT["12lead"]).fit()
+    proba = clf.differentiable_forward()(torch.tensor(RAW, dtype=torch.float32))
+    np.testing.assert_allclose(proba.detach().numpy(), clf.predict_proba(RAW), atol=1e-6)
+    logits = clf.differentiable_forward("decision")(torch.tensor(RAW, dtype=torch.float32))
+    np.testing.assert_allclose(logits.detach().numpy(), clf.decision_function(RAW), rtol=1e-5, atol=1e-5)
+    assert list(clf.differentiable_forward().classes) == list(clf.classes_)
+    with pytest.raises(ValueError, match="output must be one of proba, decision"):
+        clf.differentiable_forward("transform")
+
+    pre = FoundationEmbedder(NAME["12lead"], CKPT["12lead"], preprocess=False).fit()
+    np.testing.assert_allclose(pre.differentiable_forward()(torch.from_numpy(X_PRE)).detach().numpy(),
+                               REFERENCE["12lead_pre_features"], rtol=1e-5, atol=1e-5)
+
+
+def test_differentiable_forward_of_a_single_lead_model_over_several_leads():
+    emb = FoundationEmbedder(NAME["1lead"], CKPT["1lead"], lead_names=["I", "V1"]).fit()
+    x = RAW[:, [0, 6]]
+    out = emb.differentiable_forward()(torch.tensor(x, dtype=torch.float32))
+    ref = emb.transform(x)
+    assert out.shape == ref.shape == (3, 128)
+    assert np.abs(out.detach().numpy() - ref).max() <= 1e-5 * np.abs(ref).max()

@@ -16,6 +16,7 @@ from .._runtime import resolve_device
 from .._validation import check_ecg_array
 from ..input_contract import InputContractMixin, check_input
 from ..preprocessing import STANDARD_LEADS
+from ._forward import ForwardModule, torch_preprocessing
 from ._loading import load_network, resolve_checkpoint
 from ._table import classes_of, entry, estimator_class, input_contract, preprocessing_pipeline
 
@@ -166,6 +167,39 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
             return method(module, x).reshape(n_records, -1)
 
         return run_batches(self.module_, X, self.batch_size, device, batch_fn)
+
+    _outputs = ("transform",)
+
+    def differentiable_forward(self, output=None):
+        """The model as one torch function of the records, with gradients (for attributions).
+
+        Parameters
+        ----------
+        output : str or None, default=None
+            ``"transform"`` (embedder: the embedding), ``"decision"`` or
+            ``"proba"`` (classifier: logits or probabilities); None: the
+            first of these the estimator has.
+
+        Returns
+        -------
+        forward : torch.nn.Module
+            Maps float32 records ``(B, n_leads_, T)`` in the model's leads,
+            rate and mV, on the model's device, to the output: the model's
+            own preprocessing (``preprocessing_``, as torch operations,
+            unless ``preprocess=False``), then its network. The network is
+            the fitted one (``module_``), in eval mode.
+        """
+        check_is_fitted(self, "module_")
+        output = self._outputs[0] if output is None else output
+        if output not in self._outputs:
+            raise ValueError(f"output must be one of {', '.join(self._outputs)}; got {output!r}.")
+        preprocessing = (torch_preprocessing(self.preprocessing_) if self.preprocess
+                         else torch.nn.Identity())
+        method = self.embedding_method_ if output == "transform" else "forward"
+        return ForwardModule(
+            self.module_.eval(), preprocessing, method=method, output=output,
+            n_leads=self.n_leads_, per_lead=self.per_lead_ and output == "transform",
+            classes=getattr(self, "classes_", None))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -328,6 +362,7 @@ class FoundationClassifier(ClassifierMixin, _FoundationModel):
         "threshold": [Interval(Real, 0, 1, closed="both")],
     }
     _single_lead_only = True
+    _outputs = ("proba", "decision")
 
     def __init__(self, name="ecgfounder-12lead", checkpoint=None, *, lead_names=None,
                  preprocess=True, device="cpu", batch_size=32, threshold=0.5):

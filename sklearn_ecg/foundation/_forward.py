@@ -1,0 +1,142 @@
+"""A foundation model's preprocessing and network as one differentiable torch function.
+
+``transform`` runs the model's preprocessing with the package's NumPy
+transformers; attributions to the raw records need it in torch, with
+gradients. Each step of the recipes in the table has a torch counterpart
+that computes the same thing:
+
+- the zero-phase linear filters (``NotchFilter``, ``BandpassFilter``) are,
+  for records of a given length, one matrix: the package's own transformers
+  applied to unit impulses (computed once per length and kept);
+- the running median of ``BaselineWanderRemoval`` picks one sample per
+  window, through which the gradient flows (zero-padded or reflected ends,
+  as the transformer);
+- ``Standardize`` is the same z-score.
+"""
+
+import functools
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..preprocessing import BandpassFilter, BaselineWanderRemoval, NotchFilter, Standardize
+from ..preprocessing._filters import _odd_window
+
+__all__ = ["ForwardModule", "torch_preprocessing"]
+
+_LINEAR = (NotchFilter, BandpassFilter)
+
+
+@functools.lru_cache(maxsize=4)
+def _impulse_responses(steps_key, n_timepoints):
+    """Row i: the linear steps applied to a unit impulse at sample i, ``(T, T)`` float32."""
+    steps = [cls(**dict(params)) for cls, params in steps_key]
+    eye = np.eye(n_timepoints, dtype=np.float32)[:, np.newaxis, :]
+    out = eye
+    for step in steps:
+        out = step.transform(out)
+    matrix = torch.from_numpy(np.ascontiguousarray(out[:, 0, :]))
+    matrix.requires_grad_(False)
+    return matrix
+
+
+class _Linear(nn.Module):
+    def __init__(self, steps):
+        super().__init__()
+        self.key = tuple((type(s), tuple(sorted(s.get_params().items()))) for s in steps)
+
+    def forward(self, x):
+        matrix = _impulse_responses(self.key, x.shape[-1]).to(x.device, x.dtype)
+        return x @ matrix
+
+
+class _MedianBaseline(nn.Module):
+    def __init__(self, step):
+        super().__init__()
+        if step.method != "median":
+            raise ValueError("only the median method of BaselineWanderRemoval has a torch counterpart")
+        fs = float(step.fs)
+        self.windows = [_odd_window(float(w), fs) for w in step.median_windows]
+        self.edges = step.median_edges
+
+    def forward(self, x):
+        baseline = x
+        for window in self.windows:
+            half = window // 2
+            if self.edges == "zeros":
+                padded = nn.functional.pad(baseline, (half, half))
+            else:  # numpy's "symmetric": the edge sample repeated
+                left = baseline[..., :half].flip(-1)
+                right = baseline[..., -half:].flip(-1)
+                padded = torch.cat([left, baseline, right], dim=-1)
+            baseline = padded.unfold(-1, window, 1).median(dim=-1).values
+        return x - baseline
+
+
+class _Standardize(nn.Module):
+    def __init__(self, step):
+        super().__init__()
+        self.per, self.eps = step.per, float(step.eps)
+
+    def forward(self, x):
+        dims = (-1,) if self.per == "lead" else (-2, -1)
+        mean = x.mean(dim=dims, keepdim=True)
+        std = x.std(dim=dims, keepdim=True, unbiased=False)
+        scale = torch.where(std > self.eps, std, torch.full_like(std, float("inf")))
+        return (x - mean) / scale
+
+
+def torch_preprocessing(pipeline):
+    """The steps of a model's ``preprocessing_`` as a differentiable ``nn.Sequential``."""
+    steps = [step for _, step in pipeline.steps if step != "passthrough"]
+    modules, linear = [], []
+    for step in steps:
+        if isinstance(step, _LINEAR):
+            linear.append(step)
+            continue
+        if linear:
+            modules.append(_Linear(linear))
+            linear = []
+        if isinstance(step, BaselineWanderRemoval):
+            modules.append(_MedianBaseline(step))
+        elif isinstance(step, Standardize):
+            modules.append(_Standardize(step))
+        else:
+            raise ValueError(f"{type(step).__name__} has no torch counterpart for gradients yet.")
+    if linear:
+        modules.append(_Linear(linear))
+    return nn.Sequential(*modules)
+
+
+class ForwardModule(nn.Module):
+    """Records ``(B, leads, T)`` in the model's leads, rate and mV to an output, with gradients.
+
+    Attributes
+    ----------
+    n_leads : int
+        Leads of the records.
+    min_length : int
+        Shortest record accepted.
+    classes : ndarray or None
+        The output's class names (``"proba"``, ``"decision"``).
+    output : str
+        ``"transform"`` (the embedding), ``"decision"`` (logits) or ``"proba"``.
+    """
+
+    def __init__(self, network, preprocessing, *, method, output, n_leads, per_lead, classes):
+        super().__init__()
+        self.network, self.preprocessing = network, preprocessing
+        self.method, self.output, self.n_leads, self.per_lead = method, output, n_leads, per_lead
+        self.classes, self.min_length = classes, 1
+
+    @property
+    def device(self):
+        return next(self.network.parameters()).device
+
+    def forward(self, x):
+        n_records = x.shape[0]
+        if self.per_lead:
+            x = x.reshape(n_records * x.shape[1], 1, x.shape[2])
+        out = getattr(self.network, self.method)(self.preprocessing(x)).reshape(n_records, -1)
+        return torch.sigmoid(out) if self.output == "proba" else out
