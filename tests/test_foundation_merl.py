@@ -243,6 +243,19 @@ def test_pipeline_cross_validation_and_grid_search():
     assert proba.shape == (24, 5) and np.all((proba > 0) & (proba < 1))
 
 
+@pytest.mark.parametrize("output", ["encoder", "joint"])
+def test_differentiable_forward_is_transform_with_gradients(output):
+    raw = expected("resnet18")["raw_mv"]
+    model = merl("resnet18", output=output)
+    X = model.input_pipeline(fs=500, lead_names=PTBXL_LEADS).transform(raw)
+    forward = model.differentiable_forward()
+    x = torch.from_numpy(X).requires_grad_(True)
+    out = forward(x)
+    np.testing.assert_allclose(out.detach().numpy(), model.transform(X), rtol=1e-4, atol=1e-5)
+    out.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
 def test_load_foundation_model_gives_merl():
     model = sklearn_ecg.load_foundation_model("merl-vit-tiny", ckpt("vit_tiny"),
                                               architecture=MODELS["vit_tiny"][1], text_model=TEXT_MODEL)

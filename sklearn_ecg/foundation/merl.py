@@ -69,6 +69,10 @@ def _read_prompts():
 MERL_PROMPTS = _read_prompts()
 
 
+# MERLNet's method for each ``output``.
+_OUTPUT_METHODS = {"encoder": "features", "projected": "project", "joint": "joint"}
+
+
 def _merl_names():
     return {n for n, spec in table().items()
             if spec.get("estimator") == "sklearn_ecg.foundation.merl:MERLEmbedder"}
@@ -400,6 +404,8 @@ class MERLEmbedder(FoundationEmbedder):
         self : MERLEmbedder
         """
         super().fit(X, y)
+        # The network's method that gives the output (transform, differentiable_forward).
+        self.embedding_method_ = _OUTPUT_METHODS[self.output]
         self.has_text_ = bool(self.module_.has_heads)
         self.text_encoder_ = (MERLTextEncoder(self.checkpoint_path_, self.name, self.text_model,
                                               self.local_files_only) if self.has_text_ else None)
@@ -440,7 +446,8 @@ class MERLEmbedder(FoundationEmbedder):
             The embeddings, float32.
         """
         check_is_fitted(self, "module_")
-        return self._run(self._records(X), lambda module, x: module.embed(x, self.output))
+        method = self.embedding_method_
+        return self._run(self._records(X), lambda module, x: getattr(module, method)(x))
 
     def _require_text(self, what):
         if not self.has_text_:
@@ -462,7 +469,7 @@ class MERLEmbedder(FoundationEmbedder):
         """
         check_is_fitted(self, "module_")
         self._require_text("encode_ecg")
-        return self._run(self._records(X), lambda module, x: module.embed(x, "joint"))
+        return self._run(self._records(X), lambda module, x: module.joint(x))
 
     # -- text ------------------------------------------------------------------
 

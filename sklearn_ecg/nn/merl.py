@@ -313,12 +313,13 @@ class MERLNet(nn.Module):
             return self.att_pool_head(self.downconv(out))
         return self.proj_e(out)
 
+    def joint(self, x):
+        """The ECG embedding in the joint space, L2-normalised (what MERL scores text against)."""
+        return F.normalize(self.project(x), dim=-1)
+
     def embed(self, x, output):
         """``forward`` (``output="encoder"``), ``project`` (``"projected"``) or its L2-normalised form (``"joint"``)."""
-        if output == "encoder":
-            return self(x)
-        out = self.project(x)
-        return F.normalize(out, dim=-1) if output == "joint" else out
+        return {"encoder": self.features, "projected": self.project, "joint": self.joint}[output](x)
 
     def project_text(self, pooled):
         """``proj_t`` of BERT's ``pooler_output``, not normalised."""
