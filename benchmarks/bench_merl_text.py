@@ -17,18 +17,9 @@ weights and a configuration folder can be written with ``--make DIR``::
 import argparse
 import json
 import os
-import resource
 import time
 
-
-def _peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _rss_mb():
-    with open("/proc/self/status") as f:
-        line = next(line for line in f if line.startswith("VmRSS:"))
-    return int(line.split()[1]) / 1024
+from bench_foundation import _peak_mb, _rss_mb  # the script's folder is on sys.path
 
 
 def make(folder):
@@ -36,7 +27,6 @@ def make(folder):
     import torch
     import transformers
 
-    from sklearn_ecg.datasets import load_ptbxl_sample  # noqa: F401  (the package is importable)
     from sklearn_ecg.nn.merl import MERLNet
 
     os.makedirs(folder, exist_ok=True)
