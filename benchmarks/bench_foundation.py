@@ -10,9 +10,14 @@ root::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_foundation.py ecgfounder-12lead --records 64
 
+``--checkpoint PATH`` measures an existing checkpoint instead (e.g. MERL's,
+whose ``*_ckpt.pth`` also holds the text model: write one at the released
+size with ``tools/make_merl_fixtures.py --released``).
+
 It prints one JSON line: the checkpoint size, the load time, the resident
 memory (Linux) just before and after loading, the peak resident memory before
-loading, after it and at the end, and the records embedded per second.
+loading, after it and at the end, and the records embedded per second (of wall time and of the
+process's CPU time, which other work on the machine does not inflate).
 """
 
 import argparse
@@ -70,9 +75,9 @@ def _measure(name, path, n_records, batch_size):
     load_s = time.perf_counter() - start
     after, peak_load = _rss_mb(), _peak_mb()
     emb.transform(X[:batch_size])  # warm-up
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     out = emb.transform(X)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     return {
         "model": name, "records": len(X), "batch_size": batch_size,
         "threads": torch.get_num_threads(), "embedding": list(out.shape),
@@ -82,6 +87,8 @@ def _measure(name, path, n_records, batch_size):
         "rss_after_load_mb": round(after), "peak_rss_before_load_mb": round(peak_before),
         "peak_rss_after_load_mb": round(peak_load), "peak_rss_mb": round(_peak_mb()),
         "transform_s": round(seconds, 2), "records_per_s": round(len(X) / seconds, 2),
+        # CPU time of the process: with one thread, what the wall time would be on an idle CPU.
+        "transform_cpu_s": round(cpu_seconds, 2), "records_per_cpu_s": round(len(X) / cpu_seconds, 2),
     }
 
 
@@ -90,14 +97,16 @@ def main(argv=None):
     parser.add_argument("name", help="a name of sklearn_ecg.foundation.foundation_models()")
     parser.add_argument("--records", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--checkpoint", help="an existing checkpoint of the model (default: random weights)")
     parser.add_argument("--measure", metavar="CHECKPOINT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
         print(json.dumps(_measure(args.name, args.measure, args.records, args.batch_size)))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "checkpoint.pth")
-        _write_checkpoint(args.name, path)
+        path = args.checkpoint or os.path.join(tmp, "checkpoint.pth")
+        if not args.checkpoint:
+            _write_checkpoint(args.name, path)
         # A fresh process: its peak memory is that of loading and embedding only.
         subprocess.run([sys.executable, __file__, args.name, "--records", str(args.records),
                         "--batch-size", str(args.batch_size), "--measure", path], check=True)

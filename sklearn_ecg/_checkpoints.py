@@ -20,7 +20,7 @@ class CheckpointError(ValueError):
     """A checkpoint file cannot be read, or does not hold the tensors of the model asked for."""
 
 
-def read_torch_checkpoint(path, *, what="a torch checkpoint", hint=""):
+def read_torch_checkpoint(path, *, what="a torch checkpoint", hint="", mmap=False):
     """The object a ``torch.save`` file holds, unpickled with ``weights_only=True`` on the CPU.
 
     Parameters
@@ -31,6 +31,10 @@ def read_torch_checkpoint(path, *, what="a torch checkpoint", hint=""):
         What the file should be, for the error messages.
     hint : str, default=""
         A sentence added to the messages (what to pass instead).
+    mmap : bool, default=False
+        Map the file's tensors instead of reading them (zip files, the format
+        of ``torch.save`` since torch 1.6): only the tensors used are ever
+        read. The tensors then depend on the file: copy those kept.
 
     Returns
     -------
@@ -60,7 +64,8 @@ def read_torch_checkpoint(path, *, what="a torch checkpoint", hint=""):
     try:
         # weights_only: tensors, numbers, NumPy data and containers only, never arbitrary objects.
         with torch.serialization.safe_globals(_numpy_globals()):
-            return torch.load(source, map_location="cpu", weights_only=True)
+            return torch.load(source, map_location="cpu", weights_only=True,
+                              mmap=bool(mmap) and head.startswith(b"PK"))
     except Exception as exc:
         # torch's own advice (load with weights_only=False) must not be followed for a
         # downloaded file, so only the first line of its message is kept.

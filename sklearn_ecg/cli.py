@@ -197,14 +197,21 @@ def load_folder(folder, *, fs=None, lead_names=None, length_at=None, ptbxl_rate=
 # -- the model --------------------------------------------------------------------
 
 
-def load_model(name, device, checkpoint=None):
+def load_model(name, device, checkpoint=None, text_model=None):
 
     if name in foundation_models():
         if checkpoint is None:
             raise UserError(
                 f"{name} is a foundation model whose weights are not shipped: pass --checkpoint "
                 f"FILE (or a Hugging Face Hub id); get them from {foundation_models()[name]['weights']}")
-        return load_foundation_model(name, checkpoint, device=device)
+        params = {}
+        if text_model is not None:
+            if "estimator" not in foundation_models()[name]:
+                raise UserError(f"--text-model is for the models with a text side (MERL), not {name}")
+            params["text_model"] = text_model
+        return load_foundation_model(name, checkpoint, device=device, **params)
+    if text_model is not None:
+        raise UserError("--text-model is for the foundation models with a text side (MERL)")
     if checkpoint is not None:
         raise UserError(f"--checkpoint is for the foundation models ({', '.join(foundation_models())})")
     path = Path(name)
@@ -494,9 +501,9 @@ def _class_descriptions(args):
 def cmd_zero_shot(args):
     out = _check_out(args.out, args.overwrite, args.on_error == "skip")
     classes, table = _class_descriptions(args)
-    model = load_model(args.model, args.device)
+    model = load_model(args.model, args.device, args.checkpoint, args.text_model)
     if not hasattr(model, "encode_text"):
-        raise UserError(f"{args.model} is a {type(model).__name__}; zero-shot needs a METS model")
+        raise UserError(f"{args.model} is a {type(model).__name__}; zero-shot needs a METS or MERL model")
     contract = model.input_contract_
     length_at = (contract.n_timepoints, contract.fs) if contract.fs and contract.n_timepoints else None
     skipped = []
@@ -509,7 +516,8 @@ def cmd_zero_shot(args):
         # Zero-filled leads change the scores: say so once, with what it costs.
         print(lead_subset_note(model, layout.leads, PROG), file=sys.stderr)
     clf = zero_shot_classifier(model, classes, table, prep.transform(X[:1]),
-                               scoring="relative" if args.relative else "similarity")
+                               scoring="relative" if args.relative else "similarity",
+                               template=args.template)
     scores = embed_records(model, prep, X, verbose=not args.quiet, encode=clf.decision_function)
     for path in write_embeddings(out, records, [str(c) for c in classes], scores):
         print(f"wrote {path}", file=sys.stderr)
@@ -517,10 +525,12 @@ def cmd_zero_shot(args):
     return 0
 
 
-def zero_shot_classifier(model, classes, table, X_one, scoring="similarity"):
+def zero_shot_classifier(model, classes, table, X_one, scoring="similarity", template=None):
     """A ZeroShotECGClassifier with the given classes, in their order (scores are cosines)."""
 
     kwargs = {} if table is None else {"class_descriptions": table}
+    if template:
+        kwargs["template"] = list(template)
     if table is None:
         kwargs["class_descriptions"] = {c: c for c in classes}
     indicator = np.zeros((len(X_one), len(classes)), dtype=int)
@@ -686,9 +696,10 @@ def build_parser():
     _add_common(p)
     p.set_defaults(func=cmd_embed)
 
-    p = subs.add_parser("zero-shot", help="score records against classes named in words (METS)",
+    p = subs.add_parser("zero-shot", help="score records against classes named in words (METS, MERL)",
                         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="a METS model folder or mets-ptbxl")
+    p.add_argument("model", help="a METS model folder, mets-ptbxl, or merl-resnet18 / merl-vit-tiny "
+                                 "with --checkpoint")
     p.add_argument("folder", help="a PTB-XL folder or a folder of WFDB records")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--classes", nargs="+", metavar="NAME", help="class names, used as descriptions")
@@ -704,6 +715,15 @@ def build_parser():
                    help="each score minus the record's mean over the classes "
                         "(ZeroShotECGClassifier(scoring='relative')), for classes such as "
                         "'normal' that mean the absence of the others")
+    p.add_argument("--template", action="append", metavar="TEMPLATE",
+                   help="prompt template, {} standing for a description (repeatable; default: "
+                        "the package's two METS templates); MERL scores the description alone: "
+                        "--template '{}'")
+    p.add_argument("--checkpoint", metavar="FILE",
+                   help="MERL: its *_ckpt.pth (the whole model, with the text encoder)")
+    p.add_argument("--text-model", metavar="NAME_OR_FOLDER",
+                   help="MERL: the BERT's configuration and tokenizer, a folder or a Hugging Face "
+                        "name in the local cache (default ncbi/MedCPT-Query-Encoder)")
     _add_input_options(p)
     _add_common(p)
     p.set_defaults(func=cmd_zero_shot)

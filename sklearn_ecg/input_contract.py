@@ -79,6 +79,11 @@ _STAT_RECORDS = 64
 MODIFIED_LIMB_LEADS = {"mli": "I", "mlii": "II", "mliii": "III"}
 
 
+# How describe() names the rescaling a model applies to every record itself.
+_SCALING_WORDS = {None: "none", "record": "z-score over the whole record",
+                  "lead": "z-score of each lead", "minmax": "min-max to [0, 1] over the whole record"}
+
+
 @dataclasses.dataclass(frozen=True)
 class InputContract:
     """The input a model was trained on; None where it is not known.
@@ -95,10 +100,11 @@ class InputContract:
         Number of leads.
     units : str or None
         Unit of the samples (``"mV"``, the unit of the package's loaders).
-    standardize : {"record", "lead"} or None
-        The z-scoring the model applies itself to every record before its
-        encoder (None: the records are used in their units, so their scale
-        matters).
+    standardize : {"record", "lead", "minmax"} or None
+        The rescaling the model applies itself to every record before its
+        encoder: a z-score over the record or per lead, or a min-max
+        scaling to [0, 1] over the record (MERL). None: the records are used
+        in their units, so their scale matters.
     amplitude : float or None
         Median over the training records and leads of a lead's robust
         peak-to-peak amplitude (98th minus 2nd percentile), in ``units``:
@@ -201,7 +207,7 @@ class InputContract:
             f"record length: {length}",
             f"leads: {leads}",
             f"units: {known(self.units)}",
-            f"z-scoring inside the model: {self.standardize or 'none'}",
+            f"scaling inside the model: {_SCALING_WORDS.get(self.standardize, self.standardize)}",
             f"typical amplitude (robust peak-to-peak): {known(self.amplitude, '{:.3g}')}"
             + (f" {self.units}" if self.amplitude is not None and self.units else ""),
         ])

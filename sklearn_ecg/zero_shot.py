@@ -1,4 +1,4 @@
-"""Zero-shot ECG classification with a fitted METS model."""
+"""Zero-shot ECG classification with a model of a joint ECG–text space (METS, MERL)."""
 
 import logging
 import warnings
@@ -69,7 +69,7 @@ def _column_names(y):
 
 
 class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEstimator):
-    """Classify ECG records from the names of the classes alone, with a fitted METS model.
+    """Classify ECG records from the names of the classes alone, with a fitted METS or MERL model.
 
     Each class is described in words; the prompts ``template.format(description)``
     are embedded into the joint ECG–text space by the pretrainer's frozen
@@ -80,10 +80,16 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
 
     Parameters
     ----------
-    pretrainer : METSPretrainer or FrozenEstimator of one
-        A *fitted* :class:`~sklearn_ecg.METSPretrainer`. It is never refitted
-        or modified, and :func:`sklearn.base.clone` shares it between the
-        clones instead of copying (or unfitting) it.
+    pretrainer : METSPretrainer, MERLEmbedder or FrozenEstimator of one
+        A *fitted* :class:`~sklearn_ecg.METSPretrainer`, or a MERL model
+        loaded from its ``*_ckpt.pth``
+        (:class:`~sklearn_ecg.foundation.MERLEmbedder`): a model whose
+        ``encode_ecg`` and ``encode_text`` give L2-normalised embeddings of
+        one space. It is never refitted or modified, and
+        :func:`sklearn.base.clone` shares it between the clones instead of
+        copying (or unfitting) it. With MERL, ``template="{}"`` and
+        ``class_descriptions`` from :data:`sklearn_ecg.foundation.MERL_PROMPTS`
+        follow MERL's own zero-shot procedure.
     template : str or sequence of str, default=DEFAULT_TEMPLATES
         Prompt(s); ``{}`` (or ``{name}``) is replaced by a class description.
         Any other placeholder is an error. The default is the pair
@@ -200,8 +206,9 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             pretrainer = self.pretrainer
         if not (hasattr(pretrainer, "encode_text") and hasattr(pretrainer, "encode_ecg")):
             raise TypeError(
-                "pretrainer must be a fitted METSPretrainer (or a FrozenEstimator of one), whose "
-                f"encoder shares a space with text; got {type(pretrainer).__name__}."
+                "pretrainer must be a fitted METSPretrainer or MERL model (or a FrozenEstimator of "
+                "one), whose encoder shares a space with text (encode_ecg and encode_text); got "
+                f"{type(pretrainer).__name__}."
             )
         return pretrainer
 

@@ -160,7 +160,7 @@ def test_header_without_rate_is_not_guessed(sample, tiny_single_lead, tmp_path, 
     (["embed", "lcd-ptbxl", "{folder}", "--out", "{tmp}/e.npy", "--fs", "250"],
      "--fs is only for records whose headers give no rate"),
     (["zero-shot", "lcd-ptbxl", "{folder}", "--classes", "A", "--out", "{tmp}/z.csv"],
-     "zero-shot needs a METS model"),
+     "zero-shot needs a METS or MERL model"),
     (["info", "{tmp}"], "holds no config.json"),
 ])
 def test_user_mistakes_exit_1_with_one_line(args, message, records500, sample, tmp_path, capsys):

@@ -58,7 +58,7 @@ def _public_names():
         mod = importlib.import_module(f"sklearn_ecg.{module}")
         names |= {f"sklearn_ecg.{module}.{n}" for n in mod.__all__}
     names.add("sklearn_ecg.zero_shot.PTBXL_SUPERCLASS_DESCRIPTIONS")
-    for module in ("vgg1d", "resnet1d", "heads", "losses", "clip", "views", "scaling", "ecgfounder"):
+    for module in ("vgg1d", "resnet1d", "heads", "losses", "clip", "views", "scaling", "ecgfounder", "merl"):
         mod = importlib.import_module(f"sklearn_ecg.nn.{module}")
         names |= {
             f"sklearn_ecg.nn.{module}.{n}"

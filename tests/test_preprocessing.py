@@ -22,6 +22,7 @@ from sklearn_ecg.preprocessing import (
     ConvertUnits,
     NotchFilter,
     LeadLayout,
+    MinMaxScale,
     PadOrCrop,
     Resample,
     SelectLeads,
@@ -70,6 +71,7 @@ ALL_TRANSFORMERS = [
     PadOrCrop(length=9, pad_mode="edge"),
     ConvertUnits(units="uV"),
     ConvertUnits(units="V", target_units="uV"),
+    MinMaxScale(),
 ]
 
 
@@ -733,3 +735,16 @@ def test_non_finite_records_are_found_by_the_package_scan(monkeypatch):
     with pytest.raises(ValueError, match=r"index 2\)"):
         Standardize().transform(x)
     assert calls and all(shape[1:] == (2, 30) for shape in calls)
+
+
+def test_minmax_scale_is_one_range_per_record():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 12, 500)) * np.array([1.0, 1000.0, 0.01])[:, None, None]
+    x[2] = 5.0  # a flat record
+    out = MinMaxScale().fit_transform(x)
+    low, high = x.min(axis=(1, 2), keepdims=True), x.max(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(out, ((x - low) / (high - low + 1e-8)).astype(np.float32), atol=1e-7)
+    assert out[:2].min() == 0.0 and out[:2].max() == pytest.approx(1.0)
+    assert not np.any(out[2])
+    # Single-lead records: one range per record.
+    np.testing.assert_allclose(MinMaxScale().fit_transform(x[:, 0]), MinMaxScale().fit_transform(x[:, :1])[:, 0])

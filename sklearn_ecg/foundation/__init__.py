@@ -25,8 +25,10 @@ import copy
 from .._checkpoints import CheckpointError
 from ._estimators import FoundationClassifier, FoundationEmbedder, load_foundation_model
 from ._table import table as _models_table
+from .merl import MERL_PROMPTS, MERLEmbedder, MERLTextEncoder
 
-__all__ = ["CheckpointError", "FoundationClassifier", "FoundationEmbedder", "foundation_models"]
+__all__ = ["CheckpointError", "FoundationClassifier", "FoundationEmbedder", "MERL_PROMPTS", "MERLEmbedder",
+           "MERLTextEncoder", "foundation_models"]
 
 
 def foundation_models():

@@ -19,7 +19,7 @@ from ..preprocessing import STANDARD_LEADS
 from ._forward import ForwardModule, torch_preprocessing
 from ._loading import load_network, resolve_checkpoint
 from ._steps import RESAMPLERS
-from ._table import classes_of, entry, input_contract, preprocessing_pipeline
+from ._table import classes_of, entry, estimator_class, input_contract, preprocessing_pipeline
 
 __all__ = ["FoundationClassifier", "FoundationEmbedder", "load_foundation_model"]
 
@@ -471,5 +471,11 @@ def load_foundation_model(name, checkpoint, *, kind="embedder", **params):
     classes = {"embedder": FoundationEmbedder, "classifier": FoundationClassifier}
     if kind not in classes:
         raise ValueError(f"kind must be 'embedder' or 'classifier'; got {kind!r}.")
+    spec = entry(name)
+    if "estimator" in spec:
+        # A model with an estimator of its own (MERL: joint space and text side).
+        if kind != "embedder":
+            raise ValueError(f"{name!r} has no classification head; use kind='embedder'.")
+        return estimator_class(spec)(name, checkpoint, **params).fit()
     return classes[kind](name, checkpoint, **params).fit()
 

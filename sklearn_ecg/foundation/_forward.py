@@ -11,7 +11,8 @@ that computes the same thing:
 - the running median of ``BaselineWanderRemoval`` picks one sample per
   window, through which the gradient flows (zero-padded or reflected ends,
   as the transformer);
-- ``Standardize`` is the same z-score;
+- ``Standardize`` is the same z-score, ``MinMaxScale`` the same min-max
+  scaling;
 - a step of a model's own (``"sklearn_ecg.module:Class"`` in the table) gives
   its counterpart with a ``torch_module()`` method.
 """
@@ -22,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..preprocessing import BandpassFilter, BaselineWanderRemoval, NotchFilter, Standardize
+from ..preprocessing import BandpassFilter, BaselineWanderRemoval, MinMaxScale, NotchFilter, Standardize
 from ..preprocessing._filters import _odd_window
 
 __all__ = ["ForwardModule", "torch_preprocessing"]
@@ -89,6 +90,17 @@ class _Standardize(nn.Module):
         return (x - mean) / scale
 
 
+class _MinMaxScale(nn.Module):
+    def __init__(self, step):
+        super().__init__()
+        self.eps = float(step.eps)
+
+    def forward(self, x):
+        low = x.amin(dim=(-2, -1), keepdim=True)
+        high = x.amax(dim=(-2, -1), keepdim=True)
+        return (x - low) / (high - low + self.eps)
+
+
 def torch_preprocessing(pipeline):
     """The steps of a model's ``preprocessing_`` as a differentiable ``nn.Sequential``."""
     steps = [step for _, step in pipeline.steps if step != "passthrough"]
@@ -104,6 +116,8 @@ def torch_preprocessing(pipeline):
             modules.append(_MedianBaseline(step))
         elif isinstance(step, Standardize):
             modules.append(_Standardize(step))
+        elif isinstance(step, MinMaxScale):
+            modules.append(_MinMaxScale(step))
         elif hasattr(step, "torch_module"):  # a step reproducing a model's own code
             modules.append(step.torch_module())
         else:

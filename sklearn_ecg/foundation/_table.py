@@ -17,8 +17,8 @@ from sklearn.pipeline import Pipeline
 from .. import preprocessing as _preprocessing
 from ..input_contract import InputContract
 
-__all__ = ["classes_of", "entry", "input_contract", "network_class", "package_object",
-           "preprocessing_pipeline", "table"]
+__all__ = ["classes_of", "entry", "estimator_class", "input_contract", "network_class",
+           "package_object", "preprocessing_pipeline", "table"]
 
 _REQUIRED = ("family", "summary", "module", "config", "checkpoint", "input", "preprocessing",
              "embedding", "licence", "source", "weights", "reference")
@@ -72,6 +72,13 @@ def package_object(reference):
 def network_class(spec):
     """The network class ``"sklearn_ecg.module:Class"`` of an entry (only the package's own)."""
     return package_object(spec["module"])
+
+
+def estimator_class(spec):
+    """The estimator class of an entry that names its own (``"estimator"``), else None."""
+    if "estimator" not in spec:
+        return None
+    return package_object(spec["estimator"])
 
 
 @functools.lru_cache(maxsize=8)

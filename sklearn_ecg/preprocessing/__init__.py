@@ -39,7 +39,7 @@ from ._filters import BandpassFilter, BaselineWanderRemoval, NotchFilter
 from ._lead_layout import LeadLayout
 from ._leads import STANDARD_LEADS, SelectLeads
 from ._length import PadOrCrop, Resample
-from ._scaling import ConvertUnits, Standardize
+from ._scaling import ConvertUnits, MinMaxScale, Standardize
 
 __all__ = [
     "STANDARD_LEADS",
@@ -47,6 +47,7 @@ __all__ = [
     "BaselineWanderRemoval",
     "ConvertUnits",
     "LeadLayout",
+    "MinMaxScale",
     "NotchFilter",
     "PadOrCrop",
     "Resample",

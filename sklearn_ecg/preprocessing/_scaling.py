@@ -135,3 +135,55 @@ class ConvertUnits(_ECGTransformer):
     def _transform_chunk(self, chunk, factor):
         # In double precision, so that 1500 uV is exactly 1.5 mV once cast back.
         return chunk * np.float64(factor)
+
+
+class MinMaxScale(_ECGTransformer):
+    """Scale each record to [0, 1] over all its leads: ``(x - min) / (max - min + eps)``.
+
+    One minimum and one maximum per record, over every lead and sample, so
+    the leads keep their relative amplitudes; the input of MERL's encoders.
+    Nothing is learned; a flat record becomes zeros.
+
+    Parameters
+    ----------
+    eps : float, default=1e-8
+        Added to the range, in the units of X (MERL's value).
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        ``X.shape[1]`` seen in ``fit``: the lead count for 3-D input, the
+        record length for 2-D input.
+    feature_names_in_ : ndarray of str
+        Column names, when fitted on a DataFrame.
+    n_leads_ : int
+        Number of leads seen in ``fit`` (3-D input only).
+    n_timepoints_ : int
+        Record length seen in ``fit`` (3-D input only).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ecg.preprocessing import MinMaxScale
+    >>> X = np.array([[[-1., 0., 1.], [0., 3., 1.]]])  # 1 record, 2 leads
+    >>> MinMaxScale().fit_transform(X).round(3)
+    array([[[0.  , 0.25, 0.5 ],
+            [0.25, 1.  , 0.5 ]]], dtype=float32)
+    """
+
+    def __init__(self, *, eps=1e-8):
+        self.eps = eps
+
+    _parameter_constraints: dict = {
+        **_ECGTransformer._parameter_constraints,
+        "eps": [StrictInterval(Real, 0, None, closed="left")],
+    }
+
+    def _resolve_params(self):
+        return float(self.eps)
+
+    def _transform_chunk(self, chunk, eps):
+        chunk = chunk.astype(np.float64, copy=False)
+        low = chunk.min(axis=(-2, -1) if chunk.ndim == 3 else -1, keepdims=True)
+        high = chunk.max(axis=(-2, -1) if chunk.ndim == 3 else -1, keepdims=True)
+        return (chunk - low) / (high - low + eps)
