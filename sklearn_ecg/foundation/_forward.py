@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..preprocessing import BandpassFilter, BaselineWanderRemoval, MinMaxScale, NotchFilter, Standardize
-from ..preprocessing._filters import _odd_window
+from ..preprocessing._filters import odd_window
 
 __all__ = ["ForwardModule", "torch_preprocessing"]
 
@@ -60,7 +60,7 @@ class _MedianBaseline(nn.Module):
         if step.method != "median":
             raise ValueError("only the median method of BaselineWanderRemoval has a torch counterpart")
         fs = float(step.fs)
-        self.windows = [_odd_window(float(w), fs) for w in step.median_windows]
+        self.windows = [odd_window(float(w), fs) for w in step.median_windows]
         self.edges = step.median_edges
 
     def forward(self, x):

@@ -345,7 +345,7 @@ class NotchFilter(_RateTransformer):
 _fill_short_signal_note(NotchFilter)
 
 
-def _odd_window(seconds, fs):
+def odd_window(seconds, fs):
     n = max(1, int(round(seconds * fs)))
     return n if n % 2 else n + 1
 
@@ -482,7 +482,7 @@ class BaselineWanderRemoval(_RateTransformer):
             cutoff = float(self.cutoff)
             _check_below_nyquist(name, "cutoff", cutoff, fs)
             return "highpass", _butter_sos(name, int(self.order), cutoff, "highpass", fs)
-        return "median", tuple(_odd_window(float(w), fs) for w in windows)
+        return "median", tuple(odd_window(float(w), fs) for w in windows)
 
     def _transform_chunk(self, chunk, params):
         method, arg = params
