@@ -422,6 +422,15 @@ _DIVERGED_HINT = ("Lower the learning rate (lr=...), or check the input scale (e
                   "the records). The estimator was left as it was before this fit.")
 
 
+def _distinct_records(records):
+    """Whether the records differ in more than scale and offset (which may rightly give one output)."""
+    flat = np.asarray(records, dtype=np.float64).reshape(len(records), -1)
+    flat = flat - flat.mean(axis=1, keepdims=True)
+    norm = np.abs(flat).max(axis=1, keepdims=True)
+    flat = np.round(np.divide(flat, norm, out=np.zeros_like(flat), where=norm > 0), 4)
+    return len(np.unique(flat, axis=0)) > 1
+
+
 def judge_divergence(name, module, history, start, outputs, inputs):
     """Refuse a training judged by what diverged; raises ``FloatingPointError`` naming it.
 
@@ -456,15 +465,11 @@ def judge_divergence(name, module, history, start, outputs, inputs):
             f"{name}: training diverged; the trained network gives NaN, infinite or exploding "
             f"(above {_MAX_OUTPUT:g}) outputs for its own training records. {_DIVERGED_HINT}")
     if len(outputs) >= 2 and outputs.size:
-        flat = np.asarray(inputs[: len(outputs)], dtype=np.float64).reshape(len(outputs), -1)
-        # Records that differ in scale or offset only may rightly give one output.
-        flat = flat - flat.mean(axis=1, keepdims=True)
-        norm = np.abs(flat).max(axis=1, keepdims=True)
-        flat = np.round(np.divide(flat, norm, out=np.zeros_like(flat), where=norm > 0), 4)
-        distinct = len(np.unique(flat, axis=0)) > 1
         spread = float(outputs.std(axis=0).max())
         scale = float(np.abs(outputs).max())
-        if distinct and scale > _SATURATED and spread <= 1e-6 * scale:
+        # Only outputs that look collapsed are compared with their records
+        # (a float64 copy of a batch): a healthy fit pays nothing for this.
+        if scale > _SATURATED and spread <= 1e-6 * scale and _distinct_records(inputs[: len(outputs)]):
             raise FloatingPointError(
                 f"{name}: training diverged; the trained network gives the same saturated "
                 f"outputs (up to {scale:.3g}) for every one of {len(outputs)} different training "

@@ -18,18 +18,20 @@ def as_list(value):
     return [value] if isinstance(value, str) else list(value)
 
 
-def check_class_descriptions(table, owner="class_descriptions"):
+def check_class_descriptions(table, owner="class_descriptions", *, allow_empty=False):
     """Refuse a ``class_descriptions`` mapping that cannot describe its classes; returns it.
 
-    A non-empty dict whose keys are class labels (non-blank strings, or
-    numbers) and whose values are a non-empty string, a non-empty list of
-    them, or a non-empty list of such lists (groups). Errors name the class
-    and what to pass.
+    A dict whose keys are class labels (non-blank strings, or numbers) and
+    whose values are a non-empty string, a non-empty list of them, or a
+    non-empty list of such lists (groups). Empty only with ``allow_empty``
+    (the API's ``{}``: every class described by its label; an empty file
+    given to the command line is a mistake). Errors name the class and
+    what to pass.
     """
     if not isinstance(table, dict):
         raise TypeError(
             f"{owner} must be a dict of class -> description(s); got {type(table).__name__}.")
-    if not table:
+    if not table and not allow_empty:
         raise ValueError(f"{owner} is empty; give at least one class and its description(s).")
     for label, value in table.items():
         if isinstance(label, bool) or not isinstance(label, (str, int, float, np.integer)) or (

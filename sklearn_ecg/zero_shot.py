@@ -215,7 +215,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
     def _table(self):
         if self.class_descriptions is None:
             return PTBXL_SUPERCLASS_STATEMENT_DESCRIPTIONS
-        return check_class_descriptions(self.class_descriptions)
+        return check_class_descriptions(self.class_descriptions, allow_empty=True)
 
     def _descriptions(self, label):
         table = self._table()

@@ -172,7 +172,7 @@ def test_grouped_descriptions_weigh_every_group_the_same(mets):
     np.testing.assert_allclose(clf.class_embeddings_[1], _unit(mets.encode_text(["five z", "six z"]).mean(0)),
                                rtol=1e-5, atol=1e-6)
     assert clf.prompts_[0] == ["one x", "two x", "three x", "four y"]
-    with pytest.raises(ValueError, match="description groups"):
+    with pytest.raises(ValueError, match="groups"):
         ZeroShotECGClassifier(mets, class_descriptions={"a": [["x"], []], "b": "y"}).fit(X, list("ababab"))
 
 
