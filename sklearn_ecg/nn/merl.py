@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .vit import TransformerBlock
+
 __all__ = [
     "RESNET_BLOCKS",
     "VIT_TINY",
@@ -118,57 +120,6 @@ class MERLResNet(nn.Module):
         return feature_map.mean(dim=2)
 
 
-class _PreNorm(nn.Module):
-    def __init__(self, dim, fn):
-        super().__init__()
-        self.norm = nn.LayerNorm(dim)
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(self.norm(x))
-
-
-class _FeedForward(nn.Module):
-    def __init__(self, dim, hidden):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(0.0),
-                                 nn.Linear(hidden, dim), nn.Dropout(0.0))
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class _Attention(nn.Module):
-    def __init__(self, dim, heads, dim_head):
-        super().__init__()
-        self.heads = heads
-        self.scale = dim_head ** -0.5
-        inner = heads * dim_head
-        self.to_qkv = nn.Linear(dim, inner * 3)
-        # MERL's Attention skips the output projection only for one head as wide as the input.
-        self.to_out = (nn.Identity() if heads == 1 and dim_head == dim
-                       else nn.Sequential(nn.Linear(inner, dim), nn.Dropout(0.0)))
-
-    def forward(self, x):
-        batch, n, _ = x.shape
-        q, k, v = (t.reshape(batch, n, self.heads, -1).transpose(1, 2)
-                   for t in self.to_qkv(x).chunk(3, dim=-1))
-        attn = torch.softmax(torch.matmul(q, k.transpose(-1, -2)) * self.scale, dim=-1)
-        out = torch.matmul(attn, v).transpose(1, 2).reshape(batch, n, -1)
-        return self.to_out(out)
-
-
-class _Block(nn.Module):
-    def __init__(self, dim, heads, dim_head, mlp_dim):
-        super().__init__()
-        self.attn = _PreNorm(dim, _Attention(dim, heads, dim_head))
-        self.ff = _PreNorm(dim, _FeedForward(dim, mlp_dim))
-
-    def forward(self, x):
-        x = self.attn(x) + x
-        return self.ff(x) + x
-
-
 class MERLViT(nn.Module):
     """MERL's 1-D ViT: non-overlapping patches by a bias-free convolution, pre-norm blocks, token mean.
 
@@ -195,7 +146,7 @@ class MERLViT(nn.Module):
         self.depth = depth
         self.width = width
         for i in range(depth):
-            self.add_module(f"block{i}", _Block(width, heads, dim_head, mlp_dim))
+            self.add_module(f"block{i}", TransformerBlock(width, heads, dim_head, mlp_dim))
         self.norm = nn.LayerNorm(width)
 
     @property

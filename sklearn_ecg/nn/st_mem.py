@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .vit import TransformerBlock
+
 __all__ = ["STMEMEncoder", "ST_MEM_BASE"]
 
 #: The released ViT-B/75 configuration.
@@ -37,54 +39,6 @@ class _Patches(nn.Module):
     def forward(self, x):
         b, c, t = x.shape
         return x.reshape(b, c, t // self.patch_size, self.patch_size)
-
-
-class _PreNorm(nn.Module):
-    def __init__(self, dim, fn):
-        super().__init__()
-        self.norm = nn.LayerNorm(dim)
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(self.norm(x))
-
-
-class _FeedForward(nn.Module):
-    def __init__(self, dim, hidden_dim):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(dim, hidden_dim), nn.GELU(), nn.Dropout(0.0),
-                                 nn.Linear(hidden_dim, dim), nn.Dropout(0.0))
-
-    def forward(self, x):
-        return self.net(x)
-
-
-class _Attention(nn.Module):
-    def __init__(self, dim, heads, dim_head, qkv_bias):
-        super().__init__()
-        inner = heads * dim_head
-        self.heads = heads
-        self.to_qkv = nn.Linear(dim, inner * 3, bias=qkv_bias)
-        # The released encoder always projects out (heads > 1).
-        self.to_out = nn.Sequential(nn.Linear(inner, dim), nn.Dropout(0.0))
-
-    def forward(self, x):
-        b, n, _ = x.shape
-        q, k, v = (t.reshape(b, n, self.heads, -1).transpose(1, 2)
-                   for t in self.to_qkv(x).chunk(3, dim=-1))
-        out = F.scaled_dot_product_attention(q, k, v)
-        return self.to_out(out.transpose(1, 2).reshape(b, n, -1))
-
-
-class _Block(nn.Module):
-    def __init__(self, dim, mlp_dim, heads, dim_head, qkv_bias):
-        super().__init__()
-        self.attn = _PreNorm(dim, _Attention(dim, heads, dim_head, qkv_bias))
-        self.ff = _PreNorm(dim, _FeedForward(dim, mlp_dim))
-
-    def forward(self, x):
-        x = self.attn(x) + x
-        return self.ff(x) + x
 
 
 def sincos_position_embedding(width, n_patches):
@@ -151,7 +105,8 @@ class STMEMEncoder(nn.Module):
         self.lead_embeddings = nn.ParameterList(nn.Parameter(torch.randn(width) * 0.02)
                                                 for _ in range(num_leads))
         for i in range(depth):
-            self.add_module(f"block{i}", _Block(width, mlp_dim, heads, dim_head, qkv_bias))
+            self.add_module(f"block{i}", TransformerBlock(width, heads, dim_head, mlp_dim, qkv_bias,
+                                                           fused=True))
         self.norm = nn.LayerNorm(width)
 
     @property
