@@ -315,7 +315,8 @@ class FoundationEmbedder(TransformerMixin, _FoundationModel):
 
         Returns
         -------
-        X_new : ndarray of shape (n_records, embedding_dim_ * n_leads_ if per_lead_ else embedding_dim_)
+        X_new : ndarray of shape (n_records, n_features_out)
+            ``embedding_dim_`` features, times ``n_leads_`` when ``per_lead_``.
             The embeddings, float32.
         """
         check_is_fitted(self, "module_")

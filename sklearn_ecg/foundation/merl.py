@@ -442,7 +442,8 @@ class MERLEmbedder(FoundationEmbedder):
 
         Returns
         -------
-        X_new : ndarray of shape (n_records, embedding_dim_)
+        X_new : ndarray of shape (n_records, n_features_out)
+            ``embedding_dim_`` features.
             The embeddings, float32.
         """
         check_is_fitted(self, "module_")
