@@ -545,11 +545,15 @@ class FitPlan:
         Keyword arguments of ``_module_spec`` and ``_fit_context_for``.
     fitted : dict
         Fitted attributes of the subclass, assigned with the generic ones.
+    shape : tuple of (int, int) or None
+        Leads and samples per record of the network; None: those of ``X``
+        (a model that only loads may be fitted without records).
     """
 
     def __init__(self, X, targets=None, *, standardize=None, inherit=None, groups=None, context=None,
-                 fitted=None):
+                 fitted=None, shape=None):
         self.X = X
+        self.n_leads, self.n_timepoints = (X.shape[1:] if shape is None else shape)
         self.targets = targets
         self.standardize = standardize
         self.inherit = inherit
@@ -623,34 +627,39 @@ class NetEstimator:
         X, seen = self._validate_for_fit(X, continuing)
         plan = self._fit_plan(X, y, continuing=continuing, **fit_params)
         # Refuses lead names that do not fit X before any training.
-        contract = record_contract(self, plan.X, standardize=plan.standardize, inherit=plan.inherit)
+        contract = self._fit_contract(plan)
         device, seeds = self._fit_device_and_seeds(len(self._fit_seeds))
         seeds = dict(zip(self._fit_seeds, seeds))
         train, valid = self._fit_datasets(plan, seeds)
+        n_records = None if train is None else len(train)
         callbacks = self._callbacks(valid is not None)
         if continuing:
-            net = self._warm_net(device, len(train), callbacks)
+            net = self._warm_net(device, n_records, callbacks)
         else:
-            n_leads, n_timepoints = plan.X.shape[1:]
             with seeded_construction(seeds["init"], device):
-                module, module_kwargs = self._module_spec(n_leads, n_timepoints, **plan.context)
-                net = self._build_net(module, module_kwargs, device=device, n_records=len(train),
+                module, module_kwargs = self._module_spec(plan.n_leads, plan.n_timepoints, **plan.context)
+                net = self._build_net(module, module_kwargs, device=device, n_records=n_records,
                                       callbacks=callbacks)
                 net.initialize()
         net.seed = seeds["train"]
         net.train_split = None if valid is None else predefined_split(valid)
         if self._trains_in_fit:
             self._train_net(net, train, plan.X, self._fit_context_for(net.module_, **plan.context))
-        self._set_fitted(net, seen=seen, n_leads_=plan.X.shape[1], n_timepoints_=plan.X.shape[2],
+        self._set_fitted(net, seen=seen, n_leads_=int(plan.n_leads), n_timepoints_=plan.n_timepoints,
                          input_contract_=contract, **self._fitted_attributes(net, plan))
         return self
+
+    def _fit_contract(self, plan):
+        """The ``input_contract_`` of this fit: by default, of the records it was given."""
+        return record_contract(self, plan.X, standardize=plan.standardize, inherit=plan.inherit)
 
     def _fit_plan(self, X, y=None, *, continuing):
         """Check the fit's other inputs against ``X``; returns the :class:`FitPlan`."""
         return FitPlan(X, y)
 
     def _fit_datasets(self, plan, seeds):
-        """The training dataset and the validation one (None: no validation)."""
+        """The training dataset and the validation one (None: no validation; both None: a
+        model that only loads)."""
         return RecordDataset(plan.X, plan.targets), None
 
     def _fit_context_for(self, module, **context):

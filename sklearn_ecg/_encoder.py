@@ -22,7 +22,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.frozen import FrozenEstimator
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import InvalidParameterError, StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 from torch.nn import functional as F
 
@@ -57,6 +57,13 @@ class EncoderArchitecture:
         What the width is, for documentation and error messages.
     build : callable
         ``build(width, n_leads)`` returns a freshly initialised encoder.
+    notice : str
+        Where pretrained weights of this architecture come from and under
+        which licence (written into the model card of a saved classifier);
+        empty for the package's own.
+    n_timepoints : int or None
+        The one record length the encoder reads (a network with a position
+        per patch); None: any length of at least ``min_length``.
     """
 
     name: str
@@ -66,6 +73,31 @@ class EncoderArchitecture:
     default_width: object
     width_meaning: str
     build: Callable = field(repr=False)
+    notice: str = ""
+    n_timepoints: object = None
+
+    #: The keys of a network's settings (``ECGClassifier``'s ``encoder_params_``).
+    param_names = ("width", "standardize")
+
+    def check_params(self, params, *, owner="encoder_params"):
+        """Refuse settings that build no network of this architecture, naming ``owner``."""
+        constraints = {"width": self.width_constraints, "standardize": STANDARDIZE_CONSTRAINTS}
+        try:
+            validate_parameter_constraints(constraints, params, caller_name=f"the {self.name.upper()} encoder")
+        except InvalidParameterError as exc:
+            raise InvalidParameterError(
+                f"{owner}: {exc} The width of architecture {self.name!r} is the "
+                f"{self.width_meaning}."
+            ) from None
+        self.check_width(params["width"], owner=owner)
+
+    def default_params(self):
+        """The settings of a network trained from scratch, by :attr:`param_names`."""
+        return {"width": self.default_width, "standardize": None}
+
+    def build_encoder(self, params, n_leads):
+        """A freshly initialised encoder with the settings ``params`` (of :attr:`param_names`)."""
+        return self.build(params["width"], n_leads)
 
     def check_width(self, width, *, owner):
         """Refuse a width that builds no network (``owner`` names the setting in the message)."""
@@ -84,7 +116,8 @@ class EncoderArchitecture:
 #: The z-scoring settings of every encoder (``standardize``), declared once.
 STANDARDIZE_CONSTRAINTS = [StrOptions({"record", "lead"}), None]
 
-#: The encoder architectures of the package, by name.
+#: The encoder architectures of the package, by name; :mod:`sklearn_ecg.foundation` adds one
+#: per imported model when it is imported (with the package).
 ARCHITECTURES = {
     "lcd": EncoderArchitecture(
         name="lcd",
@@ -180,6 +213,15 @@ class EncoderContract:
     # Embeds an array of records the way transform does (batched, in inference
     # mode, with the pretrainer's inference copy); None uses embed batch by batch.
     batch_embedder: Callable = field(default=None, repr=False, compare=False)
+    # The encoder's settings by its architecture's param_names; None: width and standardize.
+    settings: dict = None
+
+    @property
+    def encoder_params(self):
+        """The encoder's settings, keyed by its architecture's ``param_names``."""
+        if self.settings is not None:
+            return dict(self.settings)
+        return {"width": self.width, "standardize": self.standardize}
 
     def embed(self, x):
         """Embed a batch of records: ``(B, n_leads, T)`` float on the encoder's device to ``(B, n_features_out)``.
@@ -222,7 +264,7 @@ class EncoderContract:
         read all leads together.
         """
         spec = ARCHITECTURES[self.architecture]
-        return spec.build(self.width, self.n_leads if n_leads is None else n_leads)
+        return spec.build_encoder(self.encoder_params, self.n_leads if n_leads is None else n_leads)
 
 
 def fitted_pretrainer(obj, *, name="pretrainer"):
@@ -250,8 +292,9 @@ def fitted_pretrainer(obj, *, name="pretrainer"):
     est = obj.estimator if isinstance(obj, FrozenEstimator) else obj
     if not (isinstance(est, BaseEstimator) and hasattr(type(est), "encoder_contract_")):
         raise TypeError(
-            f"{name} must be a fitted pretrainer of sklearn_ecg (LCDPretrainer or "
-            f"METSPretrainer, or a FrozenEstimator of one); got {type(obj).__name__}."
+            f"{name} must be a fitted pretrainer of sklearn_ecg (LCDPretrainer, METSPretrainer, "
+            "a foundation model's embedder from load_foundation_model, or a FrozenEstimator of "
+            f"one); got {type(obj).__name__}."
         )
     try:
         check_is_fitted(est)

@@ -20,7 +20,7 @@ import torch
 from sklearn.utils._param_validation import HasMethods, Interval
 
 
-class _Custom(HasMethods):
+class CustomConstraint(HasMethods):
     """Base of the constraints below: no methods required, own test and description."""
 
     def __init__(self):
@@ -43,7 +43,7 @@ class StrictInterval(Interval):
 POSITIVE = StrictInterval(numbers.Real, 0, None, closed="neither")
 
 
-class OptimizerClass(_Custom):
+class OptimizerClass(CustomConstraint):
     """A :class:`torch.optim.Optimizer` subclass (the class, not an instance or a name)."""
 
     def is_satisfied_by(self, val):
@@ -53,7 +53,7 @@ class OptimizerClass(_Custom):
         return "a torch.optim.Optimizer subclass such as torch.optim.Adam (the class, not a string)"
 
 
-class FractionRange(_Custom):
+class FractionRange(CustomConstraint):
     """A pair ``(low, high)`` of real numbers with ``low_min < low <= high <= 1``.
 
     Parameters
@@ -81,7 +81,7 @@ class FractionRange(_Custom):
         return f"a pair (low, high) of fractions with {low} <= high <= 1"
 
 
-class TorchDevice(_Custom):
+class TorchDevice(CustomConstraint):
     """A device string or a :class:`torch.device` (checked further in ``fit``)."""
 
     def is_satisfied_by(self, val):

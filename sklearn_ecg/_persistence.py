@@ -218,6 +218,7 @@ def _default_model_card(est, config):
         f"- leads per record in fit: {fitted.get('n_leads_')}",
         f"- samples per record in fit: {fitted.get('n_timepoints_')}",
         f"- epochs trained: {len(config['history'])}",
+        *est._model_card_notes(),
         "",
         "```python",
         f"from sklearn_ecg import {name}",
@@ -532,7 +533,9 @@ def _check_agreement(est_cls, fitted, module_kwargs, path):
     n_leads, n_features = fitted["n_leads_"], fitted["n_features_in_"]
     n_timepoints = fitted.get("n_timepoints_")
     # 3-D input counts leads as features; 2-D input is one lead with its samples as features.
-    if n_features != n_leads and not (n_leads == 1 and n_timepoints in (None, n_features)):
+    # None: a model fitted without records (an imported one) has no input width.
+    if n_features is not None and n_features != n_leads and not (
+            n_leads == 1 and n_timepoints in (None, n_features)):
         raise _bad(path, f"has n_features_in_={n_features} but n_leads_={n_leads}: they contradict "
                          "each other; the file is damaged.")
     if "n_leads" in module_kwargs and module_kwargs["n_leads"] != n_leads:
@@ -723,7 +726,7 @@ def load_pretrained(name_or_path, *, device="auto", estimator_class=None, revisi
 
     Returns
     -------
-    estimator : LCDPretrainer, METSPretrainer or ECGClassifier
+    estimator : LCDPretrainer, METSPretrainer, ECGClassifier or a foundation model's estimator
         Fitted: ``transform`` gives the saved model's embeddings (a
         classifier's ``predict_proba`` its probabilities).
 
@@ -819,7 +822,7 @@ class PretrainedMixin:
     format layer knows nothing else of it.
 
     - saving: ``_saved_param(key, value)``, ``_module_config()``,
-      ``_get_fitted_state()``;
+      ``_get_fitted_state()``, ``_model_card_notes()``;
     - loading: ``_upgrade_config(config, path)`` (older formats),
       ``_restored_param(key, value, path)`` (the inverse of
       ``_saved_param``), ``_check_fitted_state(config, fitted, path)``,
@@ -852,6 +855,10 @@ class PretrainedMixin:
         """The parameter ``key`` of a loaded model from its saved JSON ``value`` (the inverse of
         ``_saved_param``); errors name ``path``."""
         return value
+
+    def _model_card_notes(self):
+        """Further Markdown lines of the default model card (e.g. where the weights come from)."""
+        return []
 
     def _module_config(self):
         """The network's description: its class name and keyword arguments."""

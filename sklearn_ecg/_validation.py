@@ -49,6 +49,10 @@ def _refuse_transposed(name, shape):
     )
 
 
+# The shortest record of the package's own encoders: five poolings halve the time axis.
+_POOLED_MIN_LENGTH = 32
+
+
 @dataclass(frozen=True)
 class SeenInput:
     """What ``fit`` records about its input: ``n_features_in_`` and ``feature_names_in_``.
@@ -62,6 +66,11 @@ class SeenInput:
     feature_names_in_: object = None
 
     def assign(self, estimator):
+        if self.n_features_in_ is None:
+            # A fit without records (a model that only loads) forgets earlier ones.
+            for attr in ("n_features_in_", "feature_names_in_"):
+                estimator.__dict__.pop(attr, None)
+            return
         estimator.n_features_in_ = self.n_features_in_
         if self.feature_names_in_ is None:
             # As scikit-learn does: an array without names forgets earlier ones.
@@ -275,12 +284,16 @@ def check_ecg_array(
                 f"got X of shape {X.shape}."
             )
         if min_length is not None and n_timepoints < min_length:
+            if min_length == _POOLED_MIN_LENGTH:
+                why = ("(its poolings halve the time axis five times). Pass longer records (at "
+                       "100 Hz, 0.32 s is the minimum; 10 s records are usual), or resample them "
+                       "to a higher rate with sklearn_ecg.preprocessing.Resample.")
+            else:  # an imported model's window
+                why = ("(the window of the model it was imported from). Bring the records to the "
+                       "model's rate and length with its input_pipeline(fs=..., lead_names=...).")
             raise ValueError(
                 f"Records of {n_timepoints} samples are shorter than the {min_length} samples "
-                f"that {name}'s encoder needs (its poolings halve the time axis five times). "
-                "Pass longer records (at 100 Hz, 0.32 s is the minimum; 10 s records are "
-                "usual), or resample them to a higher rate with "
-                "sklearn_ecg.preprocessing.Resample."
+                f"that {name}'s encoder needs {why}"
             )
     else:
         n_timepoints = X.shape[1]

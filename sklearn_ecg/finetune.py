@@ -13,24 +13,32 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.model_selection import GroupShuffleSplit, ShuffleSplit
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
-from ._encoder import ARCHITECTURES, STANDARDIZE_CONSTRAINTS, fitted_pretrainer, width_of_format_1
+from ._encoder import ARCHITECTURES, fitted_pretrainer, width_of_format_1
 from ._persistence import NOT_SAVED, PretrainedMixin, bad_file, check_classes, to_json
 from ._base import (NET_PARAMETER_CONSTRAINTS, FitPlan, NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, batch_as_is,
                     RecordDataset, run_batches)
-from ._param_validation import StrictInterval
+from ._param_validation import CustomConstraint, StrictInterval
 from ._validation import check_ecg_array, check_targets, fitted_lead_names
 from .input_contract import InputContractMixin, check_input
 from .nn.forward import ForwardModule, check_output
 from .nn.scaling import standardize as _standardize
 
-_ARCHITECTURES = ("auto", *ARCHITECTURES)
 # The shortest records any encoder accepts; the architecture's own bound applies once known.
-_MIN_LENGTH = min(spec.min_length for spec in ARCHITECTURES.values())
+_MIN_LENGTH = min(ARCHITECTURES[name].min_length for name in ("lcd", "mets"))
+
+
+class _Architecture(CustomConstraint):
+    """``"auto"`` or a name of :data:`ARCHITECTURES`, read when checked (the foundation models add theirs)."""
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, str) and (val == "auto" or val in ARCHITECTURES)
+
+    def __str__(self):
+        return f"a str among {sorted(['auto', *ARCHITECTURES])}"
 
 
 class ECGClassifierModule(nn.Module):
@@ -184,17 +192,8 @@ class _KeepBestValidLoss(Callback):
 
 
 def _check_encoder_params(arch, params):
-    """Check a from-scratch encoder's settings with the declarations the pretrainers use."""
-    spec = ARCHITECTURES[arch]
-    constraints = {"width": spec.width_constraints, "standardize": STANDARDIZE_CONSTRAINTS}
-    try:
-        validate_parameter_constraints(constraints, params, caller_name=f"the {arch.upper()} encoder")
-    except InvalidParameterError as exc:
-        raise InvalidParameterError(
-            f"encoder_params: {exc} The width of architecture {arch!r} is the "
-            f"{spec.width_meaning}."
-        ) from None
-    spec.check_width(params["width"], owner="encoder_params")
+    """Check an encoder's settings with the declarations of its architecture."""
+    ARCHITECTURES[arch].check_params(params, owner="encoder_params")
 
 
 def _check_class_weight_keys(class_weight, classes, multilabel):
@@ -245,20 +244,27 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
 
     Parameters
     ----------
-    pretrainer : LCDPretrainer, METSPretrainer, FrozenEstimator of one, or None, default=None
-        A *fitted* pretrainer whose encoder is the starting point. It is
+    pretrainer : LCDPretrainer, METSPretrainer, FoundationEmbedder, FrozenEstimator of one, or None, default=None
+        A *fitted* pretrainer whose encoder is the starting point: one of
+        the package's pretrainers, or an imported foundation model's
+        embedder (:func:`~sklearn_ecg.load_foundation_model`), whose
+        preprocessing then runs inside the network. It is
         only read: :func:`~sklearn.base.clone` shares it between clones
         (e.g. in a :class:`~sklearn.model_selection.GridSearchCV`) rather
         than copying or unfitting it. None trains ``architecture`` from
         random weights.
-    architecture : {"auto", "lcd", "mets"}, default="auto"
-        The network. ``"auto"`` follows the pretrainer, and is ``"lcd"``
-        without one.
+    architecture : str, default="auto"
+        The network: ``"lcd"``, ``"mets"`` or the name of a foundation
+        model (:func:`~sklearn_ecg.foundation.foundation_models`; without a
+        pretrainer, its network from random weights). ``"auto"`` follows
+        the pretrainer, and is ``"lcd"`` without one.
     encoder_params : dict or None, default=None
         Only without a pretrainer: ``{"width": ..., "standardize": ...}`` of
         the randomly initialised encoder. None gives the pretrainers'
         defaults (LCD: width 0.125; METS: width 1.0; no z-scoring). ``width``
         multiplies the channels of the reference network (VGG16, ResNet-18).
+        A foundation model's network has settings of its own (the
+        ``encoder_params_`` of a classifier fine-tuned from it).
     share_encoder : bool, default=False
         LCD only: one copy of the encoder for all leads instead of one per
         lead (8 times fewer encoder weights for 8 leads).
@@ -345,11 +351,12 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         Class labels; for a multi-label indicator, the column indices.
     multilabel_ : bool
         Whether ``y`` was a multi-label indicator.
-    architecture_ : {"lcd", "mets"}
-        The network trained.
+    architecture_ : str
+        The network trained (``"lcd"``, ``"mets"`` or a foundation model's name).
     encoder_params_ : dict
-        Width and z-scoring of the encoder (from the pretrainer, or
-        ``encoder_params``).
+        The encoder's settings (from the pretrainer, or ``encoder_params``):
+        width and z-scoring; for a foundation model, its network's
+        configuration and embedding.
     history_ : skorch.History
         Per-epoch ``train_loss`` and ``valid_loss``.
     best_epoch_ : int
@@ -451,7 +458,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
     _parameter_constraints = {
         # Checked in fit, with a message that says what to pass.
         "pretrainer": "no_validation",
-        "architecture": [StrOptions(set(_ARCHITECTURES))],
+        "architecture": [_Architecture()],
         "encoder_params": [dict, None],
         "share_encoder": ["boolean"],
         "encoder_lr": [StrictInterval(Real, 0, None, closed="neither"), None],
@@ -469,7 +476,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         """
         if self.pretrainer is None:
             arch = "lcd" if self.architecture == "auto" else self.architecture
-            params = {"width": ARCHITECTURES[arch].default_width, "standardize": None}
+            params = ARCHITECTURES[arch].default_params()
             given = self.encoder_params or {}
             unknown = sorted(set(given) - set(params))
             if unknown:
@@ -491,16 +498,25 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
                 "encoder_params sets up an encoder trained from scratch; with a pretrainer the "
                 "encoder is the pretrainer's. Pass encoder_params=None."
             )
-        return arch, {"width": contract.width, "standardize": contract.standardize}, contract, pretrainer
+        return arch, contract.encoder_params, contract, pretrainer
 
-    def _validate_X(self, X, *, reset, min_length=None):
-        """The records as ``(n, leads, T)``; in ``fit`` (``reset``), with the :class:`SeenInput`."""
-        if min_length is None:
-            arch = getattr(self, "architecture_", None)
-            min_length = ARCHITECTURES[arch].min_length if arch in ARCHITECTURES else _MIN_LENGTH
+    def _validate_X(self, X, *, reset, arch=None):
+        """The records as ``(n, leads, T)``; in ``fit`` (``reset``), with the :class:`SeenInput`.
+
+        ``arch`` (default: the fitted one) bounds the record length.
+        """
+        arch = getattr(self, "architecture_", None) if arch is None else arch
+        spec = ARCHITECTURES.get(arch)
+        min_length = _MIN_LENGTH if spec is None else spec.min_length
         checked = check_ecg_array(self, X, reset=reset, min_records=1 if not reset else 2, min_length=min_length)
         X = checked[0] if reset else checked
         X = X[:, None, :] if X.ndim == 2 else X
+        if spec is not None and spec.n_timepoints is not None and X.shape[-1] != spec.n_timepoints:
+            raise ValueError(
+                f"X has records of {X.shape[-1]} samples but the {arch!r} encoder reads records of "
+                f"exactly {spec.n_timepoints} (it has one position per patch of that length); bring "
+                "the records to it with the pretrainer's input_pipeline(fs=..., lead_names=...)."
+            )
         return (X, checked[1]) if reset else X
 
     def _check_params(self):
@@ -557,6 +573,10 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
     # -- the fitted state saved by save_pretrained --------------------------
 
     _saved_fitted_scalars = (*PretrainedMixin._saved_fitted_scalars, "best_epoch_")
+
+    def _model_card_notes(self):
+        notice = ARCHITECTURES[self.architecture_].notice
+        return [f"- {notice}"] if notice else []
 
     def _saved_param(self, key, value):
         if key == "pretrainer" and value is not None:
@@ -649,7 +669,8 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
             raise ValueError(f"the classifier network is described by {sorted(expected)}; got {sorted(kwargs)}")
         arch, params = kwargs["architecture"], kwargs["encoder_params"]
         n_leads, n_encoders, n_outputs = kwargs["n_leads"], kwargs["n_encoders"], kwargs["n_outputs"]
-        if arch not in ARCHITECTURES or not isinstance(params, dict) or set(params) != {"width", "standardize"}:
+        if arch not in ARCHITECTURES or not isinstance(params, dict) or set(params) != set(
+                ARCHITECTURES[arch].param_names):
             raise ValueError(f"architecture {arch!r} with encoder parameters {params!r} is not a network of "
                              "this release")
         counts = (n_leads, n_encoders, n_outputs)
@@ -672,7 +693,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         """
         spec = ARCHITECTURES[arch]
         # deepcopy: the pretrainer's own encoder is never trained here.
-        base = contract.encoder if contract is not None else spec.build(params["width"], n_leads)
+        base = contract.encoder if contract is not None else spec.build_encoder(params, n_leads)
         if spec.per_lead:
             if copies is None:
                 copies = 1 if self.share_encoder else n_leads
@@ -751,7 +772,7 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
 
     def _validate_for_fit(self, X, continuing):
         arch = self.architecture_ if continuing else self._source()[0]
-        return self._validate_X(X, reset=True, min_length=ARCHITECTURES[arch].min_length)
+        return self._validate_X(X, reset=True, arch=arch)
 
     def _fit_plan(self, X, y, *, continuing, groups=None):
         y, kind = check_targets(y, type(self).__name__)

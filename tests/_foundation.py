@@ -4,7 +4,9 @@ import copy
 import json
 from pathlib import Path
 
+from sklearn_ecg._encoder import ARCHITECTURES
 from sklearn_ecg.foundation import _table
+from sklearn_ecg.foundation._architectures import architecture_of
 
 DATA = Path(__file__).resolve().parent / "data" / "foundation"
 CONFIG = json.loads((DATA / "ecgfounder-fixtures.json").read_text())
@@ -22,4 +24,6 @@ def register_reduced(monkeypatch, base, name, config=None, dim=None):
     spec["config"].update(REDUCED if config is None else config)
     spec["embedding"]["dim"] = REDUCED["filter_list"][-1] if dim is None else dim
     monkeypatch.setitem(_table.table(), name, spec)
+    # As an encoder architecture too: fine-tuning and saved classifiers know it.
+    monkeypatch.setitem(ARCHITECTURES, name, architecture_of(name, spec))
     return spec

@@ -218,7 +218,25 @@ def test_without_transformers_the_error_says_what_to_install(monkeypatch):
         FoundationEmbedder(NAME, PT).fit()
 
 
-def test_differentiable_forward_is_refused_with_a_reason():
+def test_preprocessing_in_torch_equals_the_authors():
+    """Both zero-phase filters as convolutions from the steady state, in float64: scipy's result."""
+    from sklearn_ecg.foundation._hubert_ecg import HuBERTECGInput
+
+    x = np.random.default_rng(3).normal(size=(2, 12, 6000)).cumsum(-1) * 0.02
+    x[1, 4] = 0.7  # a flat lead
+    ref = hubert_ecg_inputs(x, fs=500)
+    got = HuBERTECGInput().torch_module()(torch.from_numpy(x)).numpy()
+    assert np.abs(got - ref).max() < 1e-6
+    with pytest.raises(ValueError, match="500 Hz only"):
+        HuBERTECGInput(fs=250).torch_module()
+
+
+def test_differentiable_forward_equals_transform():
     emb = FoundationEmbedder(NAME, PT).fit()
-    with pytest.raises(ValueError, match="HuBERTECGInput has no torch counterpart"):
-        emb.differentiable_forward()
+    x = np.random.default_rng(0).normal(scale=0.3, size=(2, 12, 5000)).astype(np.float32)
+    forward = emb.differentiable_forward()
+    records = torch.from_numpy(x).requires_grad_(True)
+    out = forward(records)
+    np.testing.assert_allclose(out.detach().numpy(), emb.transform(x), rtol=1e-4, atol=1e-4)
+    out.sum().backward()
+    assert torch.isfinite(records.grad).all() and records.grad.abs().sum() > 0

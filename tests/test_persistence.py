@@ -323,7 +323,7 @@ DAMAGES = {
     "missing section": (lambda f: _edit_config(f, lambda c: c.pop("module")),
                         PretrainedModelError, r"lacks the entry 'module'"),
     "unknown class": (lambda f: _edit_config(f, _set(None, "estimator", "os.system")),
-                      PretrainedModelError, r"describes a 'os\.system'; only ECGClassifier, LCDPretrainer, METSPretrainer can"),
+                      PretrainedModelError, r"describes a 'os\.system'; only ECGClassifier, FoundationClassifier, FoundationEmbedder, LCDPretrainer, MERLEmbedder, METSPretrainer can"),
     "wrong module": (lambda f: _edit_config(f, lambda c: c["module"].update({"class": "METSModule"})),
                      PretrainedModelError, r"describes the module 'METSModule'"),
     "optimizer not in torch.optim": (lambda f: _edit_config(f, _set("params", "optimizer", "system")),

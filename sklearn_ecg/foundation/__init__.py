@@ -23,9 +23,13 @@ Examples
 import copy
 
 from .._checkpoints import CheckpointError
+from ._architectures import register_architectures
 from ._estimators import FoundationClassifier, FoundationEmbedder, load_foundation_model
 from ._table import table as _models_table
 from .merl import MERL_PROMPTS, MERLEmbedder, MERLTextEncoder
+
+# Fine-tuning and saved classifiers know each model of the table as an encoder architecture.
+register_architectures()
 
 __all__ = ["CheckpointError", "FoundationClassifier", "FoundationEmbedder", "MERL_PROMPTS", "MERLEmbedder",
            "MERLTextEncoder", "foundation_models"]

@@ -9,23 +9,32 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from .._base import run_batches
+from .._base import FitPlan, NetEstimator, run_batches
+from .._encoder import ARCHITECTURES, EncoderContract
+from .._persistence import PretrainedMixin, bad_file, to_json
 from .._lead_names import canonical_lead, lead_key
 from .._param_validation import TorchDevice
 from .._runtime import resolve_device
-from .._validation import check_ecg_array
+from .._validation import SeenInput, check_ecg_array
 from ..input_contract import InputContractMixin, check_input
 from ..preprocessing import STANDARD_LEADS
-from ._forward import ForwardModule, torch_preprocessing
+from ._forward import ForwardModule, FoundationEncoder, FoundationNetwork, torch_preprocessing
 from ._loading import load_network, resolve_checkpoint
 from ._steps import RESAMPLERS
-from ._table import classes_of, entry, estimator_class, input_contract, preprocessing_pipeline
+from ._table import classes_of, entry, estimator_class, input_contract, preprocessing_pipeline, table
 
 __all__ = ["FoundationClassifier", "FoundationEmbedder", "load_foundation_model"]
 
 
-class _FoundationModel(InputContractMixin, BaseEstimator):
-    """What the embedder and the classifier share: loading in ``fit``, the contract, batches."""
+class _FoundationModel(NetEstimator, InputContractMixin, PretrainedMixin, BaseEstimator):
+    """What the embedder and the classifier share: loading through the fit template, the contract, batches.
+
+    ``fit`` is the package's one fit template (``NetEstimator._fit_net``)
+    for a model that comes trained: ``_module_spec`` reads the checkpoint
+    into the network, and no epoch runs. The module the net keeps is a
+    :class:`FoundationNetwork` (the table's name and the network's
+    settings), which is what ``save_pretrained`` describes.
+    """
 
     _parameter_constraints: dict = {
         "name": [str],
@@ -35,6 +44,10 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
         "device": [TorchDevice()],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
+    _trains_in_fit = False
+    # The net's training settings, which the shared machinery reads: a model that only
+    # loads is never trained by its own fit, and its construction draws no random number.
+    optimizer, lr, max_epochs, amp, verbose, random_state = torch.optim.Adam, 0.0, 0, False, 0, 0
 
     def __init__(self, name="ecgfounder-12lead", checkpoint=None, *, lead_names=None,
                  preprocess=True, device="cpu", batch_size=32):
@@ -89,41 +102,118 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
+        return self._fit_net(X, y)
+
+    # -- the hooks of the fit template (NetEstimator._fit_net) -------------
+
+    def _check_params(self):
         self._validate_params()
+        self._model_leads(entry(self.name))
+
+    def _validate_for_fit(self, X, continuing):
+        if X is None:
+            return None, SeenInput(None)
+        X, seen = check_ecg_array(self, X, reset=True, min_records=1, cast_lazily=True)
+        self._check_leads(X, len(self._model_leads(entry(self.name))))
+        return X, seen
+
+    def _fit_plan(self, X, y=None, *, continuing):
         spec = entry(self.name)
         leads = self._model_leads(spec)
-        device = resolve_device(self.device)
-        seen = None
-        if X is not None:
-            X, seen = check_ecg_array(self, X, reset=True, min_records=1, cast_lazily=True)
-            self._check_leads(X, len(leads))
         path = resolve_checkpoint(self.checkpoint, self.name, spec)
-        module = self._load_network(path).to(device)
-        self.module_ = module
-        self.checkpoint_path_ = os.fspath(path)
-        self.input_contract_ = input_contract(spec, leads)
-        self.preprocessing_ = preprocessing_pipeline(spec)
-        self.n_leads_ = len(leads)
-        self.per_lead_ = bool(spec["input"].get("any_single_lead")) and len(leads) > 1
-        self.embedding_dim_ = int(spec["embedding"]["dim"])
-        self.embedding_method_ = spec["embedding"].get("method", "features")
-        self.device_ = device
-        for attr in ("n_features_in_", "feature_names_in_"):
-            self.__dict__.pop(attr, None)
-        if seen is not None:  # as scikit-learn: only a fit that saw X records its width
-            seen.assign(self)
-        self._set_head(spec)
-        return self
+        return FitPlan(X, shape=(len(leads), spec["input"]["n_timepoints"]),
+                       context={"path": os.fspath(path)}, fitted={"checkpoint_path_": os.fspath(path)})
+
+    def _fit_contract(self, plan):
+        return input_contract(entry(self.name), self._model_leads(entry(self.name)))
+
+    def _fit_datasets(self, plan, seeds):
+        return None, None
+
+    def _callbacks(self, has_validation):
+        return []
+
+    def _module_spec(self, n_leads, n_timepoints, *, path):
+        network, config = self._load_network(path)
+        return FoundationNetwork(self.name, config, network), None
+
+    def _module_config(self):
+        module = self.net_.module_
+        return {"class": type(module).__name__, "kwargs": to_json({"name": module.name, "config": module.config})}
+
+    def _fitted_attributes(self, net, plan):
+        return {**plan.fitted, **self._model_attributes(net.module_, plan.fitted["checkpoint_path_"])}
+
+    def _model_attributes(self, module, checkpoint_path):
+        """What the table and the parameters say of the model loaded from ``checkpoint_path``."""
+        spec = entry(self.name)
+        leads = self._model_leads(spec)
+        return {
+            "module_": module.network.eval(),
+            "preprocessing_": preprocessing_pipeline(spec),
+            "per_lead_": bool(spec["input"].get("any_single_lead")) and len(leads) > 1,
+            "embedding_dim_": int(spec["embedding"]["dim"]),
+            "embedding_method_": spec["embedding"].get("method", "features"),
+            "device_": next(module.parameters()).device,
+            **self._head_attributes(spec),
+        }
 
     def _load_network(self, path):
-        """The network with the weights of the local file ``path``."""
-        return load_network(self.name, path)
+        """The network with the weights of the local file ``path``, and its settings."""
+        return load_network(self.name, path), dict(entry(self.name)["config"])
 
     # Whether lead_names may name several leads of a single-lead model.
     _single_lead_only = False
 
-    def _set_head(self, spec):
-        pass
+    def _head_attributes(self, spec):
+        return {}
+
+    # -- saved folders ------------------------------------------------------
+
+    _saved_fitted_scalars = ("n_leads_", "n_features_in_")
+
+    def _saved_param(self, key, value):
+        if key == "checkpoint" and isinstance(value, os.PathLike):
+            return os.fspath(value)
+        return super()._saved_param(key, value)
+
+    def _get_fitted_state(self):
+        sections, module = super()._get_fitted_state()
+        sections["fitted"]["checkpoint_path_"] = self.checkpoint_path_
+        # Written even when fit saw no records, so that the folder says so.
+        sections["fitted"].setdefault("n_features_in_", None)
+        return sections, module
+
+    @classmethod
+    def _check_fitted_state(cls, config, fitted, path):
+        source = config.get("fitted", {}).get("checkpoint_path_")
+        if not isinstance(source, str):
+            raise bad_file(path, "has no fitted attribute 'checkpoint_path_' (a string).")
+        name = config["params"].get("name")
+        kwargs = config["module"]["kwargs"]
+        if name not in table() or kwargs.get("name") != name or not isinstance(kwargs.get("config"), dict):
+            raise bad_file(path, f"describes the network {kwargs!r}, not one of the foundation model "
+                                 f"{name!r} of this release.")
+        return {**fitted, "checkpoint_path_": source}
+
+    def _net_from_spec(self, module, module_kwargs, device, n_records):
+        return self._build_net(module(**module_kwargs), None, device=device, n_records=n_records,
+                               callbacks=[])
+
+    def _set_fitted_state(self, fitted, net):
+        spec = entry(self.name)
+        if fitted.get("n_features_in_") is None:
+            fitted = {k: v for k, v in fitted.items() if k != "n_features_in_"}
+        self._set_fitted(net, input_contract_=input_contract(spec, self._model_leads(spec)),
+                         n_timepoints_=spec["input"]["n_timepoints"], **fitted,
+                         **self._model_attributes(net.module_, fitted["checkpoint_path_"]))
+
+    def _model_card_notes(self):
+        spec = entry(self.name)
+        return [f"- model: {self.name} ({spec['reference']})",
+                f"- weights from: {spec['weights']}",
+                f"- licence of the code: {spec['licence']['code']}",
+                f"- licence of the weights: {spec['licence']['weights']}"]
 
     def input_pipeline(self, *, fs, lead_names=None, units="mV", crop="start"):
         """Steps that bring records of another rate, lead order, unit or length to this model.
@@ -163,15 +253,16 @@ class _FoundationModel(InputContractMixin, BaseEstimator):
         check_input(self, X)
         return X
 
-    def _run(self, X, method):
+    def _run(self, X, method, per_lead=None):
         """``method(module, batch)`` over records X after the model's preprocessing, batched.
 
-        A single-lead network given several leads reads each lead as a
-        record of its own; their outputs are concatenated, lead after lead.
+        A single-lead network given several leads (``per_lead``, default
+        ``per_lead_``) reads each lead as a record of its own; their
+        outputs are concatenated, lead after lead.
         """
         steps = [step for _, step in self.preprocessing_.steps if step != "passthrough"]
         device = self.device_
-        per_lead = self.per_lead_
+        per_lead = self.per_lead_ if per_lead is None else per_lead
 
         def batch_fn(module, x):
             n_records = len(x)
@@ -305,6 +396,8 @@ class FoundationEmbedder(TransformerMixin, _FoundationModel):
     (n_records, 1024)
     """
 
+    _module_class = FoundationNetwork
+
     def transform(self, X):
         """Embed the records.
 
@@ -322,6 +415,40 @@ class FoundationEmbedder(TransformerMixin, _FoundationModel):
         check_is_fitted(self, "module_")
         method = self.embedding_method_
         return self._run(self._records(X), lambda module, x: getattr(module, method)(x))
+
+    @property
+    def encoder_contract_(self):
+        """The loaded network and how to feed it (an ``EncoderContract``), for fine-tuning.
+
+        What :class:`~sklearn_ecg.ECGClassifier` (fine-tuning a copy of the
+        network) and :class:`~sklearn_ecg.LeadwiseEmbedder` (a single-lead
+        model) read. The encoder is the model's preprocessing in torch
+        followed by its network, so that it takes records in mV.
+        """
+        check_is_fitted(self, "module_")
+        if not self.preprocess:
+            raise ValueError(
+                f"{type(self).__name__}(preprocess=False) reads records already preprocessed, but a "
+                "model built on it reads records in mV and applies the model's preprocessing "
+                "itself: use preprocess=True.")
+        try:
+            preprocessing = torch_preprocessing(self.preprocessing_)
+        except ValueError as exc:
+            raise ValueError(
+                f"{self.name!r} cannot be fine-tuned yet: {exc} Train any scikit-learn "
+                "classifier on its embeddings (transform) instead.") from None
+        arch = ARCHITECTURES[self.name]
+        settings = {"model": self.name, "config": to_json(self.net_.module_.config),
+                    "method": self.embedding_method_, "out_features": int(self.embedding_dim_),
+                    "standardize": None}
+        method = self.embedding_method_
+        return EncoderContract(
+            encoder=FoundationEncoder(self.module_, preprocessing, method, self.embedding_dim_),
+            per_lead=arch.per_lead, n_leads=int(self.n_leads_), min_length=arch.min_length,
+            standardize=None, architecture=self.name, width=None, head=None,
+            batch_embedder=lambda X: self._run(X, lambda module, x: getattr(module, method)(x),
+                                               per_lead=arch.per_lead),
+            settings=settings)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the embedding features, ``"<model>_<k>"``.
@@ -376,6 +503,7 @@ class FoundationClassifier(ClassifierMixin, _FoundationModel):
     (n_records, 150)
     """
 
+    _module_class = FoundationNetwork
     _parameter_constraints: dict = {
         **_FoundationModel._parameter_constraints,
         "threshold": [Interval(Real, 0, 1, closed="both")],
@@ -389,13 +517,21 @@ class FoundationClassifier(ClassifierMixin, _FoundationModel):
                          device=device, batch_size=batch_size)
         self.threshold = threshold
 
-    def _set_head(self, spec):
+    def _head_attributes(self, spec):
         classes = classes_of(spec)
         if classes is None:
             raise ValueError(
                 f"{self.name!r} has no classification head; use FoundationEmbedder and train a "
                 "classifier on its embeddings.")
-        self.classes_ = np.asarray(classes, dtype=object)
+        return {"classes_": np.asarray(classes, dtype=object)}
+
+    @classmethod
+    def _check_fitted_state(cls, config, fitted, path):
+        fitted = super()._check_fitted_state(config, fitted, path)
+        if classes_of(entry(config["params"]["name"])) is None:
+            raise bad_file(path, f"describes a {cls.__name__} of {config['params']['name']!r}, "
+                                 "a model without a classification head.")
+        return fitted
 
     def decision_function(self, X):
         """The head's logits, one per statement.

@@ -25,8 +25,9 @@ from torch import nn
 
 from ..preprocessing import BandpassFilter, BaselineWanderRemoval, MinMaxScale, NotchFilter, Standardize
 from ..preprocessing._filters import odd_window
+from ._table import entry, network_class
 
-__all__ = ["ForwardModule", "torch_preprocessing"]
+__all__ = ["ForwardModule", "FoundationEncoder", "FoundationNetwork", "torch_preprocessing"]
 
 _LINEAR = (NotchFilter, BandpassFilter)
 
@@ -158,3 +159,57 @@ class ForwardModule(nn.Module):
             x = x.reshape(n_records * x.shape[1], 1, x.shape[2])
         out = getattr(self.network, self.method)(self.preprocessing(x)).reshape(n_records, -1)
         return torch.sigmoid(out) if self.output == "proba" else out
+
+
+class FoundationNetwork(nn.Module):
+    """A foundation model's network, described by its table name and settings.
+
+    The module a fitted foundation estimator keeps (``net_.module_``), and
+    what its saved folder describes: ``name`` (the table entry) and
+    ``config`` (the network's keyword arguments) rebuild it.
+
+    Parameters
+    ----------
+    name : str
+        The model's name in the table.
+    config : dict
+        Keyword arguments of the network's class.
+    network : torch.nn.Module or None, default=None
+        The network, already built (e.g. with a checkpoint's weights); None
+        builds a freshly initialised one.
+    """
+
+    def __init__(self, name, config, network=None):
+        super().__init__()
+        self.name, self.config = name, dict(config)
+        self.network = network if network is not None else network_class(entry(name))(**self.config)
+
+    def forward(self, x):
+        return self.network(x)
+
+
+class FoundationEncoder(nn.Module):
+    """Records in mV to a foundation model's embedding: its preprocessing in torch, then its network.
+
+    The encoder a foundation embedder hands to the estimators built on it
+    (``ECGClassifier`` fine-tunes a copy of it).
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        The model's network.
+    preprocessing : torch.nn.Module
+        Its preprocessing (:func:`torch_preprocessing`); holds no tensors.
+    method : str
+        The network's method that gives the embedding.
+    out_features : int
+        Features of the embedding.
+    """
+
+    def __init__(self, network, preprocessing, method, out_features):
+        super().__init__()
+        self.network, self.preprocessing = network, preprocessing
+        self.method, self.out_features = method, int(out_features)
+
+    def forward(self, x):
+        return getattr(self.network, self.method)(self.preprocessing(x))

@@ -39,11 +39,13 @@ tensors are accepted under both names torch has used (``weight_g`` /
 ``weight_v`` and ``parametrizations.weight.original0`` / ``original1``).
 """
 
+import functools
 import os
 
 import numpy as np
 import torch
-from scipy.signal import decimate, filtfilt, firwin
+from scipy.signal import cheby1, decimate, filtfilt, firwin, sosfilt
+from torch import nn
 
 from .._checkpoints import CheckpointError
 from ._readers import read_checkpoint
@@ -174,3 +176,68 @@ class HuBERTECGInput(StatelessStep):
 
     def transform(self, X):
         return hubert_ecg_inputs(X, fs=float(self.fs))
+
+    def torch_module(self):
+        """The same computation in torch, with gradients (for attributions and fine-tuning)."""
+        if float(self.fs) != FS:
+            raise ValueError(f"HuBERTECGInput has a torch counterpart for records at {FS} Hz only; "
+                             f"got fs={self.fs!r}.")
+        return _TorchInput()
+
+
+# -- the preprocessing in torch ------------------------------------------------------
+#
+# Both zero-phase filters are linear: scipy's filtfilt (FIR band-pass) and sosfiltfilt
+# (decimate's Chebyshev filter) extend the signal by an odd reflection, then filter it forward
+# and backward starting from the steady state of a constant signal. The same in torch: the
+# filter's impulse response (the IIR one kept until it falls below 1e-13 of its peak) as a
+# convolution, the steady state as the first sample repeated before the start.
+
+
+@functools.lru_cache(maxsize=None)
+def _filters():
+    """``(band-pass taps, its padding, decimation impulse response, its padding)``, float64."""
+    numtaps = int(0.3 * FS)
+    numtaps += numtaps % 2 == 0
+    band = firwin(numtaps, [2.0 * f / FS for f in BAND], pass_zero=False)
+    sos = cheby1(8, 0.05, 0.8 / DOWNSAMPLING, output="sos")
+    impulse = np.zeros(20000)
+    impulse[0] = 1.0
+    h = sosfilt(sos, impulse)
+    h = h[: np.nonzero(np.abs(h) > 1e-13 * np.abs(h).max())[0][-1] + 1]
+    # sosfiltfilt's default padding: 3 * (2 * sections + 1 - trailing zero coefficients).
+    pad = 3 * (2 * len(sos) + 1 - min((sos[:, 2] == 0).sum(), (sos[:, 5] == 0).sum()))
+    return band, 3 * numtaps, h, int(pad)
+
+
+def _steady_filter(x, h):
+    """Causal filter ``h`` over the last axis, as if ``x[..., 0]`` had lasted forever before."""
+    pad = x[..., :1].expand(*x.shape[:-1], len(h) - 1)
+    xx = torch.cat([pad, x], dim=-1)
+    kernel = torch.as_tensor(np.ascontiguousarray(h[::-1]), dtype=x.dtype, device=x.device)
+    out = nn.functional.conv1d(xx.reshape(-1, 1, xx.shape[-1]), kernel.view(1, 1, -1))
+    return out.reshape(x.shape)
+
+
+def _zero_phase(x, h, padlen):
+    """scipy's filtfilt / sosfiltfilt of ``x`` by the filter of impulse response ``h``."""
+    left = 2 * x[..., :1] - x[..., 1:padlen + 1].flip(-1)
+    right = 2 * x[..., -1:] - x[..., -padlen - 1:-1].flip(-1)
+    y = _steady_filter(torch.cat([left, x, right], dim=-1), h)
+    y = _steady_filter(y.flip(-1), h).flip(-1)
+    return y[..., padlen:-padlen]
+
+
+class _TorchInput(nn.Module):
+    """:func:`hubert_ecg_inputs` at 500 Hz in torch: ``(B, 12, T)`` → ``(B, 6000)``."""
+
+    def forward(self, x):
+        if x.shape[-1] < FS * SECONDS:
+            raise ValueError(f"HuBERT-ECG takes records of at least {SECONDS} s ({FS * SECONDS} samples).")
+        band, band_pad, h, h_pad = _filters()
+        x = _zero_phase(x, band, band_pad)
+        lo = x.amin(dim=-1, keepdim=True)
+        hi = x.amax(dim=-1, keepdim=True)
+        x = 2 * (x - lo) / (hi - lo + 1e-8) - 1
+        x = x[..., :FS * SECONDS].reshape(x.shape[0], -1)
+        return _zero_phase(x, h, h_pad)[..., ::DOWNSAMPLING]

@@ -41,6 +41,7 @@ from ..input_contract import check_input
 from ..nn.merl import MERLNet
 from ..text import TextEncoder
 from ._estimators import FoundationEmbedder
+from ._forward import FoundationNetwork
 from ._loading import _matching_entries, _state_dict
 from ._table import entry, table
 
@@ -388,33 +389,29 @@ class MERLEmbedder(FoundationEmbedder):
             raise CheckpointError(
                 f"{source}: has MERL's ECG encoder and heads but no lm_model.* tensors (the text "
                 "model), unlike MERL's *_ckpt.pth files.")
-        return module.eval()
+        return module.eval(), config
 
-    def fit(self, X=None, y=None):
-        """Load the checkpoint (no training) and record MERL's input contract.
+    _module_class = FoundationNetwork
 
-        Parameters
-        ----------
-        X : array-like of shape (n_records, 12, 5000), default=None
-            Optional: only checked (its lead count against the model's).
-        y : ignored
-
-        Returns
-        -------
-        self : MERLEmbedder
-        """
-        super().fit(X, y)
-        # The network's method that gives the output (transform, differentiable_forward).
-        self.embedding_method_ = _OUTPUT_METHODS[self.output]
-        self.has_text_ = bool(self.module_.has_heads)
-        self.text_encoder_ = (MERLTextEncoder(self.checkpoint_path_, self.name, self.text_model,
-                                              self.local_files_only) if self.has_text_ else None)
-        if self.output != "encoder":
-            self._require_text(f"output={self.output!r}")
-            self.embedding_dim_ = int(self.module_.projection_dim)
-        else:
-            self.embedding_dim_ = int(self.module_.out_features)
-        return self
+    def _model_attributes(self, module, checkpoint_path):
+        attributes = super()._model_attributes(module, checkpoint_path)
+        network = attributes["module_"]
+        has_text = bool(network.has_heads)
+        if self.output != "encoder" and not has_text:
+            raise ValueError(
+                f"output={self.output!r} needs MERL's projection heads and text model, which the "
+                f"bare encoder checkpoint {checkpoint_path} lacks: load the *_ckpt.pth file, or "
+                "use output='encoder'.")
+        return {
+            **attributes,
+            # The network's method that gives the output (transform, differentiable_forward).
+            "embedding_method_": _OUTPUT_METHODS[self.output],
+            "has_text_": has_text,
+            "text_encoder_": (MERLTextEncoder(checkpoint_path, self.name, self.text_model, self.local_files_only)
+                              if has_text else None),
+            "embedding_dim_": int(network.projection_dim if self.output != "encoder"
+                                  else network.out_features),
+        }
 
     # -- ECG -------------------------------------------------------------------
 
