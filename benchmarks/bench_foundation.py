@@ -10,6 +10,12 @@ root::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_foundation.py ecgfounder-12lead --records 64
 
+``--finetune EPOCHS`` then fine-tunes the model with
+:class:`~sklearn_ecg.ECGClassifier` (NORM against the rest, ``EPOCHS`` epochs, the
+encoder trained from the first), saves the classifier with ``save_pretrained``
+and loads it back: time per record and epoch, peak memory, folder size and
+load time.
+
 ``--checkpoint PATH`` measures an existing checkpoint instead (e.g. MERL's,
 whose ``*_ckpt.pth`` also holds the text model: write one at the released
 size with ``tools/make_merl_fixtures.py --released``).
@@ -55,7 +61,35 @@ def _write_checkpoint(name, path):
     torch.save({key: state} if key else state, path)
 
 
-def _measure(name, path, n_records, batch_size):
+def _finetune(emb, X, y, epochs, batch_size):
+    """Fine-tune ``emb`` on ``X, y``; save and load the classifier."""
+    import numpy as np
+
+    from sklearn_ecg import ECGClassifier, load_pretrained
+
+    clf = ECGClassifier(emb, max_epochs=epochs, batch_size=batch_size, lr=1e-4, validation_fraction=None,
+                        device="cpu", random_state=0)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    clf.fit(X, y)
+    fit_s, fit_cpu_s = time.perf_counter() - start, time.process_time() - cpu_start
+    with tempfile.TemporaryDirectory() as tmp:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the pretrainer is not saved, as documented
+            folder = clf.save_pretrained(os.path.join(tmp, "clf"))
+        size = sum(f.stat().st_size for f in folder.iterdir())
+        start = time.perf_counter()
+        loaded = load_pretrained(folder, device="cpu")
+        load_s = time.perf_counter() - start
+        same = bool(np.array_equal(loaded.predict_proba(X[:8]), clf.predict_proba(X[:8])))
+    return {"finetune_epochs": epochs, "finetune_s": round(fit_s, 1),
+            "finetune_cpu_s_per_record_epoch": round(fit_cpu_s / (len(X) * epochs), 3),
+            "peak_rss_after_finetune_mb": round(_peak_mb()), "saved_folder_mb": round(size / 2**20, 1),
+            "load_saved_s": round(load_s, 2), "loaded_predicts_the_same": same}
+
+
+def _measure(name, path, n_records, batch_size, finetune=0):
     import numpy as np
     import torch
     from scipy.signal import resample_poly
@@ -78,7 +112,11 @@ def _measure(name, path, n_records, batch_size):
     start, cpu_start = time.perf_counter(), time.process_time()
     out = emb.transform(X)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    result = {}
+    if finetune:
+        result = _finetune(emb, X, data.y[:, list(data.target_names).index("NORM")], finetune, batch_size)
     return {
+        **result,
         "model": name, "records": len(X), "batch_size": batch_size,
         "threads": torch.get_num_threads(), "embedding": list(out.shape),
         "parameters_m": round(sum(p.numel() for p in emb.module_.parameters()) / 1e6, 2),
@@ -97,11 +135,12 @@ def main(argv=None):
     parser.add_argument("name", help="a name of sklearn_ecg.foundation.foundation_models()")
     parser.add_argument("--records", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--finetune", type=int, default=0, metavar="EPOCHS")
     parser.add_argument("--checkpoint", help="an existing checkpoint of the model (default: random weights)")
     parser.add_argument("--measure", metavar="CHECKPOINT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
-        print(json.dumps(_measure(args.name, args.measure, args.records, args.batch_size)))
+        print(json.dumps(_measure(args.name, args.measure, args.records, args.batch_size, args.finetune)))
         return
     with tempfile.TemporaryDirectory() as tmp:
         path = args.checkpoint or os.path.join(tmp, "checkpoint.pth")
@@ -109,7 +148,8 @@ def main(argv=None):
             _write_checkpoint(args.name, path)
         # A fresh process: its peak memory is that of loading and embedding only.
         subprocess.run([sys.executable, __file__, args.name, "--records", str(args.records),
-                        "--batch-size", str(args.batch_size), "--measure", path], check=True)
+                        "--batch-size", str(args.batch_size), "--finetune", str(args.finetune),
+                        "--measure", path], check=True)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,12 @@ def test_new_encoder_is_a_fresh_network_of_the_same_architecture(lcd, mets):
         assert fresh.out_features == contract.encoder.out_features
         trained = dict(contract.encoder.named_parameters())
         assert any(not torch.equal(p, trained[n]) for n, p in fresh.named_parameters())
-    assert set(ARCHITECTURES) == {"lcd", "mets"}
+    # The package's own, and one per imported model of the foundation table.
+    from sklearn_ecg.foundation import foundation_models
+    from sklearn_ecg.foundation._architectures import FoundationArchitecture
+
+    assert set(ARCHITECTURES) == {"lcd", "mets", *foundation_models()}
+    assert all(isinstance(ARCHITECTURES[n], FoundationArchitecture) for n in foundation_models())
 
 
 def test_fitted_pretrainer_unwraps_and_refuses(lcd):

@@ -336,7 +336,7 @@ def test_clear_errors(data, lcd, mets):
         ECGClassifier(lcd, **TINY).fit(X, np.array(["a", None] * 24, dtype=object))
     with pytest.raises(ValueError, match="Unknown label type"):
         ECGClassifier(lcd, **TINY).fit(X, np.linspace(0, 1, len(X)))
-    with pytest.raises(TypeError, match="LCDPretrainer or METSPretrainer"):
+    with pytest.raises(TypeError, match="LCDPretrainer, METSPretrainer, a foundation model.s embedder"):
         ECGClassifier("lcd", **TINY).fit(X, Y)
     with pytest.raises(ValueError, match="encoder_params"):
         ECGClassifier(lcd, encoder_params={"width": 1.0}, **TINY).fit(X, Y)
