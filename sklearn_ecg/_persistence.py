@@ -200,6 +200,7 @@ def _write_atomically(target, write, overwrite):
 
 def _default_model_card(est, config):
     name = type(est).__name__
+    module = est._public_module
     fitted = config["fitted"]
     lines = [
         "---",
@@ -212,16 +213,16 @@ def _default_model_card(est, config):
         "",
         f"# {name}",
         "",
-        f"A fitted `sklearn_ecg.{name}` saved with `save_pretrained` "
+        f"A fitted `{module}.{name}` saved with `save_pretrained` "
         f"(sklearn-ecg {config['sklearn_ecg_version']}).",
         "",
         f"- leads per record in fit: {fitted.get('n_leads_')}",
-        f"- samples per record in fit: {fitted.get('n_timepoints_')}",
+        f"- samples per record in fit: {fitted.get('n_timepoints_') or 'any'}",
         f"- epochs trained: {len(config['history'])}",
         *est._model_card_notes(),
         "",
         "```python",
-        f"from sklearn_ecg import {name}",
+        f"from {module} import {name}",
         f"model = {name}.from_pretrained(\"path/or/owner/name\")",
         "proba = model.predict_proba(X)" if is_classifier(est) else "embeddings = model.transform(X)",
         "```",
@@ -832,6 +833,8 @@ class PretrainedMixin:
     """
 
     _module_class = None
+    # Where users import the class from (the model card's example).
+    _public_module = "sklearn_ecg"
     # Fitted integer attributes saved when the estimator has them (positive, or None).
     _saved_fitted_scalars = ("n_leads_", "n_timepoints_", "n_features_in_")
 

@@ -65,3 +65,21 @@ def test_info_needs_no_weights(capsys):
     assert "sampling rate: 500 Hz" in out and "leads: 1 (I, in this order)" in out
     assert "any single lead" in out and "150 statements" in out
     assert "licence of the code: MIT" in out and "huggingface.co/PKUDigitalHealth/ECGFounder" in out
+
+
+def test_saved_folder_embeds_without_the_checkpoint(records, tmp_path, capsys):
+    """An imported model saved in the package's format: info shows its source, embed needs no --checkpoint."""
+    model = FoundationEmbedder(NAME, CKPT).fit()
+    folder = model.save_pretrained(tmp_path / "saved")
+    card = (folder / "README.md").read_text()
+    assert "from sklearn_ecg.foundation import FoundationEmbedder" in card
+    assert "samples per record in fit: 5000" in card
+    assert main(["info", str(folder)]) == 0
+    shown = capsys.readouterr().out
+    assert "licence of the weights" in shown and "500 Hz" in shown
+    out = tmp_path / "emb.npy"
+    assert main(["embed", str(folder), str(records), "--out", str(out), "--units", "uV", "-q",
+                 "--device", "cpu"]) == 0
+    data = load_wfdb(records, verbose=0)
+    prep = model.input_pipeline(fs=data.fs, lead_names=data.lead_names, units="uV")
+    np.testing.assert_allclose(np.load(out), model.transform(prep.fit_transform(data.X)), rtol=1e-5, atol=1e-6)

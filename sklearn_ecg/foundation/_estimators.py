@@ -170,7 +170,8 @@ class _FoundationModel(NetEstimator, InputContractMixin, PretrainedMixin, BaseEs
 
     # -- saved folders ------------------------------------------------------
 
-    _saved_fitted_scalars = ("n_leads_", "n_features_in_")
+    _saved_fitted_scalars = ("n_leads_", "n_timepoints_", "n_features_in_")
+    _public_module = "sklearn_ecg.foundation"
 
     def _saved_param(self, key, value):
         if key == "checkpoint" and isinstance(value, os.PathLike):
@@ -204,8 +205,7 @@ class _FoundationModel(NetEstimator, InputContractMixin, PretrainedMixin, BaseEs
         spec = entry(self.name)
         if fitted.get("n_features_in_") is None:
             fitted = {k: v for k, v in fitted.items() if k != "n_features_in_"}
-        self._set_fitted(net, input_contract_=input_contract(spec, self._model_leads(spec)),
-                         n_timepoints_=spec["input"]["n_timepoints"], **fitted,
+        self._set_fitted(net, input_contract_=input_contract(spec, self._model_leads(spec)), **fitted,
                          **self._model_attributes(net.module_, fitted["checkpoint_path_"]))
 
     def _model_card_notes(self):
