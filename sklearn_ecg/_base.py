@@ -582,9 +582,12 @@ class NetEstimator:
       the :class:`SeenInput` to assign (None to keep the fitted one);
     - ``_fit_plan(X, y, continuing=..., **fit_params)``: checks of the
       targets and other fit inputs; returns a :class:`FitPlan`;
+    - ``_fit_contract(plan)``: the ``input_contract_`` of the fit (by
+      default, of the records; a model that only loads gives its own);
     - ``_fit_datasets(plan, seeds)``: the training and validation datasets
-      (``seeds`` maps the names of ``_fit_seeds`` to this fit's seeds);
-    - ``_module_spec(n_leads, n_timepoints, **plan.context)``: the module
+      (``seeds`` maps the names of ``_fit_seeds`` to this fit's seeds; both
+      None for a model that only loads);
+    - ``_module_spec(plan.n_leads, plan.n_timepoints, **plan.context)``: the module
       of a new fit, a class and its keyword arguments or an instance (with
       None), built under the ``"init"`` seed; a warm start continues a copy
       of ``net_`` instead (``_warm_net``);
