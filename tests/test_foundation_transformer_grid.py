@@ -19,6 +19,7 @@ pytest.importorskip("transformers")
 
 DATA = pathlib.Path(__file__).parent / "data" / "foundation"
 REDUCED = {
+    "ecgfounder-reduced": ("ecgfounder-12lead", DATA / "ecgfounder-12lead-reduced.pth", None, None),
     "hubert-ecg-reduced": ("hubert-ecg-base", DATA / "hubert_ecg" / "hubert_ecg_reduced.pt",
                            dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
                                 intermediate_size=64, conv_dim=[32] * 5), 32),
