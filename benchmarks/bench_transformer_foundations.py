@@ -12,7 +12,8 @@ resampling) and its own preprocessing. Run from the repository's root::
 It prints one JSON line per model: parameters, checkpoint size, the time to
 import the network's code (``transformers`` for HuBERT-ECG), the load time
 (reading the checkpoint into the network), resident memory before and after
-loading, peak resident memory, and records embedded per second
+loading and its largest value while loading (sampled every 2 ms), peak
+resident memory, and records embedded per second
 (preprocessing included).
 """
 
@@ -22,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from bench_foundation import _peak_mb, _rss_mb, _write_checkpoint
@@ -43,10 +45,21 @@ def _measure(name, path, n_records, batch_size):
         import transformers
         transformers.HubertModel  # noqa: B018 (transformers imports its models lazily)
     import_s = time.perf_counter() - start
-    before = _rss_mb()
+    before, peak_before = _rss_mb(), _peak_mb()
+    sampled, done = [before], threading.Event()
+
+    def sample():  # the process's resident memory every 2 ms while loading
+        while not done.is_set():
+            sampled.append(_rss_mb())
+            time.sleep(0.002)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
     start = time.perf_counter()
     emb = load_foundation_model(name, path, batch_size=batch_size)
     load_s = time.perf_counter() - start
+    done.set()
+    sampler.join()
     after, peak_load = _rss_mb(), _peak_mb()
     prep = emb.input_pipeline(fs=data.fs, lead_names=data.lead_names)
     emb.transform(prep.fit_transform(data.X[:2]))  # warm-up
@@ -59,7 +72,8 @@ def _measure(name, path, n_records, batch_size):
         "parameters_m": round(sum(p.numel() for p in emb.module_.parameters()) / 1e6, 2),
         "checkpoint_mb": round(os.path.getsize(path) / 2**20, 1),
         "import_s": round(import_s, 2), "load_s": round(load_s, 2), "rss_before_load_mb": round(before),
-        "rss_after_load_mb": round(after), "peak_rss_after_load_mb": round(peak_load),
+        "rss_after_load_mb": round(after), "peak_rss_before_load_mb": round(peak_before),
+        "peak_rss_while_loading_mb": round(max(sampled)), "peak_rss_after_load_mb": round(peak_load),
         "peak_rss_mb": round(_peak_mb()), "transform_s": round(seconds, 2),
         "records_per_s": round(len(data.X) / seconds, 2), "finite": bool(np.isfinite(out).all()),
     }
