@@ -27,6 +27,7 @@ process's CPU time, which other work on the machine does not inflate).
 """
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -34,6 +35,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 
@@ -45,6 +47,25 @@ def _rss_mb():
     with open("/proc/self/status") as f:
         line = next(line for line in f if line.startswith("VmRSS:"))
     return int(line.split()[1]) / 1024
+
+
+@contextlib.contextmanager
+def _sampled_rss(every=0.002):
+    """The process's resident memory (MB), sampled every ``every`` seconds during the block."""
+    sampled, done = [_rss_mb()], threading.Event()
+
+    def sample():
+        while not done.is_set():
+            sampled.append(_rss_mb())
+            time.sleep(every)
+
+    thread = threading.Thread(target=sample)
+    thread.start()
+    try:
+        yield sampled
+    finally:
+        done.set()
+        thread.join()
 
 
 def _write_checkpoint(name, path):
@@ -104,9 +125,10 @@ def _measure(name, path, n_records, batch_size, finetune=0):
     X = resample_poly(data.X, factor, 1, axis=-1).astype(np.float32)
     gc.collect()
     before, peak_before = _rss_mb(), _peak_mb()
-    start = time.perf_counter()
-    emb = load_foundation_model(name, path, batch_size=batch_size)
-    load_s = time.perf_counter() - start
+    with _sampled_rss() as sampled:
+        start = time.perf_counter()
+        emb = load_foundation_model(name, path, batch_size=batch_size)
+        load_s = time.perf_counter() - start
     after, peak_load = _rss_mb(), _peak_mb()
     emb.transform(X[:batch_size])  # warm-up
     start, cpu_start = time.perf_counter(), time.process_time()
@@ -123,6 +145,7 @@ def _measure(name, path, n_records, batch_size, finetune=0):
         "checkpoint_mb": round(os.path.getsize(path) / 2**20, 1),
         "load_s": round(load_s, 2), "rss_before_load_mb": round(before),
         "rss_after_load_mb": round(after), "peak_rss_before_load_mb": round(peak_before),
+        "peak_rss_while_loading_mb": round(max(sampled)),
         "peak_rss_after_load_mb": round(peak_load), "peak_rss_mb": round(_peak_mb()),
         "transform_s": round(seconds, 2), "records_per_s": round(len(X) / seconds, 2),
         # CPU time of the process: with one thread, what the wall time would be on an idle CPU.

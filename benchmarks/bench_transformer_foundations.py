@@ -23,10 +23,9 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from bench_foundation import _peak_mb, _rss_mb, _write_checkpoint
+from bench_foundation import _peak_mb, _rss_mb, _sampled_rss, _write_checkpoint
 
 
 def _measure(name, path, n_records, batch_size):
@@ -46,20 +45,10 @@ def _measure(name, path, n_records, batch_size):
         transformers.HubertModel  # noqa: B018 (transformers imports its models lazily)
     import_s = time.perf_counter() - start
     before, peak_before = _rss_mb(), _peak_mb()
-    sampled, done = [before], threading.Event()
-
-    def sample():  # the process's resident memory every 2 ms while loading
-        while not done.is_set():
-            sampled.append(_rss_mb())
-            time.sleep(0.002)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    start = time.perf_counter()
-    emb = load_foundation_model(name, path, batch_size=batch_size)
-    load_s = time.perf_counter() - start
-    done.set()
-    sampler.join()
+    with _sampled_rss() as sampled:
+        start = time.perf_counter()
+        emb = load_foundation_model(name, path, batch_size=batch_size)
+        load_s = time.perf_counter() - start
     after, peak_load = _rss_mb(), _peak_mb()
     prep = emb.input_pipeline(fs=data.fs, lead_names=data.lead_names)
     emb.transform(prep.fit_transform(data.X[:2]))  # warm-up

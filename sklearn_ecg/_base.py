@@ -379,6 +379,18 @@ _INFERENCE_COPIES = weakref.WeakKeyDictionary()
 _MAX_WEIGHT = 1e4
 
 
+class LoadOnlyNet(PretrainingNet):
+    """The net of a model that comes trained and is never trained by its own ``fit``.
+
+    It builds no optimizer: the first one of a process imports torch's
+    compiler, which costs most of the time of loading a small model.
+    """
+
+    def initialize_optimizer(self, *args, **kwargs):
+        self.optimizer_ = None
+        return self
+
+
 def check_trained_weights(module, name):
     """Refuse the weights of a diverged training: NaN or infinite tensors, or huge weights.
 

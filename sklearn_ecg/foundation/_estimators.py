@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from .._base import FitPlan, NetEstimator, run_batches
+from .._base import FitPlan, LoadOnlyNet, NetEstimator, run_batches
 from .._encoder import ARCHITECTURES, EncoderContract
 from .._persistence import PretrainedMixin, bad_file, to_json
 from .._lead_names import canonical_lead, lead_key
@@ -45,6 +45,7 @@ class _FoundationModel(NetEstimator, InputContractMixin, PretrainedMixin, BaseEs
         "batch_size": [Interval(Integral, 1, None, closed="left")],
     }
     _trains_in_fit = False
+    _net_class = LoadOnlyNet
     # The net's training settings, which the shared machinery reads: a model that only
     # loads is never trained by its own fit, and its construction draws no random number.
     optimizer, lr, max_epochs, amp, verbose, random_state = torch.optim.Adam, 0.0, 0, False, 0, 0
