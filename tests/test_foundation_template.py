@@ -225,3 +225,26 @@ def test_every_table_model_is_an_encoder_architecture():
         with pytest.raises(ValueError, match="not settings"):
             arch.check_params({**params, "method": "no_such_method"})
     assert pathlib.Path(DATA).is_dir()
+
+
+DAMAGES = {
+    "network settings": (lambda c: c["module"]["kwargs"]["config"].update(filter_list=[8, 8]),
+                         "refuses .*one entry per stage"),
+    "unknown setting": (lambda c: c["module"]["kwargs"]["config"].update(bogus=1), "unexpected keyword"),
+    "unknown model": (lambda c: (c["params"].update(name="nope"), c["module"]["kwargs"].update(name="nope")),
+                      "not one of the foundation model"),
+    "another model's network": (lambda c: c["module"]["kwargs"].update(name="ecgfounder-1lead"),
+                                "not one of the foundation model"),
+    "no checkpoint path": (lambda c: c["fitted"].pop("checkpoint_path_"), "checkpoint_path_"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_damaged_saved_imported_model_is_refused(damage, tmp_path):
+    folder = embedder().save_pretrained(tmp_path / "saved")
+    config = json.loads((folder / "config.json").read_text())
+    edit, message = DAMAGES[damage]
+    edit(config)
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(PretrainedModelError, match=message):
+        load_pretrained(folder, device="cpu")
