@@ -355,6 +355,13 @@ _ATTRIBUTES_DOC = """\
         :mod:`sklearn_ecg.preprocessing`), applied in ``transform``.
     n_leads_ : int
         Leads the model reads.
+    n_timepoints_ : int or None
+        Samples per record the model reads (None: any length).
+    net_ : skorch.NeuralNet
+        The net around the network (``net_.module_.network`` is ``module_``),
+        the same as for the package's own models; it trains nothing.
+    history_ : skorch.History
+        Empty: loading trains no epoch.
     per_lead_ : bool
         Whether a single-lead network reads several leads one by one.
     embedding_dim_ : int

@@ -299,6 +299,13 @@ class MERLEmbedder(FoundationEmbedder):
         :class:`~sklearn_ecg.preprocessing.MinMaxScale`.
     n_leads_ : int
         12.
+    n_timepoints_ : int
+        5000.
+    net_ : skorch.NeuralNet
+        The net around the network (``net_.module_.network`` is
+        ``module_``); it trains nothing.
+    history_ : skorch.History
+        Empty: loading trains no epoch.
     embedding_dim_ : int
         Features of ``transform``'s output.
     n_features_in_ : int
