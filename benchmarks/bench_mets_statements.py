@@ -222,6 +222,8 @@ def main(argv=None):
     parser.add_argument("--text-unit", choices=["report", "sentence"], default="report")
     parser.add_argument("--mask-duplicates", action="store_true")
     parser.add_argument("--lead-masking", type=float, default=0.0)
+    parser.add_argument("--lead-masking-kept", choices=["uniform", "harmonic"], default="uniform",
+                        help="how many leads a masked record keeps (METSPretrainer)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--leads", nargs="*", default=[],
@@ -255,7 +257,9 @@ def main(argv=None):
                               temperature=args.temperature,
                               max_logit_scale=max(100.0, 1 / args.temperature),
                               text_unit=args.text_unit, mask_duplicate_texts=args.mask_duplicates,
-                              lead_masking=args.lead_masking, random_state=args.seed, verbose=0)
+                              lead_masking=args.lead_masking,
+                              lead_masking_kept=args.lead_masking_kept, random_state=args.seed,
+                              verbose=0)
         curve = []
         eval_at = {int(e) for e in args.eval_at.split(",") if e} - {args.epochs}
         callbacks = []
@@ -273,7 +277,8 @@ def main(argv=None):
         mets.set_params(callbacks=None)
         result["params"] = {k: v for k, v in mets.get_params().items()
                             if k in ("max_epochs", "batch_size", "lr", "temperature", "text_unit",
-                                     "mask_duplicate_texts", "lead_masking", "random_state")}
+                                     "mask_duplicate_texts", "lead_masking", "lead_masking_kept",
+                                      "random_state")}
         result["params"]["cosine"] = args.cosine
         result["curve"] = curve
         print(f"pretrained {args.epochs} epochs in {result['fit_seconds']:.0f} s", flush=True)
