@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from scipy.optimize import minimize
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -13,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import SharesFittedPretrainerMixin
 from ._validation import check_ecg_array, check_targets
+from .nn.forward import ForwardModule, check_output, decision_from_logits, proba_from_logits
 from .zero_shot import DEFAULT_TEMPLATES, ZeroShotECGClassifier
 
 
@@ -267,10 +269,7 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         """
         if self.C == 0:
             return self._as_zero_shot("decision_function", X)
-        logits = self._logits(X)
-        if not self.multilabel_ and len(self.classes_) == 2:
-            return logits[:, 1] - logits[:, 0]
-        return logits
+        return decision_from_logits(self._logits(X), self.multilabel_, len(self.classes_))
 
     def predict_proba(self, X):
         """Class probabilities (single-label) or per-class probabilities (multi-label).
@@ -288,8 +287,45 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         """
         if self.C == 0:
             return self._as_zero_shot("predict_proba", X)
-        logits = self._logits(X)
-        return expit(logits) if self.multilabel_ else softmax(logits, axis=1)
+        return proba_from_logits(self._logits(X), self.multilabel_)
+
+    def differentiable_forward(self, output="proba"):
+        """``predict_proba`` or ``decision_function`` as a differentiable torch module.
+
+        The forward contract (:mod:`sklearn_ecg.nn.forward`): the records'
+        joint-space embeddings as the zero-shot classifier computes them
+        (its leads placed into the pretrainer's layout), in float64, the
+        fitted logits ``z·coef_ + intercept_``, then the same functions as
+        the methods; with ``C=0``, the zero-shot classifier's own forward.
+
+        Parameters
+        ----------
+        output : {"proba", "decision"}, default="proba"
+            What the module outputs.
+
+        Returns
+        -------
+        forward : ForwardModule
+            Records ``(B, n_leads, T)`` (the leads of ``X`` in ``fit``) to
+            ``(B, n_classes)`` (a binary decision: ``(B,)``), with gradients.
+        """
+        check_output(output, ("proba", "decision"), type(self).__name__)
+        check_is_fitted(self, "coef_")
+        if self.C == 0:
+            return self.zero_shot_.differentiable_forward(output)
+        embed = self.zero_shot_._embedding_forward()
+        coef = torch.as_tensor(np.asarray(self.coef_, dtype=np.float64))
+        intercept = torch.as_tensor(np.asarray(self.intercept_, dtype=np.float64))
+        multilabel, n_classes = self.multilabel_, len(self.classes_)
+
+        def function(x):
+            logits = embed(x) @ coef.to(x.device).T + intercept.to(x.device)
+            if output == "proba":
+                return proba_from_logits(logits, multilabel)
+            return decision_from_logits(logits, multilabel, n_classes)
+
+        return ForwardModule(function, [embed], n_leads=embed.n_leads, min_length=embed.min_length,
+                             classes=self.classes_, output=output)
 
     def predict(self, X):
         """The most probable class, or for multi-label ``y`` the indicator of ``predict_proba > 0.5``.

@@ -19,7 +19,14 @@ from ._tables import read_lists
 from ._templates import render_class_prompt
 from ._validation import check_ecg_array, check_targets
 from .input_contract import lead_subset_note, match_leads, takes_missing_leads
-from .nn.forward import ForwardModule, check_output, place_leads
+from .nn.forward import (
+    ForwardModule,
+    check_output,
+    decision_from_logits,
+    place_leads,
+    proba_from_logits,
+    row_mean,
+)
 from .preprocessing import LeadLayout
 
 #: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class
@@ -39,22 +46,6 @@ DEFAULT_TEMPLATES = ("The ECG of {}, a type of diagnostic.", "The report of the 
 
 #: Says, once per ``fit`` with a lead subset, which leads the model sees and what that costs.
 logger = logging.getLogger(__name__)
-
-
-def _row_mean(x):
-    return x.mean(1, keepdim=True) if torch.is_tensor(x) else x.mean(axis=1, keepdims=True)
-
-
-def _sigmoid(x):
-    return torch.sigmoid(x) if torch.is_tensor(x) else 1.0 / (1.0 + np.exp(-x))
-
-
-def _softmax(x):
-    """Softmax over the classes (axis 1)."""
-    if torch.is_tensor(x):
-        return torch.softmax(x, dim=1)
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _column_names(y):
@@ -423,18 +414,17 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
 
     def _decision_from_similarities(self, scores):
         """``decision_function`` from the similarities (an array or a tensor)."""
-        if not self.multilabel_ and len(self.classes_) == 2:
-            return scores[:, 1] - scores[:, 0]
-        if self.scoring == "relative":
-            scores = scores - _row_mean(scores)
-        return scores
+        binary = not self.multilabel_ and len(self.classes_) == 2
+        if self.scoring == "relative" and not binary:
+            scores = scores - row_mean(scores)
+        return decision_from_logits(scores, self.multilabel_, len(self.classes_))
 
     def _proba_from_similarities(self, scores):
         """``predict_proba`` from float64 similarities (an array or a tensor)."""
         logits = self.logit_scale_ * scores
         if self.multilabel_:
-            return _sigmoid(logits - _row_mean(logits))
-        return _softmax(logits)
+            logits = logits - row_mean(logits)
+        return proba_from_logits(logits, self.multilabel_)
 
     def differentiable_forward(self, output="proba"):
         """``predict_proba`` or ``decision_function`` as a differentiable torch module.
@@ -457,19 +447,26 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         """
         check_output(output, ("proba", "decision"), type(self).__name__)
         check_is_fitted(self, "class_embeddings_")
-        joint = self._pretrainer().differentiable_forward("joint")
+        embed = self._embedding_forward()
         classes = torch.as_tensor(np.asarray(self.class_embeddings_, dtype=np.float64))
         convert = self._proba_from_similarities if output == "proba" else self._decision_from_similarities
+        return ForwardModule(lambda x: convert(embed(x) @ classes.to(x.device).T), [embed],
+                             n_leads=embed.n_leads, min_length=embed.min_length, classes=self.classes_,
+                             output=output)
+
+    def _embedding_forward(self):
+        """``_encode`` as a differentiable module: the records' leads placed, then joint embeddings in float64."""
+        joint = self._pretrainer().differentiable_forward("joint")
         layout = getattr(self, "lead_layout_", None)
         n_leads = joint.n_leads if layout is None else len(layout.positions_)
 
         def function(x):
             if layout is not None:
                 x = place_leads(x, list(layout.positions_), joint.n_leads)
-            return convert(joint(x).double() @ classes.to(x.device).T)
+            return joint(x).double()
 
         return ForwardModule(function, [joint], n_leads=n_leads, min_length=joint.min_length,
-                             classes=self.classes_, output=output)
+                             output="joint")
 
     def _similarities(self, X):
         check_is_fitted(self, "class_embeddings_")
