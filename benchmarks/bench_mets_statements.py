@@ -33,6 +33,20 @@ eval folds), for the final recipe or a shipped model only, e.g.::
         --epochs 3 --text-unit sentence --leads I II I,II --probe \\
         --name sentence --jsonl benchmarks/results/mets_recipes/runs.jsonl
 
+Every zero-shot figure set (12 leads and each subset of ``--leads``) gets
+95 % bootstrap intervals (``--bootstrap`` draws of the evaluated records with
+replacement, 1000 by default, seed ``--bootstrap-seed``, the same draws for
+every subset) of AFIB, SARRH, the macro of the 12 statements and of the
+superclasses (both scorings); ``--scores FILE.npz`` keeps the per-record
+scores, and ``--seed-mean A.npz B.npz ...`` prints the mean of the figures
+over such runs (several seeds) with intervals of that mean, the same
+records drawn for every run. ``--crops 5 --crop-seconds 8`` scores each
+record by the mean of its scores on 5 windows of 8 s evenly spread over it
+(test-time averaging), e.g. of a saved model::
+
+    python benchmarks/bench_mets_statements.py --ptbxl <ptbxl500> <ptbxl-more> \
+        --load model.joblib --leads I II I,II --crops 5 --crop-seconds 8
+
 ``--table benchmarks/results/mets_recipes/runs.jsonl`` prints the runs
 written so far as the table of the documentation. ``--eval-at 3,10`` scores the 12-lead zero-shot tables also after these
 epochs of one run (the epoch curve); ``--lcd`` adds the probe of the shipped
@@ -60,6 +74,8 @@ from sklearn_ecg import LCDPretrainer, METSPretrainer, ZeroShotECGClassifier
 from sklearn_ecg.datasets import load_ptbxl
 from sklearn_ecg.preprocessing import LeadLayout, SelectLeads
 from sklearn_ecg.text import get_text_encoder
+
+from bench_few_shot import auc_columns  # the script's folder is on sys.path
 
 STATEMENTS = ["AFIB", "STACH", "SBRAD", "SARRH", "PVC", "LVH", "IMI", "ASMI", "LAFB", "IRBBB",
               "CLBBB", "1AVB"]
@@ -99,12 +115,94 @@ def aucs(Y, scores, names):
     return out
 
 
-def zero_shot(mets, X, Ysup, Ystat, descriptions):
+def window_starts(n_timepoints, window, n_windows):
+    """First samples of ``n_windows`` windows of ``window`` samples, evenly spread over the record."""
+    if not 0 < window <= n_timepoints:
+        raise ValueError(f"a window of {window} samples does not fit records of {n_timepoints}")
+    return np.linspace(0, n_timepoints - window, n_windows).round().astype(int)
+
+
+def crop_scores(clf, X, crops=None):
+    """``clf.decision_function`` of the records, or its mean over ``crops = (n, window)`` windows."""
+    if crops is None:
+        return clf.decision_function(X)
+    n_windows, window = crops
+    return np.mean([clf.decision_function(np.ascontiguousarray(X[..., s:s + window]))
+                    for s in window_starts(X.shape[-1], window, n_windows)], axis=0)
+
+
+def interval_figures(Ystat, Sstat, Ysup, Ssup):
+    """AFIB, SARRH, macro of the statements and of the superclasses (both scorings)."""
+    stat, sup = auc_columns(Ystat, Sstat), auc_columns(Ysup, Ssup)
+    rel = auc_columns(Ysup, Ssup - Ssup.mean(axis=1, keepdims=True))
+    return np.array([stat[STATEMENTS.index("AFIB")], stat[STATEMENTS.index("SARRH")],
+                     np.nanmean(stat), np.nanmean(sup), np.nanmean(rel)])
+
+
+INTERVAL_NAMES = ["AFIB", "SARRH", "macro 12", "superclasses", "superclasses relative"]
+
+
+def bootstrap_draws(runs, n_draws, seed):
+    """The figures of every run on ``n_draws`` resamplings of the records, the same for all runs.
+
+    ``runs`` is a list of ``(Ystat, Sstat, Ysup, Ssup)`` on the same records;
+    returns an array (n_runs, n_draws, figures).
+    """
+    rng = np.random.default_rng(seed)
+    n = len(runs[0][0])
+    out = np.empty((len(runs), n_draws, len(INTERVAL_NAMES)))
+    for d in range(n_draws):
+        idx = rng.integers(0, n, n)
+        for r, (Ystat, Sstat, Ysup, Ssup) in enumerate(runs):
+            out[r, d] = interval_figures(Ystat[idx], Sstat[idx], Ysup[idx], Ssup[idx])
+    return out
+
+
+def intervals(runs, n_draws, seed):
+    """Point figures and 95 % percentile intervals of the mean over ``runs`` (records resampled)."""
+    point = np.mean([interval_figures(*run) for run in runs], axis=0)
+    draws = bootstrap_draws(runs, n_draws, seed).mean(axis=0)
+    low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)
+    return {name: [float(p), float(lo), float(hi)]
+            for name, p, lo, hi in zip(INTERVAL_NAMES, point, low, high)}
+
+
+def print_intervals(label, figures):
+    print(f"{label:<11} " + "  ".join(f"{k} {p:.3f} [{lo:.3f}, {hi:.3f}]"
+                                       for k, (p, lo, hi) in figures.items()), flush=True)
+
+
+def save_scores(path, ecg_id, Ystat, Ysup, scores):
+    """The labels and, per lead subset, the statements' and superclasses' scores of the records."""
+    np.savez_compressed(path, ecg_id=np.asarray(ecg_id), Ystat=Ystat, Ysup=Ysup,
+                        **{f"{kind} {subset}": s[kind] for subset, s in scores.items()
+                           for kind in ("statements", "superclasses")})
+
+
+def seed_mean(files, n_draws, seed):
+    """The mean over runs (score files of ``--scores``) of the figures, with intervals."""
+    data = [np.load(f, allow_pickle=False) for f in files]
+    for d in data[1:]:
+        if not np.array_equal(d["ecg_id"], data[0]["ecg_id"]):
+            raise SystemExit("the score files are not of the same records")
+    subsets = [k[len("statements "):] for k in data[0].files if k.startswith("statements ")]
+    out = {}
+    for subset in subsets:
+        runs = [(d["Ystat"], d["statements " + subset], d["Ysup"], d["superclasses " + subset])
+                for d in data]
+        out[subset] = intervals(runs, n_draws, seed)
+        print_intervals(subset, out[subset])
+    return out
+
+
+def zero_shot(mets, X, Ysup, Ystat, descriptions, crops=None, scores=None):
     # fit only names the classes; nothing is learnt from labels.
     sup = ZeroShotECGClassifier(mets).fit(X[:1], Ysup[:1])
     stat = ZeroShotECGClassifier(mets, class_descriptions=descriptions,
                                  class_names=STATEMENTS).fit(X[:1], Ystat[:1])
-    sims, stat_sims = sup.decision_function(X), stat.decision_function(X)
+    sims, stat_sims = crop_scores(sup, X, crops), crop_scores(stat, X, crops)
+    if scores is not None:
+        scores.update(statements=stat_sims, superclasses=sims)
     # scoring="relative": the similarity minus the record's mean over the classes
     return {"statements": aucs(Ystat, stat_sims, STATEMENTS),
             "statements_relative": aucs(Ystat, stat_sims - stat_sims.mean(axis=1, keepdims=True),
@@ -230,11 +328,29 @@ def main(argv=None):
                         help="lead subsets to score zero-shot, e.g. I II I,II")
     parser.add_argument("--probe", action="store_true", help="linear probe of the encoder")
     parser.add_argument("--lcd", action="store_true", help="probe of the shipped lcd-ptbxl too")
+    parser.add_argument("--crops", type=int, default=0,
+                        help="score the mean over this many windows of --crop-seconds, evenly "
+                             "spread over each record (test-time averaging; 0: the whole record)")
+    parser.add_argument("--crop-seconds", type=float, default=8.0)
+    parser.add_argument("--bootstrap", type=int, default=1000,
+                        help="draws of the records for the 95 %% intervals (0: none)")
+    parser.add_argument("--bootstrap-seed", type=int, default=0)
+    parser.add_argument("--scores", help="write the per-record zero-shot scores here (.npz)")
+    parser.add_argument("--seed-mean", nargs="+",
+                        help="score files of --scores: print the mean over them with intervals, "
+                             "and stop")
     parser.add_argument("--name", default="", help="label of the run in the JSON line")
     parser.add_argument("--jsonl", help="append the results as one JSON line to this file")
     args = parser.parse_args(argv)
     if args.table:
         return print_table(args.table)
+    if args.seed_mean:
+        out = seed_mean(args.seed_mean, args.bootstrap, args.bootstrap_seed)
+        if args.jsonl:
+            with open(args.jsonl, "a") as f:
+                f.write(json.dumps({"name": args.name, "runs": [Path(p).name for p in args.seed_mean],
+                                    "bootstrap": args.bootstrap, "intervals": out}) + "\n")
+        return out
     if not args.ptbxl:
         parser.error("--ptbxl is required")
     torch.set_num_threads(args.threads)
@@ -285,7 +401,13 @@ def main(argv=None):
         if args.save:
             joblib.dump(mets, args.save)
 
-    result["zero_shot"] = zero_shot(mets, ev.X, ev.y, ev_stat, descriptions)
+    crops = None
+    if args.crops:
+        crops = (args.crops, int(round(args.crop_seconds * 100)))  # the records are at 100 Hz
+        result["crops"] = {"windows": args.crops, "seconds": args.crop_seconds}
+    scores = {"12 leads": {}}
+    result["zero_shot"] = zero_shot(mets, ev.X, ev.y, ev_stat, descriptions, crops,
+                                    scores["12 leads"])
     print(f"12 leads    {summary(result['zero_shot'])}", flush=True)
     print("  " + "  ".join(f"{k} {v:.3f}" for k, v in result["zero_shot"]["statements"].items()))
     print("  " + "  ".join(f"{k} {v:.3f}" for k, v in result["zero_shot"]["superclasses"].items()))
@@ -293,9 +415,22 @@ def main(argv=None):
                                      result["zero_shot"]["statements_relative"].items()))
     result["leads"] = {}
     for subset in args.leads:
-        zs = zero_shot(mets, place_leads(ev.X, subset), ev.y, ev_stat, descriptions)
+        scores[subset] = {}
+        zs = zero_shot(mets, place_leads(ev.X, subset), ev.y, ev_stat, descriptions, crops,
+                       scores[subset])
         result["leads"][subset] = zs
         print(f"{subset:<11} {summary(zs)}", flush=True)
+    if args.bootstrap:
+        # Records resampled with replacement, the same draws for every lead subset.
+        result["bootstrap"] = {"draws": args.bootstrap, "seed": args.bootstrap_seed}
+        result["intervals"] = {}
+        for subset, s in scores.items():
+            figures = intervals([(ev_stat, s["statements"], ev.y, s["superclasses"])],
+                                args.bootstrap, args.bootstrap_seed)
+            result["intervals"][subset] = figures
+            print_intervals(subset, figures)
+    if args.scores:
+        save_scores(args.scores, ev.ecg_id, ev_stat, ev.y, scores)
     if args.probe:
         mets.set_params(output="encoder")
         Ztr, Zev = mets.transform(train.X), mets.transform(ev.X)
