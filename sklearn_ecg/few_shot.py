@@ -301,13 +301,14 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         Parameters
         ----------
         output : {"proba", "decision"}, default="proba"
-            What the module outputs.
+            Which method the module computes: ``predict_proba`` or
+            ``decision_function``.
 
         Returns
         -------
         forward : ForwardModule
-            Records ``(B, n_leads, T)`` (the leads of ``X`` in ``fit``) to
-            ``(B, n_classes)`` (a binary decision: ``(B,)``), with gradients.
+            The method's outputs for records ``(B, n_leads, T)`` with the
+            leads of ``X`` in ``fit``, with gradients.
         """
         check_output(output, ("proba", "decision"), type(self).__name__)
         check_is_fitted(self, "coef_")

@@ -237,19 +237,27 @@ def test_a_column_without_positives_keeps_its_text_ranking(data, mets):
     assert rho > 0.5
 
 
-def test_records_with_fewer_leads(data):
-    from sklearn_ecg.preprocessing import LeadLayout, SelectLeads
+@pytest.fixture(scope="module")
+def two_leads(data):
+    """A METS model of 12 leads (pretrained with lead masking) and a classifier of leads I and II."""
+    from sklearn_ecg.preprocessing import SelectLeads
 
     X, Y, reports = data
     names = list(load_ptbxl_sample().lead_names)
     mets = tiny_mets(lead_names=names, lead_masking=0.5).fit(X, reports=reports)
     two = SelectLeads(leads=["I", "II"]).fit_transform(X)
-    few = FewShotECGClassifier(mets, lead_names=["I", "II"]).fit(two[:60], Y[:60])
+    return mets, names, two, FewShotECGClassifier(mets, lead_names=["I", "II"]).fit(two[:60], Y[:60])
+
+
+def test_records_with_fewer_leads(data, two_leads):
+    from sklearn_ecg.preprocessing import LeadLayout
+
+    _, Y, _ = data
+    mets, names, two, few = two_leads
     placed = LeadLayout(leads=["I", "II"], layout=names).fit_transform(two)
     expected = FewShotECGClassifier(mets).fit(placed[:60], Y[:60])
     np.testing.assert_allclose(few.decision_function(two[60:]), expected.decision_function(placed[60:]),
                                rtol=1e-5, atol=1e-6)
-
 
 def _forward_outputs(model, X, output):
     import torch
@@ -279,17 +287,12 @@ def test_differentiable_forward_gives_the_methods_outputs(data, mets, target, sc
         few.differentiable_forward("transform")
 
 
-def test_differentiable_forward_of_fewer_leads_and_its_explanation(data):
+def test_differentiable_forward_of_fewer_leads_and_its_explanation(two_leads):
     import torch
 
     from sklearn_ecg.inspection import explain_prediction
-    from sklearn_ecg.preprocessing import SelectLeads
 
-    X, Y, reports = data
-    names = list(load_ptbxl_sample().lead_names)
-    mets = tiny_mets(lead_names=names, lead_masking=0.5).fit(X, reports=reports)
-    two = SelectLeads(leads=["I", "II"]).fit_transform(X)
-    few = FewShotECGClassifier(mets, lead_names=["I", "II"]).fit(two[:60], Y[:60])
+    _, _, two, few = two_leads
     np.testing.assert_allclose(_forward_outputs(few, two[60:70], "proba"), few.predict_proba(two[60:70]),
                                rtol=0, atol=1e-5)
     x = torch.from_numpy(np.ascontiguousarray(two[:2], dtype=np.float32)).requires_grad_(True)
