@@ -40,7 +40,8 @@ every subset) of AFIB, SARRH, the macro of the 12 statements and of the
 superclasses (both scorings); ``--scores FILE.npz`` keeps the per-record
 scores, and ``--seed-mean A.npz B.npz ...`` prints the mean of the figures
 over such runs (several seeds) with intervals of that mean, the same
-records drawn for every run. ``--crops 5 --crop-seconds 8`` scores each
+records drawn for every run; ``--versus C.npz D.npz ...`` adds the
+difference of the two means with its interval (the same draws for both). ``--crops 5 --crop-seconds 8`` scores each
 record by the mean of its scores on 5 windows of 8 s evenly spread over it
 (test-time averaging), e.g. of a saved model::
 
@@ -158,13 +159,28 @@ def bootstrap_draws(runs, n_draws, seed):
     return out
 
 
-def intervals(runs, n_draws, seed):
-    """Point figures and 95 % percentile intervals of the mean over ``runs`` (records resampled)."""
+def _mean_and_draws(runs, n_draws, seed):
+    """The figures' mean over the runs, and that mean on every draw of the records."""
     point = np.mean([interval_figures(*run) for run in runs], axis=0)
-    draws = bootstrap_draws(runs, n_draws, seed).mean(axis=0)
+    return point, bootstrap_draws(runs, n_draws, seed).mean(axis=0)
+
+
+def _with_interval(point, draws):
     low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)
     return {name: [float(p), float(lo), float(hi)]
             for name, p, lo, hi in zip(INTERVAL_NAMES, point, low, high)}
+
+
+def intervals(runs, n_draws, seed):
+    """Point figures and 95 % percentile intervals of the mean over ``runs`` (records resampled)."""
+    return _with_interval(*_mean_and_draws(runs, n_draws, seed))
+
+
+def difference(runs, other, n_draws, seed):
+    """The mean over ``runs`` minus the mean over ``other``, with a 95 % interval (paired draws)."""
+    (point, draws), (point_o, draws_o) = (_mean_and_draws(runs, n_draws, seed),
+                                          _mean_and_draws(other, n_draws, seed))
+    return _with_interval(point - point_o, draws - draws_o)
 
 
 def print_intervals(label, figures):
@@ -179,19 +195,33 @@ def save_scores(path, ecg_id, Ystat, Ysup, scores):
                            for kind in ("statements", "superclasses")})
 
 
-def seed_mean(files, n_draws, seed):
-    """The mean over runs (score files of ``--scores``) of the figures, with intervals."""
+def _score_runs(files, ecg_id=None):
+    """Per lead subset, the ``(Ystat, Sstat, Ysup, Ssup)`` of every score file, all of the same records."""
     data = [np.load(f, allow_pickle=False) for f in files]
-    for d in data[1:]:
-        if not np.array_equal(d["ecg_id"], data[0]["ecg_id"]):
+    ecg_id = data[0]["ecg_id"] if ecg_id is None else ecg_id
+    for d in data:
+        if not np.array_equal(d["ecg_id"], ecg_id):
             raise SystemExit("the score files are not of the same records")
     subsets = [k[len("statements "):] for k in data[0].files if k.startswith("statements ")]
+    return ecg_id, {subset: [(d["Ystat"], d["statements " + subset], d["Ysup"],
+                              d["superclasses " + subset]) for d in data] for subset in subsets}
+
+
+def seed_mean(files, n_draws, seed, versus=None):
+    """The mean over runs (score files of ``--scores``) of the figures, with intervals.
+
+    With ``versus`` (other score files), also the difference of the two means,
+    with its interval: the same records drawn for both.
+    """
+    ecg_id, runs = _score_runs(files)
+    other = _score_runs(versus, ecg_id)[1] if versus else {}
     out = {}
-    for subset in subsets:
-        runs = [(d["Ystat"], d["statements " + subset], d["Ysup"], d["superclasses " + subset])
-                for d in data]
-        out[subset] = intervals(runs, n_draws, seed)
+    for subset, these in runs.items():
+        out[subset] = intervals(these, n_draws, seed)
         print_intervals(subset, out[subset])
+        if subset in other:
+            out[subset + " difference"] = difference(these, other[subset], n_draws, seed)
+            print_intervals("  minus", out[subset + " difference"])
     return out
 
 
@@ -339,16 +369,19 @@ def main(argv=None):
     parser.add_argument("--seed-mean", nargs="+",
                         help="score files of --scores: print the mean over them with intervals, "
                              "and stop")
+    parser.add_argument("--versus", nargs="+",
+                        help="with --seed-mean, other score files: also the difference of the means")
     parser.add_argument("--name", default="", help="label of the run in the JSON line")
     parser.add_argument("--jsonl", help="append the results as one JSON line to this file")
     args = parser.parse_args(argv)
     if args.table:
         return print_table(args.table)
     if args.seed_mean:
-        out = seed_mean(args.seed_mean, args.bootstrap, args.bootstrap_seed)
+        out = seed_mean(args.seed_mean, args.bootstrap, args.bootstrap_seed, args.versus)
         if args.jsonl:
             with open(args.jsonl, "a") as f:
                 f.write(json.dumps({"name": args.name, "runs": [Path(p).name for p in args.seed_mean],
+                                    "versus": [Path(p).name for p in args.versus or []],
                                     "bootstrap": args.bootstrap, "intervals": out}) + "\n")
         return out
     if not args.ptbxl:

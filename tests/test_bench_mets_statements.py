@@ -87,6 +87,13 @@ def test_seed_mean_of_score_files(bench, tmp_path, capsys):
         assert out["12 leads"][name][0] == pytest.approx((one[name][0] + two[name][0]) / 2)
     assert out["I"]["AFIB"][0] == pytest.approx(1 - out["12 leads"]["AFIB"][0])
     assert "12 leads" in capsys.readouterr().out
+    versus = bench.seed_mean([tmp_path / "a.npz"], 100, 0, versus=[tmp_path / "b.npz"])
+    diff = bench.difference([(Ystat, S1, Ysup, T1)], [(Ystat, S2, Ysup, T2)], 100, 0)
+    assert versus["12 leads difference"] == diff
+    for name, (point, low, high) in diff.items():
+        assert point == pytest.approx(one[name][0] - two[name][0]) and low < point < high
+    same = bench.seed_mean([tmp_path / "a.npz"], 50, 0, versus=[tmp_path / "a.npz"])
+    assert same["I difference"]["AFIB"] == [0.0, 0.0, 0.0]
     bench.save_scores(tmp_path / "c.npz", ids + 1, Ystat, Ysup, {"12 leads": {"statements": S1,
                                                                              "superclasses": T1}})
     with pytest.raises(SystemExit, match="not of the same records"):
