@@ -323,6 +323,32 @@ def print_table(path):
             print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
 
 
+def print_interval_table(path):
+    """The runs of a JSON-lines file that carry intervals, as a reStructuredText list-table."""
+    columns = [("12 leads", "AFIB"), ("I", "AFIB"), ("II", "AFIB"), ("12 leads", "SARRH"),
+               ("I", "SARRH"), ("II", "SARRH"), ("12 leads", "macro 12"),
+               ("12 leads", "superclasses")]
+    head = ["run", "AFIB", "AFIB, lead I", "AFIB, lead II", "SARRH", "SARRH, lead I",
+            "SARRH, lead II", "macro 12", "superclasses"]
+    print(".. list-table::\n   :header-rows: 1\n")
+    print("\n".join(("   * - " if i == 0 else "     - ") + h for i, h in enumerate(head)))
+    for line in Path(path).read_text().splitlines():
+        r = json.loads(line)
+        if "intervals" not in r:
+            continue
+        for suffix in ("", " difference"):
+            iv = r["intervals"]
+            if "12 leads" + suffix not in iv:
+                continue
+            cells = [r["name"] + (" minus " + ", ".join(r["versus"]) if suffix else "")]
+            for subset, figure in columns:
+                p, lo, hi = iv.get(subset + suffix, {}).get(figure, (None,) * 3)
+                cells.append("–" if p is None else
+                             (f"{p:+.3f} [{lo:+.3f}, {hi:+.3f}]" if suffix else
+                              f"{p:.3f} [{lo:.3f}, {hi:.3f}]"))
+            print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
+
+
 def load_mets(spec):
     if str(spec).endswith(".joblib"):
         return joblib.load(spec)
@@ -332,6 +358,8 @@ def load_mets(spec):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--table", help="print the runs of this JSON-lines file as a table, and stop")
+    parser.add_argument("--interval-table",
+                        help="print the runs with intervals of this JSON-lines file, and stop")
     parser.add_argument("--ptbxl", nargs="+",
                         help="PTB-XL folders; the first holds the test folds 9-10")
     parser.add_argument("--train-folds", default="1-6")
@@ -376,6 +404,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.table:
         return print_table(args.table)
+    if args.interval_table:
+        return print_interval_table(args.interval_table)
     if args.seed_mean:
         out = seed_mean(args.seed_mean, args.bootstrap, args.bootstrap_seed, args.versus)
         if args.jsonl:

@@ -1,6 +1,7 @@
 """The pieces of benchmarks/bench_mets_statements.py that its intervals and crop averages rest on."""
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -98,3 +99,18 @@ def test_seed_mean_of_score_files(bench, tmp_path, capsys):
                                                                              "superclasses": T1}})
     with pytest.raises(SystemExit, match="not of the same records"):
         bench.seed_mean([tmp_path / "a.npz", tmp_path / "c.npz"], 10, 0)
+
+
+def test_interval_table(bench, tmp_path, capsys):
+    figures = dict(zip(bench.INTERVAL_NAMES, ([0.8, 0.7, 0.9],) * 5))
+    lines = [{"name": "no intervals"},
+             {"name": "run", "intervals": {"12 leads": figures, "I": figures}},
+             {"name": "mean", "versus": ["b.npz"],
+              "intervals": {"12 leads": figures, "12 leads difference": {"AFIB": [0.05, -0.01, 0.1]}}}]
+    path = tmp_path / "runs.jsonl"
+    path.write_text("\n".join(json.dumps(line) for line in lines))
+    bench.print_interval_table(path)
+    out = capsys.readouterr().out
+    assert "no intervals" not in out and "* - run" in out and "0.800 [0.700, 0.900]" in out
+    assert "* - mean minus b.npz" in out and "+0.050 [-0.010, +0.100]" in out
+    assert out.count("* - ") == 4  # the header, two runs and one difference
