@@ -323,8 +323,8 @@ def print_table(path):
             print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
 
 
-def print_interval_table(path):
-    """The runs of a JSON-lines file that carry intervals, as a reStructuredText list-table."""
+def print_interval_table(paths):
+    """The runs of JSON-lines files that carry intervals, as one reStructuredText list-table."""
     columns = [("12 leads", "AFIB"), ("I", "AFIB"), ("II", "AFIB"), ("12 leads", "SARRH"),
                ("I", "SARRH"), ("II", "SARRH"), ("12 leads", "macro 12"),
                ("12 leads", "superclasses")]
@@ -332,7 +332,7 @@ def print_interval_table(path):
             "SARRH, lead II", "macro 12", "superclasses"]
     print(".. list-table::\n   :header-rows: 1\n")
     print("\n".join(("   * - " if i == 0 else "     - ") + h for i, h in enumerate(head)))
-    for line in Path(path).read_text().splitlines():
+    for line in [line for path in paths for line in Path(path).read_text().splitlines()]:
         r = json.loads(line)
         if "intervals" not in r:
             continue
@@ -358,8 +358,8 @@ def load_mets(spec):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--table", help="print the runs of this JSON-lines file as a table, and stop")
-    parser.add_argument("--interval-table",
-                        help="print the runs with intervals of this JSON-lines file, and stop")
+    parser.add_argument("--interval-table", nargs="+",
+                        help="print the runs with intervals of these JSON-lines files, and stop")
     parser.add_argument("--ptbxl", nargs="+",
                         help="PTB-XL folders; the first holds the test folds 9-10")
     parser.add_argument("--train-folds", default="1-6")

@@ -107,9 +107,9 @@ def test_interval_table(bench, tmp_path, capsys):
              {"name": "run", "intervals": {"12 leads": figures, "I": figures}},
              {"name": "mean", "versus": ["b.npz"],
               "intervals": {"12 leads": figures, "12 leads difference": {"AFIB": [0.05, -0.01, 0.1]}}}]
-    path = tmp_path / "runs.jsonl"
-    path.write_text("\n".join(json.dumps(line) for line in lines))
-    bench.print_interval_table(path)
+    for name, part in (("a.jsonl", lines[:2]), ("b.jsonl", lines[2:])):
+        (tmp_path / name).write_text("\n".join(json.dumps(line) for line in part))
+    bench.print_interval_table([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
     out = capsys.readouterr().out
     assert "no intervals" not in out and "* - run" in out and "0.800 [0.700, 0.900]" in out
     assert "* - mean minus b.npz" in out and "+0.050 [-0.010, +0.100]" in out
