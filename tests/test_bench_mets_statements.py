@@ -112,5 +112,5 @@ def test_interval_table(bench, tmp_path, capsys):
     bench.print_interval_table([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
     out = capsys.readouterr().out
     assert "no intervals" not in out and "* - run" in out and "0.800 [0.700, 0.900]" in out
-    assert "* - mean minus b.npz" in out and "+0.050 [-0.010, +0.100]" in out
+    assert "* - mean, difference" in out and "+0.050 [-0.010, +0.100]" in out
     assert out.count("* - ") == 4  # the header, two runs and one difference
