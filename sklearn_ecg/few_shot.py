@@ -85,6 +85,12 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         single-label classes is the same with either. With ``C=0`` it is
         also what :meth:`decision_function` returns, as in
         :class:`ZeroShotECGClassifier`.
+    crops : int, default=1
+        Test-time averaging, as in :class:`ZeroShotECGClassifier`: every
+        record's embedding, in ``fit`` and after, is the mean over ``crops``
+        windows of ``crop_length`` of its length. 1: the whole record.
+    crop_length : float in (0, 1], default=0.8
+        The windows' length, a share of the records' length.
     C : float, default=1.0
         Weight of the labels' log-loss against the pull towards the text
         weights (inverse regularisation strength, as in
@@ -160,14 +166,16 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
     }
 
     def __init__(self, pretrainer, template=DEFAULT_TEMPLATES, class_descriptions=None,
-                 class_names=None, lead_names=None, scoring="similarity", C=1.0,
-                 prior_scale=3.0, max_iter=500, tol=1e-6):
+                 class_names=None, lead_names=None, scoring="similarity", crops=1,
+                 crop_length=0.8, C=1.0, prior_scale=3.0, max_iter=500, tol=1e-6):
         self.pretrainer = pretrainer
         self.template = template
         self.class_descriptions = class_descriptions
         self.class_names = class_names
         self.lead_names = lead_names
         self.scoring = scoring
+        self.crops = crops
+        self.crop_length = crop_length
         self.C = C
         self.prior_scale = prior_scale
         self.max_iter = max_iter
@@ -178,6 +186,7 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         return ZeroShotECGClassifier(
             self.pretrainer, template=self.template, class_descriptions=self.class_descriptions,
             class_names=self.class_names, lead_names=self.lead_names, scoring=self.scoring,
+            crops=self.crops, crop_length=self.crop_length,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)

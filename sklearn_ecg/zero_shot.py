@@ -2,12 +2,13 @@
 
 import logging
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._base import SharesFittedPretrainerMixin
@@ -129,6 +130,16 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         ECG", and lowers single findings such as atrial fibrillation, whose
         similarity already stands out (figures on the benchmarks page).
         ``predict`` and ``predict_proba`` do not depend on it.
+    crops : int, default=1
+        Test-time averaging: each record's embedding is the mean of the
+        embeddings of ``crops`` windows of ``crop_length`` of its length,
+        evenly spread from its start to its end, so that its scores are the
+        mean of the windows' scores (the similarities are linear in the
+        embedding). 1: the whole record, as the paper.
+    crop_length : float in (0, 1], default=0.8
+        The windows' length, a share of the records' length (rounded to a
+        sample); only used with ``crops > 1``. Windows must stay long
+        enough for the encoder (``encode_ecg`` warns otherwise).
 
     Attributes
     ----------
@@ -176,13 +187,15 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
 
     def __init__(self, pretrainer, template=DEFAULT_TEMPLATES,
                  class_descriptions=None, class_names=None, lead_names=None,
-                 scoring="similarity"):
+                 scoring="similarity", crops=1, crop_length=0.8):
         self.pretrainer = pretrainer
         self.template = template
         self.class_descriptions = class_descriptions
         self.class_names = class_names
         self.lead_names = lead_names
         self.scoring = scoring
+        self.crops = crops
+        self.crop_length = crop_length
 
     def _pretrainer(self):
         """The fitted METS pretrainer (unwrapped from a FrozenEstimator)."""
@@ -246,6 +259,8 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         "class_names": ["array-like", None],
         "lead_names": [str, "array-like", None],
         "scoring": [StrOptions({"similarity", "relative"})],
+        "crops": [Interval(Integral, 1, None, closed="left")],
+        "crop_length": [Interval(Real, 0, 1, closed="right")],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -386,12 +401,28 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             )
         return layout
 
+    def _windows(self, n_timepoints):
+        """``(start, length)`` of the windows averaged at test time (one: the whole record)."""
+        crops = getattr(self, "crops", 1)  # absent from pickles of older releases
+        if crops == 1:
+            return [(0, n_timepoints)]
+        length = max(1, int(round(self.crop_length * n_timepoints)))
+        starts = np.linspace(0, n_timepoints - length, crops).round().astype(int)
+        return [(int(start), length) for start in starts]
+
     def _encode(self, X):
-        """Joint-space embeddings of X, its leads first placed into the pretrainer's layout."""
+        """Joint-space embeddings of X, its leads first placed into the pretrainer's layout.
+
+        With ``crops > 1``, the mean of the embeddings of the windows.
+        """
         layout = getattr(self, "lead_layout_", None)  # absent from pickles of older releases
         if layout is not None:
             X = layout.transform(X)
-        return self._pretrainer().encode_ecg(X)
+        windows = self._windows(X.shape[-1])
+        if len(windows) == 1:
+            return self._pretrainer().encode_ecg(X)
+        return np.mean([self._pretrainer().encode_ecg(np.ascontiguousarray(X[..., s:s + n]))
+                        for s, n in windows], axis=0)
 
     def decision_function(self, X):
         """Similarity of every record to every class (``scoring``).
@@ -463,9 +494,13 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         def function(x):
             if layout is not None:
                 x = place_leads(x, list(layout.positions_), joint.n_leads)
-            return joint(x).double()
+            windows = self._windows(x.shape[-1])
+            return torch.stack([joint(x[..., s:s + n]).double() for s, n in windows]).mean(0)
 
-        return ForwardModule(function, [joint], n_leads=n_leads, min_length=joint.min_length,
+        min_length = joint.min_length
+        if getattr(self, "crops", 1) > 1 and min_length:
+            min_length = int(np.ceil(min_length / self.crop_length))
+        return ForwardModule(function, [joint], n_leads=n_leads, min_length=min_length,
                              output="joint")
 
     def _similarities(self, X):

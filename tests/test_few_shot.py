@@ -304,3 +304,16 @@ def test_differentiable_forward_of_fewer_leads_and_its_explanation(two_leads):
     np.testing.assert_allclose(e.scores, few.decision_function(two[60:62])[:, 1], rtol=0, atol=1e-5)
     # Integrated gradients are complete: the attributions add up to the change of the score.
     np.testing.assert_allclose(e.attributions.sum(axis=(1, 2)), change, atol=0.02 + 0.05 * np.abs(change).max())
+
+
+def test_crops_are_those_of_the_zero_shot_classifier(data, mets):
+    X, Y, _ = data
+    zero = ZeroShotECGClassifier(mets, crops=3, crop_length=0.75).fit(X[:60], Y[:60])
+    few0 = FewShotECGClassifier(mets, crops=3, crop_length=0.75, C=0).fit(X[:60], Y[:60])
+    np.testing.assert_array_equal(few0.decision_function(X[60:]), zero.decision_function(X[60:]))
+    few = FewShotECGClassifier(mets, crops=3, crop_length=0.75).fit(X[:60], Y[:60])
+    assert few.zero_shot_.crops == 3 and few.zero_shot_.crop_length == 0.75
+    Z = np.mean([mets.encode_ecg(np.ascontiguousarray(X[60:, :, s:s + 96])) for s in (0, 16, 32)], axis=0)
+    np.testing.assert_allclose(few.decision_function(X[60:]), Z @ few.coef_.T + few.intercept_, atol=1e-5)
+    np.testing.assert_allclose(_forward_outputs(few, X[60:70], "proba"), few.predict_proba(X[60:70]),
+                               rtol=0, atol=1e-5)
