@@ -41,12 +41,14 @@ superclasses (both scorings); ``--scores FILE.npz`` keeps the per-record
 scores, and ``--seed-mean A.npz B.npz ...`` prints the mean of the figures
 over such runs (several seeds) with intervals of that mean, the same
 records drawn for every run; ``--versus C.npz D.npz ...`` adds the
-difference of the two means with its interval (the same draws for both). ``--crops 5 --crop-seconds 8`` scores each
-record by the mean of its scores on 5 windows of 8 s evenly spread over it
-(test-time averaging), e.g. of a saved model::
+difference of the two means with its interval (the same draws for both).
+``--crops 5 --crop-length 0.8`` scores with
+``ZeroShotECGClassifier(crops=5, crop_length=0.8)``: each record's scores
+are the mean of those of 5 windows of 80 % of its length (8 s of 10 s)
+evenly spread over it (test-time averaging), e.g. of a saved model::
 
     python benchmarks/bench_mets_statements.py --ptbxl <ptbxl500> <ptbxl-more> \
-        --load model.joblib --leads I II I,II --crops 5 --crop-seconds 8
+        --load model.joblib --leads I II I,II --crops 5 --crop-length 0.8
 
 ``--table benchmarks/results/mets_recipes/runs.jsonl`` prints the runs
 written so far as the table of the documentation. ``--eval-at 3,10`` scores the 12-lead zero-shot tables also after these
@@ -114,22 +116,6 @@ def aucs(Y, scores, names):
             out[name] = float(roc_auc_score(Y[:, k], scores[:, k]))
     out["macro"] = float(np.mean([out[n] for n in names if n in out]))
     return out
-
-
-def window_starts(n_timepoints, window, n_windows):
-    """First samples of ``n_windows`` windows of ``window`` samples, evenly spread over the record."""
-    if not 0 < window <= n_timepoints:
-        raise ValueError(f"a window of {window} samples does not fit records of {n_timepoints}")
-    return np.linspace(0, n_timepoints - window, n_windows).round().astype(int)
-
-
-def crop_scores(clf, X, crops=None):
-    """``clf.decision_function`` of the records, or its mean over ``crops = (n, window)`` windows."""
-    if crops is None:
-        return clf.decision_function(X)
-    n_windows, window = crops
-    return np.mean([clf.decision_function(np.ascontiguousarray(X[..., s:s + window]))
-                    for s in window_starts(X.shape[-1], window, n_windows)], axis=0)
 
 
 def interval_figures(Ystat, Sstat, Ysup, Ssup):
@@ -227,10 +213,12 @@ def seed_mean(files, n_draws, seed, versus=None):
 
 def zero_shot(mets, X, Ysup, Ystat, descriptions, crops=None, scores=None):
     # fit only names the classes; nothing is learnt from labels.
-    sup = ZeroShotECGClassifier(mets).fit(X[:1], Ysup[:1])
-    stat = ZeroShotECGClassifier(mets, class_descriptions=descriptions,
-                                 class_names=STATEMENTS).fit(X[:1], Ystat[:1])
-    sims, stat_sims = crop_scores(sup, X, crops), crop_scores(stat, X, crops)
+    # crops: the classifier's test-time averaging, {"crops": n, "crop_length": share}.
+    crops = crops or {}
+    sup = ZeroShotECGClassifier(mets, **crops).fit(X[:1], Ysup[:1])
+    stat = ZeroShotECGClassifier(mets, class_descriptions=descriptions, class_names=STATEMENTS,
+                                 **crops).fit(X[:1], Ystat[:1])
+    sims, stat_sims = sup.decision_function(X), stat.decision_function(X)
     if scores is not None:
         scores.update(statements=stat_sims, superclasses=sims)
     # scoring="relative": the similarity minus the record's mean over the classes
@@ -386,10 +374,11 @@ def main(argv=None):
                         help="lead subsets to score zero-shot, e.g. I II I,II")
     parser.add_argument("--probe", action="store_true", help="linear probe of the encoder")
     parser.add_argument("--lcd", action="store_true", help="probe of the shipped lcd-ptbxl too")
-    parser.add_argument("--crops", type=int, default=0,
-                        help="score the mean over this many windows of --crop-seconds, evenly "
-                             "spread over each record (test-time averaging; 0: the whole record)")
-    parser.add_argument("--crop-seconds", type=float, default=8.0)
+    parser.add_argument("--crops", type=int, default=1,
+                        help="ZeroShotECGClassifier(crops=): average this many windows of "
+                             "--crop-length of each record (test-time averaging; 1: the whole record)")
+    parser.add_argument("--crop-length", type=float, default=0.8,
+                        help="the windows' length, a share of the record's")
     parser.add_argument("--bootstrap", type=int, default=1000,
                         help="draws of the records for the 95 %% intervals (0: none)")
     parser.add_argument("--bootstrap-seed", type=int, default=0)
@@ -465,9 +454,9 @@ def main(argv=None):
             joblib.dump(mets, args.save)
 
     crops = None
-    if args.crops:
-        crops = (args.crops, int(round(args.crop_seconds * 100)))  # the records are at 100 Hz
-        result["crops"] = {"windows": args.crops, "seconds": args.crop_seconds}
+    if args.crops > 1:
+        crops = {"crops": args.crops, "crop_length": args.crop_length}
+        result["crops"] = crops
     scores = {"12 leads": {}}
     result["zero_shot"] = zero_shot(mets, ev.X, ev.y, ev_stat, descriptions, crops,
                                     scores["12 leads"])

@@ -1,4 +1,4 @@
-"""The pieces of benchmarks/bench_mets_statements.py that its intervals and crop averages rest on."""
+"""The pieces of benchmarks/bench_mets_statements.py that its intervals rest on."""
 
 import importlib.util
 import json
@@ -25,26 +25,6 @@ def _labels_and_scores(rng, n=300):
     Ystat = (rng.random((n, 12)) < 0.15).astype(int)
     Ysup = (rng.random((n, 5)) < 0.3).astype(int)
     return Ystat, rng.normal(size=Ystat.shape) + Ystat, Ysup, rng.normal(size=Ysup.shape) + 0.5 * Ysup
-
-
-def test_window_starts(bench):
-    np.testing.assert_array_equal(bench.window_starts(1000, 800, 5), [0, 50, 100, 150, 200])
-    np.testing.assert_array_equal(bench.window_starts(1000, 1000, 1), [0])
-    with pytest.raises(ValueError, match="does not fit"):
-        bench.window_starts(1000, 1200, 3)
-
-
-def test_crop_scores_average_the_windows(bench):
-    class Mean:
-        def decision_function(self, X):
-            assert X.flags.c_contiguous
-            return X.mean(axis=2)
-
-    X = np.arange(2 * 3 * 10, dtype=float).reshape(2, 3, 10) ** 2
-    np.testing.assert_array_equal(bench.crop_scores(Mean(), X), X.mean(axis=2))
-    expected = np.mean([X[..., 0:6].mean(axis=2), X[..., 2:8].mean(axis=2), X[..., 4:10].mean(axis=2)],
-                       axis=0)
-    np.testing.assert_allclose(bench.crop_scores(Mean(), X, (3, 6)), expected)
 
 
 def test_interval_figures_are_the_roc_aucs(bench):
