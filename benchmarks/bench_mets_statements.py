@@ -33,6 +33,23 @@ eval folds), for the final recipe or a shipped model only, e.g.::
         --epochs 3 --text-unit sentence --leads I II I,II --probe \\
         --name sentence --jsonl benchmarks/results/mets_recipes/runs.jsonl
 
+Every zero-shot figure set (12 leads and each subset of ``--leads``) gets
+95 % bootstrap intervals (``--bootstrap`` draws of the evaluated records with
+replacement, 1000 by default, seed ``--bootstrap-seed``, the same draws for
+every subset) of AFIB, SARRH, the macro of the 12 statements and of the
+superclasses (both scorings); ``--scores FILE.npz`` keeps the per-record
+scores, and ``--seed-mean A.npz B.npz ...`` prints the mean of the figures
+over such runs (several seeds) with intervals of that mean, the same
+records drawn for every run; ``--versus C.npz D.npz ...`` adds the
+difference of the two means with its interval (the same draws for both).
+``--crops 5 --crop-length 0.8`` scores with
+``ZeroShotECGClassifier(crops=5, crop_length=0.8)``: each record's scores
+are the mean of those of 5 windows of 80 % of its length (8 s of 10 s)
+evenly spread over it (test-time averaging), e.g. of a saved model::
+
+    python benchmarks/bench_mets_statements.py --ptbxl <ptbxl500> <ptbxl-more> \
+        --load model.joblib --leads I II I,II --crops 5 --crop-length 0.8
+
 ``--table benchmarks/results/mets_recipes/runs.jsonl`` prints the runs
 written so far as the table of the documentation. ``--eval-at 3,10`` scores the 12-lead zero-shot tables also after these
 epochs of one run (the epoch curve); ``--lcd`` adds the probe of the shipped
@@ -60,6 +77,8 @@ from sklearn_ecg import LCDPretrainer, METSPretrainer, ZeroShotECGClassifier
 from sklearn_ecg.datasets import load_ptbxl
 from sklearn_ecg.preprocessing import LeadLayout, SelectLeads
 from sklearn_ecg.text import get_text_encoder
+
+from bench_few_shot import auc_columns  # the script's folder is on sys.path
 
 STATEMENTS = ["AFIB", "STACH", "SBRAD", "SARRH", "PVC", "LVH", "IMI", "ASMI", "LAFB", "IRBBB",
               "CLBBB", "1AVB"]
@@ -99,12 +118,109 @@ def aucs(Y, scores, names):
     return out
 
 
-def zero_shot(mets, X, Ysup, Ystat, descriptions):
+def interval_figures(Ystat, Sstat, Ysup, Ssup):
+    """AFIB, SARRH, macro of the statements and of the superclasses (both scorings)."""
+    stat, sup = auc_columns(Ystat, Sstat), auc_columns(Ysup, Ssup)
+    rel = auc_columns(Ysup, Ssup - Ssup.mean(axis=1, keepdims=True))
+    return np.array([stat[STATEMENTS.index("AFIB")], stat[STATEMENTS.index("SARRH")],
+                     np.nanmean(stat), np.nanmean(sup), np.nanmean(rel)])
+
+
+INTERVAL_NAMES = ["AFIB", "SARRH", "macro 12", "superclasses", "superclasses relative"]
+
+
+def bootstrap_draws(runs, n_draws, seed):
+    """The figures of every run on ``n_draws`` resamplings of the records, the same for all runs.
+
+    ``runs`` is a list of ``(Ystat, Sstat, Ysup, Ssup)`` on the same records;
+    returns an array (n_runs, n_draws, figures).
+    """
+    rng = np.random.default_rng(seed)
+    n = len(runs[0][0])
+    out = np.empty((len(runs), n_draws, len(INTERVAL_NAMES)))
+    for d in range(n_draws):
+        idx = rng.integers(0, n, n)
+        for r, (Ystat, Sstat, Ysup, Ssup) in enumerate(runs):
+            out[r, d] = interval_figures(Ystat[idx], Sstat[idx], Ysup[idx], Ssup[idx])
+    return out
+
+
+def _mean_and_draws(runs, n_draws, seed):
+    """The figures' mean over the runs, and that mean on every draw of the records."""
+    point = np.mean([interval_figures(*run) for run in runs], axis=0)
+    return point, bootstrap_draws(runs, n_draws, seed).mean(axis=0)
+
+
+def _with_interval(point, draws):
+    low, high = np.nanpercentile(draws, [2.5, 97.5], axis=0)
+    return {name: [float(p), float(lo), float(hi)]
+            for name, p, lo, hi in zip(INTERVAL_NAMES, point, low, high)}
+
+
+def intervals(runs, n_draws, seed):
+    """Point figures and 95 % percentile intervals of the mean over ``runs`` (records resampled)."""
+    return _with_interval(*_mean_and_draws(runs, n_draws, seed))
+
+
+def difference(runs, other, n_draws, seed):
+    """The mean over ``runs`` minus the mean over ``other``, with a 95 % interval (paired draws)."""
+    (point, draws), (point_o, draws_o) = (_mean_and_draws(runs, n_draws, seed),
+                                          _mean_and_draws(other, n_draws, seed))
+    return _with_interval(point - point_o, draws - draws_o)
+
+
+def print_intervals(label, figures):
+    print(f"{label:<11} " + "  ".join(f"{k} {p:.3f} [{lo:.3f}, {hi:.3f}]"
+                                       for k, (p, lo, hi) in figures.items()), flush=True)
+
+
+def save_scores(path, ecg_id, Ystat, Ysup, scores):
+    """The labels and, per lead subset, the statements' and superclasses' scores of the records."""
+    np.savez_compressed(path, ecg_id=np.asarray(ecg_id), Ystat=Ystat, Ysup=Ysup,
+                        **{f"{kind} {subset}": s[kind] for subset, s in scores.items()
+                           for kind in ("statements", "superclasses")})
+
+
+def _score_runs(files, ecg_id=None):
+    """Per lead subset, the ``(Ystat, Sstat, Ysup, Ssup)`` of every score file, all of the same records."""
+    data = [np.load(f, allow_pickle=False) for f in files]
+    ecg_id = data[0]["ecg_id"] if ecg_id is None else ecg_id
+    for d in data:
+        if not np.array_equal(d["ecg_id"], ecg_id):
+            raise SystemExit("the score files are not of the same records")
+    subsets = [k[len("statements "):] for k in data[0].files if k.startswith("statements ")]
+    return ecg_id, {subset: [(d["Ystat"], d["statements " + subset], d["Ysup"],
+                              d["superclasses " + subset]) for d in data] for subset in subsets}
+
+
+def seed_mean(files, n_draws, seed, versus=None):
+    """The mean over runs (score files of ``--scores``) of the figures, with intervals.
+
+    With ``versus`` (other score files), also the difference of the two means,
+    with its interval: the same records drawn for both.
+    """
+    ecg_id, runs = _score_runs(files)
+    other = _score_runs(versus, ecg_id)[1] if versus else {}
+    out = {}
+    for subset, these in runs.items():
+        out[subset] = intervals(these, n_draws, seed)
+        print_intervals(subset, out[subset])
+        if subset in other:
+            out[subset + " difference"] = difference(these, other[subset], n_draws, seed)
+            print_intervals("  minus", out[subset + " difference"])
+    return out
+
+
+def zero_shot(mets, X, Ysup, Ystat, descriptions, crops=None, scores=None):
     # fit only names the classes; nothing is learnt from labels.
-    sup = ZeroShotECGClassifier(mets).fit(X[:1], Ysup[:1])
-    stat = ZeroShotECGClassifier(mets, class_descriptions=descriptions,
-                                 class_names=STATEMENTS).fit(X[:1], Ystat[:1])
+    # crops: the classifier's test-time averaging, {"crops": n, "crop_length": share}.
+    crops = crops or {}
+    sup = ZeroShotECGClassifier(mets, **crops).fit(X[:1], Ysup[:1])
+    stat = ZeroShotECGClassifier(mets, class_descriptions=descriptions, class_names=STATEMENTS,
+                                 **crops).fit(X[:1], Ystat[:1])
     sims, stat_sims = sup.decision_function(X), stat.decision_function(X)
+    if scores is not None:
+        scores.update(statements=stat_sims, superclasses=sims)
     # scoring="relative": the similarity minus the record's mean over the classes
     return {"statements": aucs(Ystat, stat_sims, STATEMENTS),
             "statements_relative": aucs(Ystat, stat_sims - stat_sims.mean(axis=1, keepdims=True),
@@ -195,6 +311,32 @@ def print_table(path):
             print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
 
 
+def print_interval_table(paths):
+    """The runs of JSON-lines files that carry intervals, as one reStructuredText list-table."""
+    columns = [("12 leads", "AFIB"), ("I", "AFIB"), ("II", "AFIB"), ("12 leads", "SARRH"),
+               ("I", "SARRH"), ("II", "SARRH"), ("12 leads", "macro 12"), ("I", "macro 12"),
+               ("II", "macro 12"), ("12 leads", "superclasses")]
+    head = ["run", "AFIB", "AFIB, lead I", "AFIB, lead II", "SARRH", "SARRH, lead I",
+            "SARRH, lead II", "macro 12", "macro 12, lead I", "macro 12, lead II", "superclasses"]
+    print(".. list-table::\n   :header-rows: 1\n")
+    print("\n".join(("   * - " if i == 0 else "     - ") + h for i, h in enumerate(head)))
+    for line in [line for path in paths for line in Path(path).read_text().splitlines()]:
+        r = json.loads(line)
+        if "intervals" not in r:
+            continue
+        for suffix in ("", " difference"):
+            iv = r["intervals"]
+            if "12 leads" + suffix not in iv:
+                continue
+            cells = [r["name"] + (", difference" if suffix else "")]
+            for subset, figure in columns:
+                p, lo, hi = iv.get(subset + suffix, {}).get(figure, (None,) * 3)
+                cells.append("–" if p is None else
+                             (f"{p:+.3f} [{lo:+.3f}, {hi:+.3f}]" if suffix else
+                              f"{p:.3f} [{lo:.3f}, {hi:.3f}]"))
+            print("\n".join(("   * - " if i == 0 else "     - ") + c for i, c in enumerate(cells)))
+
+
 def load_mets(spec):
     if str(spec).endswith(".joblib"):
         return joblib.load(spec)
@@ -204,6 +346,8 @@ def load_mets(spec):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--table", help="print the runs of this JSON-lines file as a table, and stop")
+    parser.add_argument("--interval-table", nargs="+",
+                        help="print the runs with intervals of these JSON-lines files, and stop")
     parser.add_argument("--ptbxl", nargs="+",
                         help="PTB-XL folders; the first holds the test folds 9-10")
     parser.add_argument("--train-folds", default="1-6")
@@ -222,17 +366,43 @@ def main(argv=None):
     parser.add_argument("--text-unit", choices=["report", "sentence"], default="report")
     parser.add_argument("--mask-duplicates", action="store_true")
     parser.add_argument("--lead-masking", type=float, default=0.0)
+    parser.add_argument("--lead-masking-kept", choices=["uniform", "harmonic"], default="uniform",
+                        help="how many leads a masked record keeps (METSPretrainer)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--leads", nargs="*", default=[],
                         help="lead subsets to score zero-shot, e.g. I II I,II")
     parser.add_argument("--probe", action="store_true", help="linear probe of the encoder")
     parser.add_argument("--lcd", action="store_true", help="probe of the shipped lcd-ptbxl too")
+    parser.add_argument("--crops", type=int, default=1,
+                        help="ZeroShotECGClassifier(crops=): average this many windows of "
+                             "--crop-length of each record (test-time averaging; 1: the whole record)")
+    parser.add_argument("--crop-length", type=float, default=0.8,
+                        help="the windows' length, a share of the record's")
+    parser.add_argument("--bootstrap", type=int, default=1000,
+                        help="draws of the records for the 95 %% intervals (0: none)")
+    parser.add_argument("--bootstrap-seed", type=int, default=0)
+    parser.add_argument("--scores", help="write the per-record zero-shot scores here (.npz)")
+    parser.add_argument("--seed-mean", nargs="+",
+                        help="score files of --scores: print the mean over them with intervals, "
+                             "and stop")
+    parser.add_argument("--versus", nargs="+",
+                        help="with --seed-mean, other score files: also the difference of the means")
     parser.add_argument("--name", default="", help="label of the run in the JSON line")
     parser.add_argument("--jsonl", help="append the results as one JSON line to this file")
     args = parser.parse_args(argv)
     if args.table:
         return print_table(args.table)
+    if args.interval_table:
+        return print_interval_table(args.interval_table)
+    if args.seed_mean:
+        out = seed_mean(args.seed_mean, args.bootstrap, args.bootstrap_seed, args.versus)
+        if args.jsonl:
+            with open(args.jsonl, "a") as f:
+                f.write(json.dumps({"name": args.name, "runs": [Path(p).name for p in args.seed_mean],
+                                    "versus": [Path(p).name for p in args.versus or []],
+                                    "bootstrap": args.bootstrap, "intervals": out}) + "\n")
+        return out
     if not args.ptbxl:
         parser.error("--ptbxl is required")
     torch.set_num_threads(args.threads)
@@ -255,7 +425,9 @@ def main(argv=None):
                               temperature=args.temperature,
                               max_logit_scale=max(100.0, 1 / args.temperature),
                               text_unit=args.text_unit, mask_duplicate_texts=args.mask_duplicates,
-                              lead_masking=args.lead_masking, random_state=args.seed, verbose=0)
+                              lead_masking=args.lead_masking,
+                              lead_masking_kept=args.lead_masking_kept, random_state=args.seed,
+                              verbose=0)
         curve = []
         eval_at = {int(e) for e in args.eval_at.split(",") if e} - {args.epochs}
         callbacks = []
@@ -273,14 +445,21 @@ def main(argv=None):
         mets.set_params(callbacks=None)
         result["params"] = {k: v for k, v in mets.get_params().items()
                             if k in ("max_epochs", "batch_size", "lr", "temperature", "text_unit",
-                                     "mask_duplicate_texts", "lead_masking", "random_state")}
+                                     "mask_duplicate_texts", "lead_masking", "lead_masking_kept",
+                                      "random_state")}
         result["params"]["cosine"] = args.cosine
         result["curve"] = curve
         print(f"pretrained {args.epochs} epochs in {result['fit_seconds']:.0f} s", flush=True)
         if args.save:
             joblib.dump(mets, args.save)
 
-    result["zero_shot"] = zero_shot(mets, ev.X, ev.y, ev_stat, descriptions)
+    crops = None
+    if args.crops > 1:
+        crops = {"crops": args.crops, "crop_length": args.crop_length}
+        result["crops"] = crops
+    scores = {"12 leads": {}}
+    result["zero_shot"] = zero_shot(mets, ev.X, ev.y, ev_stat, descriptions, crops,
+                                    scores["12 leads"])
     print(f"12 leads    {summary(result['zero_shot'])}", flush=True)
     print("  " + "  ".join(f"{k} {v:.3f}" for k, v in result["zero_shot"]["statements"].items()))
     print("  " + "  ".join(f"{k} {v:.3f}" for k, v in result["zero_shot"]["superclasses"].items()))
@@ -288,9 +467,22 @@ def main(argv=None):
                                      result["zero_shot"]["statements_relative"].items()))
     result["leads"] = {}
     for subset in args.leads:
-        zs = zero_shot(mets, place_leads(ev.X, subset), ev.y, ev_stat, descriptions)
+        scores[subset] = {}
+        zs = zero_shot(mets, place_leads(ev.X, subset), ev.y, ev_stat, descriptions, crops,
+                       scores[subset])
         result["leads"][subset] = zs
         print(f"{subset:<11} {summary(zs)}", flush=True)
+    if args.bootstrap:
+        # Records resampled with replacement, the same draws for every lead subset.
+        result["bootstrap"] = {"draws": args.bootstrap, "seed": args.bootstrap_seed}
+        result["intervals"] = {}
+        for subset, s in scores.items():
+            figures = intervals([(ev_stat, s["statements"], ev.y, s["superclasses"])],
+                                args.bootstrap, args.bootstrap_seed)
+            result["intervals"][subset] = figures
+            print_intervals(subset, figures)
+    if args.scores:
+        save_scores(args.scores, ev.ecg_id, ev_stat, ev.y, scores)
     if args.probe:
         mets.set_params(output="encoder")
         Ztr, Zev = mets.transform(train.X), mets.transform(ev.X)

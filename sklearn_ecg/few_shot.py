@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import torch
 from scipy.optimize import minimize
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
@@ -13,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import SharesFittedPretrainerMixin
 from ._validation import check_ecg_array, check_targets
+from .nn.forward import ForwardModule, check_output, decision_from_logits, proba_from_logits
 from .zero_shot import DEFAULT_TEMPLATES, ZeroShotECGClassifier
 
 
@@ -83,6 +85,12 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         single-label classes is the same with either. With ``C=0`` it is
         also what :meth:`decision_function` returns, as in
         :class:`ZeroShotECGClassifier`.
+    crops : int, default=1
+        Test-time averaging, as in :class:`ZeroShotECGClassifier`: every
+        record's embedding, in ``fit`` and after, is the mean over ``crops``
+        windows of ``crop_length`` of its length. 1: the whole record.
+    crop_length : float in (0, 1], default=0.8
+        The windows' length, a share of the records' length.
     C : float, default=1.0
         Weight of the labels' log-loss against the pull towards the text
         weights (inverse regularisation strength, as in
@@ -158,14 +166,16 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
     }
 
     def __init__(self, pretrainer, template=DEFAULT_TEMPLATES, class_descriptions=None,
-                 class_names=None, lead_names=None, scoring="similarity", C=1.0,
-                 prior_scale=3.0, max_iter=500, tol=1e-6):
+                 class_names=None, lead_names=None, scoring="similarity", crops=1,
+                 crop_length=0.8, C=1.0, prior_scale=3.0, max_iter=500, tol=1e-6):
         self.pretrainer = pretrainer
         self.template = template
         self.class_descriptions = class_descriptions
         self.class_names = class_names
         self.lead_names = lead_names
         self.scoring = scoring
+        self.crops = crops
+        self.crop_length = crop_length
         self.C = C
         self.prior_scale = prior_scale
         self.max_iter = max_iter
@@ -176,6 +186,7 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         return ZeroShotECGClassifier(
             self.pretrainer, template=self.template, class_descriptions=self.class_descriptions,
             class_names=self.class_names, lead_names=self.lead_names, scoring=self.scoring,
+            crops=self.crops, crop_length=self.crop_length,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -267,10 +278,7 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         """
         if self.C == 0:
             return self._as_zero_shot("decision_function", X)
-        logits = self._logits(X)
-        if not self.multilabel_ and len(self.classes_) == 2:
-            return logits[:, 1] - logits[:, 0]
-        return logits
+        return decision_from_logits(self._logits(X), self.multilabel_, len(self.classes_))
 
     def predict_proba(self, X):
         """Class probabilities (single-label) or per-class probabilities (multi-label).
@@ -288,8 +296,46 @@ class FewShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEst
         """
         if self.C == 0:
             return self._as_zero_shot("predict_proba", X)
-        logits = self._logits(X)
-        return expit(logits) if self.multilabel_ else softmax(logits, axis=1)
+        return proba_from_logits(self._logits(X), self.multilabel_)
+
+    def differentiable_forward(self, output="proba"):
+        """``predict_proba`` or ``decision_function`` as a differentiable torch module.
+
+        The forward contract (:mod:`sklearn_ecg.nn.forward`): the records'
+        joint-space embeddings as the zero-shot classifier computes them
+        (its leads placed into the pretrainer's layout), in float64, the
+        fitted logits ``z·coef_ + intercept_``, then the same functions as
+        the methods; with ``C=0``, the zero-shot classifier's own forward.
+
+        Parameters
+        ----------
+        output : {"proba", "decision"}, default="proba"
+            Which method the module computes: ``predict_proba`` or
+            ``decision_function``.
+
+        Returns
+        -------
+        forward : ForwardModule
+            The method's outputs for records ``(B, n_leads, T)`` with the
+            leads of ``X`` in ``fit``, with gradients.
+        """
+        check_output(output, ("proba", "decision"), type(self).__name__)
+        check_is_fitted(self, "coef_")
+        if self.C == 0:
+            return self.zero_shot_.differentiable_forward(output)
+        embed = self.zero_shot_._embedding_forward()
+        coef = torch.as_tensor(np.asarray(self.coef_, dtype=np.float64))
+        intercept = torch.as_tensor(np.asarray(self.intercept_, dtype=np.float64))
+        multilabel, n_classes = self.multilabel_, len(self.classes_)
+
+        def function(x):
+            logits = embed(x) @ coef.to(x.device).T + intercept.to(x.device)
+            if output == "proba":
+                return proba_from_logits(logits, multilabel)
+            return decision_from_logits(logits, multilabel, n_classes)
+
+        return ForwardModule(function, [embed], n_leads=embed.n_leads, min_length=embed.min_length,
+                             classes=self.classes_, output=output)
 
     def predict(self, X):
         """The most probable class, or for multi-label ``y`` the indicator of ``predict_proba > 0.5``.

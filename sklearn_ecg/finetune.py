@@ -24,7 +24,7 @@ from ._base import (NET_PARAMETER_CONSTRAINTS, FitPlan, NetEstimator, Pretrainin
 from ._param_validation import CustomConstraint, StrictInterval
 from ._validation import check_ecg_array, check_targets, fitted_lead_names
 from .input_contract import InputContractMixin, check_input
-from .nn.forward import ForwardModule, check_output
+from .nn.forward import ForwardModule, check_output, decision_from_logits, proba_from_logits
 from .nn.scaling import standardize as _standardize
 
 # The shortest records any encoder accepts; the architecture's own bound applies once known.
@@ -882,13 +882,11 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
 
     def _decision_from_logits(self, logits):
         """``decision_function`` from the logits (an array or a tensor)."""
-        if not self.multilabel_ and len(self.classes_) == 2:
-            return logits[:, 1] - logits[:, 0]
-        return logits
+        return decision_from_logits(logits, self.multilabel_, len(self.classes_))
 
     def _proba_from_logits(self, logits):
         """``predict_proba`` from float64 logits (a tensor)."""
-        return torch.sigmoid(logits) if self.multilabel_ else torch.softmax(logits, dim=1)
+        return proba_from_logits(logits, self.multilabel_)
 
     def differentiable_forward(self, output="proba"):
         """The network's class outputs as a differentiable torch module (see :mod:`sklearn_ecg.nn.forward`).

@@ -1,9 +1,10 @@
 """Which leads and which moments of a record made a model say what it said.
 
 :func:`explain_prediction` attributes a model's output for one class to
-every sample of every lead, for the three kinds of model of the package:
+every sample of every lead, for the kinds of model of the package:
 a fitted :class:`~sklearn_ecg.ECGClassifier` (its predicted probabilities),
-a :class:`~sklearn_ecg.ZeroShotECGClassifier` (its class scores), and a
+a :class:`~sklearn_ecg.ZeroShotECGClassifier` or
+:class:`~sklearn_ecg.FewShotECGClassifier` (its class scores), and a
 scikit-learn :class:`~sklearn.pipeline.Pipeline` of a fitted pretrainer (or
 a :class:`~sklearn.frozen.FrozenEstimator` of one, or a
 :class:`~sklearn_ecg.LeadwiseEmbedder`), optionally a
@@ -285,8 +286,8 @@ def _torch_function_for(estimator, output):
         return _as_columns(_forward_of(estimator, output), output)
     raise TypeError(
         f"Cannot explain a {type(estimator).__name__}: explain_prediction takes a fitted "
-        "ECGClassifier, a fitted ZeroShotECGClassifier, or a fitted Pipeline of a pretrainer (or "
-        "LeadwiseEmbedder), an optional StandardScaler and a linear classifier."
+        "ECGClassifier, ZeroShotECGClassifier or FewShotECGClassifier, or a fitted Pipeline of a "
+        "pretrainer (or LeadwiseEmbedder), an optional StandardScaler and a linear classifier."
     )
 
 
@@ -392,7 +393,7 @@ def explain_prediction(estimator, X, *, target=None, method="integrated_gradient
 
     Parameters
     ----------
-    estimator : fitted ECGClassifier, ZeroShotECGClassifier or Pipeline
+    estimator : fitted ECGClassifier, ZeroShotECGClassifier, FewShotECGClassifier or Pipeline
         The model. A :class:`~sklearn.pipeline.Pipeline` must be a fitted
         pretrainer (:class:`~sklearn_ecg.LCDPretrainer`,
         :class:`~sklearn_ecg.METSPretrainer`, a

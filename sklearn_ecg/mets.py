@@ -26,7 +26,7 @@ from ._report_sentences import sentence_table
 from .nn.clip import LogitScale, clip_loss
 from .nn.forward import check_output
 from .nn.text_sampling import sample_text_rows
-from .nn.views import random_lead_mask
+from .nn.views import LEAD_COUNTS, random_lead_mask
 from .nn.resnet1d import ResNet1d
 from .nn.scaling import standardize as _standardize
 from .reports import translate_reports
@@ -122,6 +122,7 @@ NETWORK_SETTINGS = {
     "standardize": (None, STANDARDIZE_CONSTRAINTS),
     "text_head": ("linear", [StrOptions({"linear", "mlp"})]),
     "lead_masking": (0.0, [StrictInterval(Real, 0, 1, closed="left")]),
+    "lead_masking_kept": ("uniform", [StrOptions(set(LEAD_COUNTS))]),
     "mask_duplicate_texts": (False, ["boolean"]),
 }
 
@@ -213,13 +214,16 @@ class METSModule(nn.Module):
     lead_masking : float, default=0.0
         Share of the records of a training batch whose leads are partly
         zeroed (:func:`~sklearn_ecg.nn.views.random_lead_mask`).
+    lead_masking_kept : {"uniform", "harmonic"}, default="uniform"
+        How many leads a masked record keeps
+        (:func:`~sklearn_ecg.nn.views.kept_lead_weights`).
     mask_duplicate_texts : bool, default=False
         Leave identical texts of a batch out of each other's negatives.
     """
 
     def __init__(self, n_leads, text_dim, width=1.0, embedding_dim=128, temperature=0.07,
                  max_logit_scale=100.0, standardize=None, text_head="linear",
-                 lead_masking=0.0, mask_duplicate_texts=False):
+                 lead_masking=0.0, lead_masking_kept="uniform", mask_duplicate_texts=False):
         super().__init__()
         self.encoder = ResNet1d(in_channels=n_leads, width=width)
         self.ecg_head = nn.Linear(self.encoder.out_features, embedding_dim)
@@ -232,6 +236,7 @@ class METSModule(nn.Module):
         self.logit_scale = LogitScale(temperature, max_logit_scale)
         self.standardize = standardize
         self.lead_masking = float(lead_masking)
+        self.lead_masking_kept = lead_masking_kept
         self.mask_duplicate_texts = bool(mask_duplicate_texts)
         # Not persistent, and emptied after fit, so a saved model holds no report table.
         self.register_buffer("report_table", None, persistent=False)
@@ -279,7 +284,8 @@ class METSModule(nn.Module):
         if self.sentence_index is not None:
             rows = sample_text_rows(self.sentence_index[y], self.sentence_counts[y], view_generator)
         if self.lead_masking > 0:
-            x, _ = random_lead_mask(x, self.lead_masking, view_generator)
+            x, _ = random_lead_mask(x, self.lead_masking, view_generator,
+                                    kept=self.lead_masking_kept)
         ecg = self.ecg_head(self(x))
         text = self.text_head(self.report_table[rows])
         exclude = rows if self.mask_duplicate_texts else None
@@ -367,6 +373,13 @@ class METSPretrainer(BasePretrainer):
         records with fewer leads, placed into its lead layout with zeros
         elsewhere by :class:`~sklearn_ecg.preprocessing.LeadLayout`. 0 is the
         paper (every lead, always).
+    lead_masking_kept : {"uniform", "harmonic"}, default="uniform"
+        How many leads a masked record keeps: ``k`` uniform in
+        ``1 … n_leads-1``, or ``"harmonic"``, ``P(k) ∝ 1/k``, which favours
+        single leads (:func:`~sklearn_ecg.nn.views.kept_lead_weights`): of the
+        masked records of 12 leads, a third keep one lead and half keep one
+        or two, against 1/11 and 2/11 with ``"uniform"``. Only used with
+        ``lead_masking > 0``.
     output : {"encoder", "joint"}, default="encoder"
         What :meth:`transform` returns: the encoder's pooled features
         (``512·width`` = 512-d), best for a linear probe, or the L2-normalised
@@ -509,6 +522,7 @@ class METSPretrainer(BasePretrainer):
         text_unit="report",
         mask_duplicate_texts=False,
         lead_masking=0.0,
+        lead_masking_kept="uniform",
         output="encoder",
         standardize=None,
         max_epochs=50,
@@ -537,6 +551,7 @@ class METSPretrainer(BasePretrainer):
         self.text_unit = text_unit
         self.mask_duplicate_texts = mask_duplicate_texts
         self.lead_masking = lead_masking
+        self.lead_masking_kept = lead_masking_kept
         self.output = output
         self.standardize = standardize
         self.max_epochs = max_epochs

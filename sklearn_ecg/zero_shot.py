@@ -2,12 +2,13 @@
 
 import logging
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_consistent_length, check_is_fitted
 
 from ._base import SharesFittedPretrainerMixin
@@ -19,7 +20,14 @@ from ._tables import read_lists
 from ._templates import render_class_prompt
 from ._validation import check_ecg_array, check_targets
 from .input_contract import lead_subset_note, match_leads, takes_missing_leads
-from .nn.forward import ForwardModule, check_output, place_leads
+from .nn.forward import (
+    ForwardModule,
+    check_output,
+    decision_from_logits,
+    place_leads,
+    proba_from_logits,
+    row_mean,
+)
 from .preprocessing import LeadLayout
 
 #: Hand-written descriptions of the PTB-XL diagnostic superclasses, several per class
@@ -39,22 +47,6 @@ DEFAULT_TEMPLATES = ("The ECG of {}, a type of diagnostic.", "The report of the 
 
 #: Says, once per ``fit`` with a lead subset, which leads the model sees and what that costs.
 logger = logging.getLogger(__name__)
-
-
-def _row_mean(x):
-    return x.mean(1, keepdim=True) if torch.is_tensor(x) else x.mean(axis=1, keepdims=True)
-
-
-def _sigmoid(x):
-    return torch.sigmoid(x) if torch.is_tensor(x) else 1.0 / (1.0 + np.exp(-x))
-
-
-def _softmax(x):
-    """Softmax over the classes (axis 1)."""
-    if torch.is_tensor(x):
-        return torch.softmax(x, dim=1)
-    e = np.exp(x - x.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _column_names(y):
@@ -138,6 +130,16 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         ECG", and lowers single findings such as atrial fibrillation, whose
         similarity already stands out (figures on the benchmarks page).
         ``predict`` and ``predict_proba`` do not depend on it.
+    crops : int, default=1
+        Test-time averaging: each record's embedding is the mean of the
+        embeddings of ``crops`` windows of ``crop_length`` of its length,
+        evenly spread from its start to its end, so that its scores are the
+        mean of the windows' scores (the similarities are linear in the
+        embedding). 1: the whole record, as the paper.
+    crop_length : float in (0, 1], default=0.8
+        The windows' length, a share of the records' length (rounded to a
+        sample); only used with ``crops > 1``. Windows must stay long
+        enough for the encoder (``encode_ecg`` warns otherwise).
 
     Attributes
     ----------
@@ -185,13 +187,15 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
 
     def __init__(self, pretrainer, template=DEFAULT_TEMPLATES,
                  class_descriptions=None, class_names=None, lead_names=None,
-                 scoring="similarity"):
+                 scoring="similarity", crops=1, crop_length=0.8):
         self.pretrainer = pretrainer
         self.template = template
         self.class_descriptions = class_descriptions
         self.class_names = class_names
         self.lead_names = lead_names
         self.scoring = scoring
+        self.crops = crops
+        self.crop_length = crop_length
 
     def _pretrainer(self):
         """The fitted METS pretrainer (unwrapped from a FrozenEstimator)."""
@@ -255,6 +259,8 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         "class_names": ["array-like", None],
         "lead_names": [str, "array-like", None],
         "scoring": [StrOptions({"similarity", "relative"})],
+        "crops": [Interval(Integral, 1, None, closed="left")],
+        "crop_length": [Interval(Real, 0, 1, closed="right")],
     }
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -395,12 +401,28 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             )
         return layout
 
+    def _windows(self, n_timepoints):
+        """``(start, length)`` of the windows averaged at test time (one: the whole record)."""
+        crops = getattr(self, "crops", 1)  # absent from pickles of older releases
+        if crops == 1:
+            return [(0, n_timepoints)]
+        length = max(1, int(round(self.crop_length * n_timepoints)))
+        starts = np.linspace(0, n_timepoints - length, crops).round().astype(int)
+        return [(int(start), length) for start in starts]
+
     def _encode(self, X):
-        """Joint-space embeddings of X, its leads first placed into the pretrainer's layout."""
+        """Joint-space embeddings of X, its leads first placed into the pretrainer's layout.
+
+        With ``crops > 1``, the mean of the embeddings of the windows.
+        """
         layout = getattr(self, "lead_layout_", None)  # absent from pickles of older releases
         if layout is not None:
             X = layout.transform(X)
-        return self._pretrainer().encode_ecg(X)
+        windows = self._windows(X.shape[-1])
+        if len(windows) == 1:
+            return self._pretrainer().encode_ecg(X)
+        return np.mean([self._pretrainer().encode_ecg(np.ascontiguousarray(X[..., s:s + n]))
+                        for s, n in windows], axis=0)
 
     def decision_function(self, X):
         """Similarity of every record to every class (``scoring``).
@@ -423,18 +445,17 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
 
     def _decision_from_similarities(self, scores):
         """``decision_function`` from the similarities (an array or a tensor)."""
-        if not self.multilabel_ and len(self.classes_) == 2:
-            return scores[:, 1] - scores[:, 0]
-        if self.scoring == "relative":
-            scores = scores - _row_mean(scores)
-        return scores
+        binary = not self.multilabel_ and len(self.classes_) == 2
+        if self.scoring == "relative" and not binary:
+            scores = scores - row_mean(scores)
+        return decision_from_logits(scores, self.multilabel_, len(self.classes_))
 
     def _proba_from_similarities(self, scores):
         """``predict_proba`` from float64 similarities (an array or a tensor)."""
         logits = self.logit_scale_ * scores
         if self.multilabel_:
-            return _sigmoid(logits - _row_mean(logits))
-        return _softmax(logits)
+            logits = logits - row_mean(logits)
+        return proba_from_logits(logits, self.multilabel_)
 
     def differentiable_forward(self, output="proba"):
         """``predict_proba`` or ``decision_function`` as a differentiable torch module.
@@ -457,19 +478,30 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
         """
         check_output(output, ("proba", "decision"), type(self).__name__)
         check_is_fitted(self, "class_embeddings_")
-        joint = self._pretrainer().differentiable_forward("joint")
+        embed = self._embedding_forward()
         classes = torch.as_tensor(np.asarray(self.class_embeddings_, dtype=np.float64))
         convert = self._proba_from_similarities if output == "proba" else self._decision_from_similarities
+        return ForwardModule(lambda x: convert(embed(x) @ classes.to(x.device).T), [embed],
+                             n_leads=embed.n_leads, min_length=embed.min_length, classes=self.classes_,
+                             output=output)
+
+    def _embedding_forward(self):
+        """``_encode`` as a differentiable module: the records' leads placed, then joint embeddings in float64."""
+        joint = self._pretrainer().differentiable_forward("joint")
         layout = getattr(self, "lead_layout_", None)
         n_leads = joint.n_leads if layout is None else len(layout.positions_)
 
         def function(x):
             if layout is not None:
                 x = place_leads(x, list(layout.positions_), joint.n_leads)
-            return convert(joint(x).double() @ classes.to(x.device).T)
+            windows = self._windows(x.shape[-1])
+            return torch.stack([joint(x[..., s:s + n]).double() for s, n in windows]).mean(0)
 
-        return ForwardModule(function, [joint], n_leads=n_leads, min_length=joint.min_length,
-                             classes=self.classes_, output=output)
+        min_length = joint.min_length
+        if getattr(self, "crops", 1) > 1 and min_length:
+            min_length = int(np.ceil(min_length / self.crop_length))
+        return ForwardModule(function, [joint], n_leads=n_leads, min_length=min_length,
+                             output="joint")
 
     def _similarities(self, X):
         check_is_fitted(self, "class_embeddings_")

@@ -69,7 +69,8 @@ def recorded_figures(*paths):
         if path.suffix in (".json", ".jsonl"):
             lines = text.splitlines() if path.suffix == ".jsonl" else [text]
             for line in filter(str.strip, lines):
-                found |= {f"{x:.3f}" for x in _json_numbers(json.loads(line))}
+                # As in text, a figure is read without its sign (a difference of -0.070: "0.070").
+                found |= {f"{abs(x):.3f}" for x in _json_numbers(json.loads(line))}
     return found
 
 
@@ -80,8 +81,8 @@ def test_figures_are_read_as_written():
 
 def test_recorded_figures_read_text_and_json(tmp_path):
     (tmp_path / "a.txt").write_text("$ python x.py\nmacro 0.905\n")
-    (tmp_path / "b.jsonl").write_text(json.dumps({"macro": 0.90715, "n": 3, "x": [0.1234]}) + "\n")
-    assert recorded_figures(tmp_path) == {"0.905", "0.907", "3.000", "0.123"}
+    (tmp_path / "b.jsonl").write_text(json.dumps({"macro": 0.90715, "n": 3, "x": [0.1234, -0.0704]}) + "\n")
+    assert recorded_figures(tmp_path) == {"0.905", "0.907", "3.000", "0.123", "0.070"}
     assert recorded_figures(tmp_path / "a.txt") == {"0.905"}
 
 

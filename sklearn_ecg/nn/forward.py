@@ -9,6 +9,7 @@ computed by the estimator's own functions, with gradients. Explanations
 (:mod:`sklearn_ecg.inspection`) compose it with the steps of a pipeline.
 """
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -65,3 +66,44 @@ def place_leads(x, positions, n_leads):
     out = x.new_zeros((x.shape[0], n_leads, x.shape[2]))
     out[:, positions, :] = x
     return out
+
+
+# -- a classifier's outputs from its logits, for arrays and tensors alike --
+
+
+def row_mean(x):
+    """The mean over the classes (axis 1), kept as a column."""
+    return x.mean(1, keepdim=True) if torch.is_tensor(x) else x.mean(axis=1, keepdims=True)
+
+
+def sigmoid(x):
+    """The logistic function, elementwise."""
+    if torch.is_tensor(x):
+        return torch.sigmoid(x)
+    with np.errstate(over="ignore"):  # exp overflows to inf for very negative x: 1/inf is 0
+        return 1.0 / (1.0 + np.exp(-x))
+
+
+def softmax(x):
+    """Softmax over the classes (axis 1)."""
+    if torch.is_tensor(x):
+        return torch.softmax(x, dim=1)
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def decision_from_logits(logits, multilabel, n_classes):
+    """``decision_function`` of a classifier from its logits (an array or a tensor).
+
+    The logits as they are, except for two single-label classes: the second
+    class's logit minus the first's, shape (n,), as scikit-learn expects of a
+    binary classifier.
+    """
+    if not multilabel and n_classes == 2:
+        return logits[:, 1] - logits[:, 0]
+    return logits
+
+
+def proba_from_logits(logits, multilabel):
+    """``predict_proba`` from logits (an array or a tensor): sigmoid per class (multi-label) or softmax."""
+    return sigmoid(logits) if multilabel else softmax(logits)
