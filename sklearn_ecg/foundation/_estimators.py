@@ -17,8 +17,9 @@ from .._param_validation import TorchDevice
 from .._runtime import resolve_device
 from .._validation import SeenInput, check_ecg_array
 from ..input_contract import InputContractMixin, check_input
+from ..nn.forward import ForwardModule
 from ..preprocessing import STANDARD_LEADS
-from ._forward import ForwardModule, FoundationEncoder, FoundationNetwork, torch_preprocessing
+from ._forward import FoundationEncoder, FoundationNetwork, torch_preprocessing
 from ._loading import load_network, resolve_checkpoint
 from ._steps import RESAMPLERS
 from ._table import classes_of, entry, estimator_class, input_contract, preprocessing_pipeline, table
@@ -292,7 +293,7 @@ class _FoundationModel(NetEstimator, InputContractMixin, PretrainedMixin, BaseEs
 
         Returns
         -------
-        forward : torch.nn.Module
+        forward : ForwardModule
             Maps float32 records ``(B, n_leads_, T)`` in the model's leads,
             rate and mV, on the model's device, to the output: the model's
             own preprocessing (``preprocessing_``, as torch operations,
@@ -303,13 +304,30 @@ class _FoundationModel(NetEstimator, InputContractMixin, PretrainedMixin, BaseEs
         output = self._outputs[0] if output is None else output
         if output not in self._outputs:
             raise ValueError(f"output must be one of {', '.join(self._outputs)}; got {output!r}.")
+        if output == "transform":
+            encoder = self._encoder(self.embedding_method_, self.embedding_dim_)
+        else:
+            encoder = self._encoder("forward", len(self.classes_))
+        per_lead = self.per_lead_ and output == "transform"
+
+        def function(x):
+            n_records = x.shape[0]
+            if per_lead:  # each lead a record of its own, their outputs side by side
+                x = x.reshape(n_records * x.shape[1], 1, x.shape[2])
+            out = encoder(x).reshape(n_records, -1)
+            return torch.sigmoid(out) if output == "proba" else out
+
+        return ForwardModule(function, [encoder], n_leads=self.n_leads_, min_length=1,
+                             classes=getattr(self, "classes_", None), output=output)
+
+    def _encoder(self, method, out_features):
+        """The model's preprocessing in torch (none with ``preprocess=False``), then ``module_``'s ``method``.
+
+        Raises ``ValueError`` for a preprocessing step without a torch counterpart.
+        """
         preprocessing = (torch_preprocessing(self.preprocessing_) if self.preprocess
                          else torch.nn.Identity())
-        method = self.embedding_method_ if output == "transform" else "forward"
-        return ForwardModule(
-            self.module_.eval(), preprocessing, method=method, output=output,
-            n_leads=self.n_leads_, per_lead=self.per_lead_ and output == "transform",
-            classes=getattr(self, "classes_", None))
+        return FoundationEncoder(self.module_.eval(), preprocessing, method, out_features)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -439,19 +457,19 @@ class FoundationEmbedder(TransformerMixin, _FoundationModel):
                 f"{type(self).__name__}(preprocess=False) reads records already preprocessed, but a "
                 "model built on it reads records in mV and applies the model's preprocessing "
                 "itself: use preprocess=True.")
+        method = self.embedding_method_
         try:
-            preprocessing = torch_preprocessing(self.preprocessing_)
+            encoder = self._encoder(method, self.embedding_dim_)
         except ValueError as exc:
             raise ValueError(
                 f"{self.name!r} cannot be fine-tuned yet: {exc} Train any scikit-learn "
                 "classifier on its embeddings (transform) instead.") from None
         arch = ARCHITECTURES[self.name]
         settings = {"model": self.name, "config": to_json(self.net_.module_.config),
-                    "method": self.embedding_method_, "out_features": int(self.embedding_dim_),
+                    "method": method, "out_features": int(self.embedding_dim_),
                     "standardize": None}
-        method = self.embedding_method_
         return EncoderContract(
-            encoder=FoundationEncoder(self.module_, preprocessing, method, self.embedding_dim_),
+            encoder=encoder,
             per_lead=arch.per_lead, n_leads=int(self.n_leads_), min_length=arch.min_length,
             standardize=None, architecture=self.name, width=None, head=None,
             batch_embedder=lambda X: self._run(X, lambda module, x: getattr(module, method)(x),

@@ -27,7 +27,7 @@ from ..preprocessing import BandpassFilter, BaselineWanderRemoval, MinMaxScale, 
 from ..preprocessing._filters import odd_window
 from ._table import entry, network_class
 
-__all__ = ["ForwardModule", "FoundationEncoder", "FoundationNetwork", "torch_preprocessing"]
+__all__ = ["FoundationEncoder", "FoundationNetwork", "torch_preprocessing"]
 
 _LINEAR = (NotchFilter, BandpassFilter)
 
@@ -128,39 +128,6 @@ def torch_preprocessing(pipeline):
     return nn.Sequential(*modules)
 
 
-class ForwardModule(nn.Module):
-    """Records ``(B, leads, T)`` in the model's leads, rate and mV to an output, with gradients.
-
-    Attributes
-    ----------
-    n_leads : int
-        Leads of the records.
-    min_length : int
-        Shortest record accepted.
-    classes : ndarray or None
-        The output's class names (``"proba"``, ``"decision"``).
-    output : str
-        ``"transform"`` (the embedding), ``"decision"`` (logits) or ``"proba"``.
-    """
-
-    def __init__(self, network, preprocessing, *, method, output, n_leads, per_lead, classes):
-        super().__init__()
-        self.network, self.preprocessing = network, preprocessing
-        self.method, self.output, self.n_leads, self.per_lead = method, output, n_leads, per_lead
-        self.classes, self.min_length = classes, 1
-
-    @property
-    def device(self):
-        return next(self.network.parameters()).device
-
-    def forward(self, x):
-        n_records = x.shape[0]
-        if self.per_lead:
-            x = x.reshape(n_records * x.shape[1], 1, x.shape[2])
-        out = getattr(self.network, self.method)(self.preprocessing(x)).reshape(n_records, -1)
-        return torch.sigmoid(out) if self.output == "proba" else out
-
-
 class FoundationNetwork(nn.Module):
     """A foundation model's network, described by its table name and settings.
 
@@ -192,7 +159,8 @@ class FoundationEncoder(nn.Module):
     """Records in mV to a foundation model's embedding: its preprocessing in torch, then its network.
 
     The encoder a foundation embedder hands to the estimators built on it
-    (``ECGClassifier`` fine-tunes a copy of it).
+    (``ECGClassifier`` fine-tunes a copy of it), and the function of its
+    differentiable forward.
 
     Parameters
     ----------
