@@ -27,6 +27,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch.nn import functional as F
 
 from ._param_validation import StrictInterval
+from ._validation import POOLING_LENGTH_REASON
 from .nn.resnet1d import ResNet1d
 from .nn.scaling import standardize as _standardize
 from .nn.vgg1d import VGG1d
@@ -64,6 +65,9 @@ class EncoderArchitecture:
     n_timepoints : int or None
         The one record length the encoder reads (a network with a position
         per patch); None: any length of at least ``min_length``.
+    length_reason : str
+        Why records shorter than ``min_length`` are refused, and what to do
+        (the end of that error message).
     """
 
     name: str
@@ -75,6 +79,7 @@ class EncoderArchitecture:
     build: Callable = field(repr=False)
     notice: str = ""
     n_timepoints: object = None
+    length_reason: str = POOLING_LENGTH_REASON
 
     #: The keys of a network's settings (``ECGClassifier``'s ``encoder_params_``).
     param_names = ("width", "standardize")
@@ -215,6 +220,11 @@ class EncoderContract:
     batch_embedder: Callable = field(default=None, repr=False, compare=False)
     # The encoder's settings by its architecture's param_names; None: width and standardize.
     settings: dict = None
+
+    @property
+    def length_reason(self):
+        """Why records shorter than ``min_length`` are refused (the architecture's ``length_reason``)."""
+        return ARCHITECTURES[self.architecture].length_reason
 
     @property
     def encoder_params(self):

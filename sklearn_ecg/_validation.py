@@ -49,8 +49,12 @@ def _refuse_transposed(name, shape):
     )
 
 
-# The shortest record of the package's own encoders: five poolings halve the time axis.
-_POOLED_MIN_LENGTH = 32
+#: Why the package's own encoders need records of a minimum length, and what to do about it
+#: (the default of ``check_ecg_array``'s ``min_length_reason``).
+POOLING_LENGTH_REASON = (
+    "(its poolings halve the time axis five times). Pass longer records (at 100 Hz, 0.32 s is "
+    "the minimum; 10 s records are usual), or resample them to a higher rate with "
+    "sklearn_ecg.preprocessing.Resample.")
 
 
 @dataclass(frozen=True)
@@ -173,7 +177,8 @@ def _refuse_non_numeric(name, X):
 
 
 def check_ecg_array(
-    estimator, X, *, reset, min_records=2, min_timepoints=1, min_length=None, cast_lazily=False
+    estimator, X, *, reset, min_records=2, min_timepoints=1, min_length=None,
+    min_length_reason=POOLING_LENGTH_REASON, cast_lazily=False
 ):
     """Validate an ECG array and return it as float32.
 
@@ -200,6 +205,9 @@ def check_ecg_array(
     min_length : int or None, default=None
         The encoder's minimum record length: shorter multi-lead (3-D) records
         are refused, shorter single-lead (2-D) records only warned about.
+    min_length_reason : str, default=POOLING_LENGTH_REASON
+        The end of the refusal's message: why the encoder needs ``min_length``
+        samples and what to do (the encoder's architecture says it).
     cast_lazily : bool, default=False
         Return a NumPy array (or ``numpy.memmap``) of another real dtype
         (float64, float16, integers) as it is, for the caller to cast batch
@@ -284,16 +292,9 @@ def check_ecg_array(
                 f"got X of shape {X.shape}."
             )
         if min_length is not None and n_timepoints < min_length:
-            if min_length == _POOLED_MIN_LENGTH:
-                why = ("(its poolings halve the time axis five times). Pass longer records (at "
-                       "100 Hz, 0.32 s is the minimum; 10 s records are usual), or resample them "
-                       "to a higher rate with sklearn_ecg.preprocessing.Resample.")
-            else:  # an imported model's window
-                why = ("(the window of the model it was imported from). Bring the records to the "
-                       "model's rate and length with its input_pipeline(fs=..., lead_names=...).")
             raise ValueError(
                 f"Records of {n_timepoints} samples are shorter than the {min_length} samples "
-                f"that {name}'s encoder needs {why}"
+                f"that {name}'s encoder needs {min_length_reason}"
             )
     else:
         n_timepoints = X.shape[1]

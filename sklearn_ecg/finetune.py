@@ -22,7 +22,7 @@ from ._persistence import NOT_SAVED, PretrainedMixin, bad_file, check_classes, t
 from ._base import (NET_PARAMETER_CONSTRAINTS, FitPlan, NetEstimator, PretrainingNet, SharesFittedPretrainerMixin, batch_as_is,
                     RecordDataset, run_batches)
 from ._param_validation import CustomConstraint, StrictInterval
-from ._validation import check_ecg_array, check_targets, fitted_lead_names
+from ._validation import POOLING_LENGTH_REASON, check_ecg_array, check_targets, fitted_lead_names
 from .input_contract import InputContractMixin, check_input
 from .nn.forward import ForwardModule, check_output, decision_from_logits, proba_from_logits
 from .nn.scaling import standardize as _standardize
@@ -507,8 +507,10 @@ class ECGClassifier(SharesFittedPretrainerMixin, NetEstimator, InputContractMixi
         """
         arch = getattr(self, "architecture_", None) if arch is None else arch
         spec = ARCHITECTURES.get(arch)
-        min_length = _MIN_LENGTH if spec is None else spec.min_length
-        checked = check_ecg_array(self, X, reset=reset, min_records=1 if not reset else 2, min_length=min_length)
+        min_length, reason = (_MIN_LENGTH, POOLING_LENGTH_REASON) if spec is None else (
+            spec.min_length, spec.length_reason)
+        checked = check_ecg_array(self, X, reset=reset, min_records=1 if not reset else 2, min_length=min_length,
+                                  min_length_reason=reason)
         X = checked[0] if reset else checked
         X = X[:, None, :] if X.ndim == 2 else X
         if spec is not None and spec.n_timepoints is not None and X.shape[-1] != spec.n_timepoints:

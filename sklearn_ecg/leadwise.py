@@ -224,8 +224,9 @@ class LeadwiseEmbedder(SharesFittedPretrainerMixin, TransformerMixin, BaseEstima
         """
         pre = self._resolve_pretrainer()
         # Only the shape is needed: a memmap of another dtype is not cast (copied) whole.
-        X, seen = check_ecg_array(self, X, reset=True, min_records=1,
-                                  min_length=pre.encoder_contract_.min_length, cast_lazily=True)
+        contract = pre.encoder_contract_
+        X, seen = check_ecg_array(self, X, reset=True, min_records=1, min_length=contract.min_length,
+                                  min_length_reason=contract.length_reason, cast_lazily=True)
         n_leads = 1 if X.ndim == 2 else X.shape[1]
         indices = self._lead_indices(n_leads)
         self.indices_ = indices
@@ -252,7 +253,7 @@ class LeadwiseEmbedder(SharesFittedPretrainerMixin, TransformerMixin, BaseEstima
         contract = self.pretrainer_.encoder_contract_
         # Cast a batch at a time by the contract, as in the pretrainer's own transform.
         X = check_ecg_array(self, X, reset=False, min_records=1, min_length=contract.min_length,
-                            cast_lazily=True)
+                            min_length_reason=contract.length_reason, cast_lazily=True)
         if X.ndim == 2:
             X = X[:, None, :]
         if not np.array_equal(self.indices_, np.arange(X.shape[1])):

@@ -70,6 +70,8 @@ def architecture_of(name, spec):
         build=None,
         notice=_notice(name, spec),
         n_timepoints=inp["n_timepoints"] if inp.get("exact_length") else None,
+        length_reason=("(the window of the model it was imported from). Bring the records to the "
+                       "model's rate and length with its input_pipeline(fs=..., lead_names=...)."),
     )
 
 
