@@ -13,7 +13,7 @@ from .._encoder import ARCHITECTURES, EncoderArchitecture
 from ._forward import FoundationEncoder, torch_preprocessing
 from ._table import entry, network_class, preprocessing_pipeline, table
 
-__all__ = ["FoundationArchitecture", "architecture_of", "register_architectures"]
+__all__ = ["FoundationArchitecture", "architecture_of", "encoder_settings", "register_architectures"]
 
 
 class FoundationArchitecture(EncoderArchitecture):
@@ -40,15 +40,20 @@ class FoundationArchitecture(EncoderArchitecture):
 
     def default_params(self):
         spec = entry(self.name)
-        return {"model": self.name, "config": dict(spec["config"]),
-                "method": spec["embedding"].get("method", "features"),
-                "out_features": int(spec["embedding"]["dim"]), "standardize": None}
+        return encoder_settings(self.name, dict(spec["config"]), spec["embedding"].get("method", "features"),
+                                spec["embedding"]["dim"])
 
     def build_encoder(self, params, n_leads):
         spec = entry(self.name)
         network = network_class(spec)(**params["config"])
         return FoundationEncoder(network, torch_preprocessing(preprocessing_pipeline(spec)),
                                  params["method"], params["out_features"])
+
+
+def encoder_settings(name, config, method, out_features):
+    """The settings of model ``name``'s encoder, by ``FoundationArchitecture.param_names``."""
+    return {"model": name, "config": config, "method": method, "out_features": int(out_features),
+            "standardize": None}
 
 
 def _notice(name, spec):

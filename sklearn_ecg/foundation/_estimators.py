@@ -19,6 +19,7 @@ from .._validation import SeenInput, check_ecg_array
 from ..input_contract import InputContractMixin, check_input
 from ..nn.forward import ForwardModule
 from ..preprocessing import STANDARD_LEADS
+from ._architectures import encoder_settings
 from ._forward import FoundationEncoder, FoundationNetwork, torch_preprocessing
 from ._loading import load_network, resolve_checkpoint
 from ._steps import RESAMPLERS
@@ -127,7 +128,8 @@ class _FoundationModel(NetEstimator, InputContractMixin, PretrainedMixin, BaseEs
                        context={"path": os.fspath(path)}, fitted={"checkpoint_path_": os.fspath(path)})
 
     def _fit_contract(self, plan):
-        return input_contract(entry(self.name), self._model_leads(entry(self.name)))
+        spec = entry(self.name)
+        return input_contract(spec, self._model_leads(spec))
 
     def _fit_datasets(self, plan, seeds):
         return None, None
@@ -172,7 +174,6 @@ class _FoundationModel(NetEstimator, InputContractMixin, PretrainedMixin, BaseEs
 
     # -- saved folders ------------------------------------------------------
 
-    _saved_fitted_scalars = ("n_leads_", "n_timepoints_", "n_features_in_")
     _public_module = "sklearn_ecg.foundation"
 
     def _saved_param(self, key, value):
@@ -465,9 +466,7 @@ class FoundationEmbedder(TransformerMixin, _FoundationModel):
                 f"{self.name!r} cannot be fine-tuned yet: {exc} Train any scikit-learn "
                 "classifier on its embeddings (transform) instead.") from None
         arch = ARCHITECTURES[self.name]
-        settings = {"model": self.name, "config": to_json(self.net_.module_.config),
-                    "method": method, "out_features": int(self.embedding_dim_),
-                    "standardize": None}
+        settings = encoder_settings(self.name, to_json(self.net_.module_.config), method, self.embedding_dim_)
         return EncoderContract(
             encoder=encoder,
             per_lead=arch.per_lead, n_leads=int(self.n_leads_), min_length=arch.min_length,

@@ -74,6 +74,15 @@ MERL_PROMPTS = _read_prompts()
 _OUTPUT_METHODS = {"encoder": "features", "projected": "project", "joint": "joint"}
 
 
+def _require_text(what, has_text, checkpoint_path):
+    """Refuse ``what`` for a bare encoder checkpoint (no projection heads, no text model)."""
+    if not has_text:
+        raise ValueError(
+            f"{what} needs MERL's projection heads and text model, which the bare encoder "
+            f"checkpoint {checkpoint_path} lacks: load the *_ckpt.pth file, or use "
+            "output='encoder'.")
+
+
 def _merl_names():
     return {n for n, spec in table().items()
             if spec.get("estimator") == "sklearn_ecg.foundation.merl:MERLEmbedder"}
@@ -404,11 +413,8 @@ class MERLEmbedder(FoundationEmbedder):
         attributes = super()._model_attributes(module, checkpoint_path)
         network = attributes["module_"]
         has_text = bool(network.has_heads)
-        if self.output != "encoder" and not has_text:
-            raise ValueError(
-                f"output={self.output!r} needs MERL's projection heads and text model, which the "
-                f"bare encoder checkpoint {checkpoint_path} lacks: load the *_ckpt.pth file, or "
-                "use output='encoder'.")
+        if self.output != "encoder":
+            _require_text(f"output={self.output!r}", has_text, checkpoint_path)
         return {
             **attributes,
             # The network's method that gives the output (transform, differentiable_forward).
@@ -455,11 +461,7 @@ class MERLEmbedder(FoundationEmbedder):
         return self._run(self._records(X), lambda module, x: getattr(module, method)(x))
 
     def _require_text(self, what):
-        if not self.has_text_:
-            raise ValueError(
-                f"{what} needs MERL's projection heads and text model, which the bare encoder "
-                f"checkpoint {self.checkpoint_path_} lacks: load the *_ckpt.pth file, or use "
-                "output='encoder'.")
+        _require_text(what, self.has_text_, self.checkpoint_path_)
 
     def encode_ecg(self, X):
         """L2-normalised ECG embeddings in the joint ECG–text space (256-d).
