@@ -10,6 +10,7 @@ pickling map a model trained on CUDA onto a machine without it.
 
 import contextlib
 import copy
+import inspect
 import signal
 import sys
 import threading
@@ -626,6 +627,15 @@ class NetEstimator:
     _fit_seeds = ("init", "train")
     # False for a module that comes trained (e.g. from a checkpoint): fit trains nothing.
     _trains_in_fit = True
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # A model pickled before one of today's parameters existed gets that
+        # parameter's default (what it was trained with), so that get_params,
+        # clone and a refit work instead of failing on the missing attribute.
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.default is not param.empty and name not in self.__dict__:
+                setattr(self, name, param.default)
 
     # -- the fit template -----------------------------------------------------
 

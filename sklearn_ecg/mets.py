@@ -275,6 +275,13 @@ class METSModule(nn.Module):
         self.register_buffer("sentence_index", None, persistent=False)
         self.register_buffer("sentence_counts", None, persistent=False)
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # A module pickled before these settings existed trained without them.
+        for name, value in (("lead_masking_kept", "uniform"), ("ecg_alignment", 0.0),
+                            ("ecg_alignment_view", "leads")):
+            self.__dict__.setdefault(name, value)
+
     def set_report_table(self, table, sentence_index=None):
         """Hand over (tensors) or drop (None) the embeddings of the training texts.
 

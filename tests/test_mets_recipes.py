@@ -405,3 +405,23 @@ def test_recipe_params_save_and_load(sample, tmp_path):
     assert module.lead_masking_kept == "harmonic"
     assert module.ecg_alignment == 0.5 and len(module.alignment_heads) == 2
     np.testing.assert_allclose(loaded.transform(X), mets.transform(X), rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_pickled_before_the_alignment_settings_still_works(sample):
+    import pickle
+
+    X, reports, _ = sample
+    mets = tiny(lead_masking=0.5, max_epochs=1, random_state=0).fit(X, reports=reports)
+    # What a pickle written before the two settings existed holds: neither the
+    # estimator nor its module has them.
+    old = pickle.loads(pickle.dumps(mets))
+    for owner in (old, old.net_.module_):
+        del owner.ecg_alignment, owner.ecg_alignment_view
+    loaded = pickle.loads(pickle.dumps(old))
+    params = loaded.get_params()
+    assert params["ecg_alignment"] == 0.0 and params["ecg_alignment_view"] == "leads"
+    assert loaded.net_.module_.ecg_alignment == 0.0
+    np.testing.assert_array_equal(loaded.transform(X), mets.transform(X))
+    # It continues training as it was trained: without the term.
+    loaded.set_params(warm_start=True, max_epochs=1).fit(X, reports=reports)
+    assert "ecg_alignment_loss" not in loaded.history_[-1]
