@@ -375,7 +375,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--leads", nargs="*", default=[],
                         help="lead subsets to score zero-shot, e.g. I II I,II")
-    parser.add_argument("--probe", action="store_true", help="linear probe of the encoder")
+    parser.add_argument("--probe", action="store_true",
+                        help="linear probe of the encoder, and of the joint embeddings of 12 "
+                             "leads and of every --leads subset")
     parser.add_argument("--lcd", action="store_true", help="probe of the shipped lcd-ptbxl too")
     parser.add_argument("--crops", type=int, default=1,
                         help="ZeroShotECGClassifier(crops=): average this many windows of "
@@ -494,6 +496,16 @@ def main(argv=None):
         result["probe"] = {"statements": probe(Ztr, train_stat, Zev, ev_stat, STATEMENTS),
                            "superclasses": probe(Ztr, train.y, Zev, ev.y, list(ev.target_names))}
         print(f"probe       {summary(result['probe'])}", flush=True)
+        # The joint space zero-shot reads, probed with the labels of the training folds:
+        # what a lead subset's embeddings hold, whatever the text finds in them.
+        result["probe_joint"] = {}
+        for subset in ["12 leads", *args.leads]:
+            place = (lambda X: X) if subset == "12 leads" else (lambda X: place_leads(X, subset))
+            Ztr, Zev = mets.encode_ecg(place(train.X)), mets.encode_ecg(place(ev.X))
+            result["probe_joint"][subset] = probe(Ztr, train_stat, Zev, ev_stat, STATEMENTS)
+            figures = result["probe_joint"][subset]
+            print(f"probe joint {subset:<8} AFIB {figures['AFIB']:.3f}  SARRH {figures['SARRH']:.3f}"
+                  f"  macro 12 {figures['macro']:.3f}", flush=True)
     if args.lcd:
         lcd = LCDPretrainer.from_pretrained("lcd-ptbxl")
         sel = SelectLeads(leads=LCD_LEADS)
