@@ -11,7 +11,8 @@ folds 9-10 are never seen, so they stay the test of every published figure::
 10 s at 100 Hz, batch 64, 100 epochs, seed 0, other settings the defaults
 (float32 weights). ``mets-ptbxl``: :class:`~sklearn_ecg.METSPretrainer` on all
 12 leads with the reports, initial temperature 0.2, lead masking 0.5, the
-epochs and the learning-rate schedule chosen on folds 7-8 after pretraining
+ECG-only alignment of each lead-masked record with its full record (weight
+0.25), the epochs and the learning-rate schedule chosen on folds 7-8 after pretraining
 on folds 1-6 (``benchmarks/bench_mets_statements.py``), seed 0 (float16
 weights, to keep the wheel small). A CPU fit is deterministic: on the same kind of CPU and the
 same library versions the script writes the same weights. ``--from-joblib``
@@ -42,7 +43,8 @@ SETTINGS = {
     "lcd": dict(name="lcd-ptbxl", leads=LEADS, dtype="float32",
                 params=dict(max_epochs=100, batch_size=64, random_state=0)),
     "mets": dict(name="mets-ptbxl", leads=None, dtype="float16", cosine=True,
-                 params=dict(max_epochs=20, temperature=0.2, lead_masking=0.5, random_state=0)),
+                 params=dict(max_epochs=20, temperature=0.2, lead_masking=0.5, ecg_alignment=0.25,
+                             random_state=0)),
 }
 
 COSINE = ", callbacks=[LRScheduler(policy=CosineAnnealingLR, T_max=max_epochs)]"
