@@ -152,7 +152,7 @@ for label, params in variants.items():
 # abnormal reports that call some finding normal, while the default "sinus
 # rhythm, normal ECG", the words of the reports, ranks it best ("conduction
 # disturbance" alone ranks CD below chance too). The
-# statements without the sentences around them score within 0.02 of the
+# statements without the sentences around them score within 0.03 of the
 # default in macro ROC-AUC: on 147 test records a ROC-AUC moves by a few
 # hundredths from one model to another, so that difference says nothing
 # either way. Choose prompts on a validation split of the training folds,
