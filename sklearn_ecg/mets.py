@@ -195,7 +195,7 @@ def _build_text_encoder(spec, path):
 
 
 def _dropout(z, p, generator):
-    """Inverted dropout drawing from ``generator`` (torch's own draws from the global state)."""
+    """Inverted dropout drawing from ``generator``, not from torch's global random state."""
     keep = torch.rand(z.shape, device=z.device, generator=generator) >= p
     return z * keep.to(z.dtype) / (1.0 - p)
 
@@ -278,9 +278,8 @@ class METSModule(nn.Module):
     def __setstate__(self, state):
         super().__setstate__(state)
         # A module pickled before these settings existed trained without them.
-        for name, value in (("lead_masking_kept", "uniform"), ("ecg_alignment", 0.0),
-                            ("ecg_alignment_view", "leads")):
-            self.__dict__.setdefault(name, value)
+        for name in ("lead_masking_kept", "ecg_alignment", "ecg_alignment_view"):
+            self.__dict__.setdefault(name, NETWORK_SETTINGS[name][0])
 
     def set_report_table(self, table, sentence_index=None):
         """Hand over (tensors) or drop (None) the embeddings of the training texts.
