@@ -26,7 +26,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.validation import check_is_fitted
 
 import sklearn_ecg
-from sklearn_ecg import ZeroShotECGClassifier
+from sklearn_ecg import FewShotECGClassifier, ZeroShotECGClassifier
 from sklearn_ecg._checkpoints import CheckpointError
 from sklearn_ecg.datasets import load_ptbxl_sample
 from sklearn_ecg.foundation import MERL_PROMPTS, MERLEmbedder
@@ -219,6 +219,27 @@ def test_fitted_estimator_conventions():
     model.encode_text(["sinus rhythm"])
     copy = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(copy.encode_text(["sinus rhythm"]), model.encode_text(["sinus rhythm"]))
+
+
+def test_few_shot_classifier_starts_from_merls_zero_shot_weights():
+    model = merl("resnet18")
+    keys = list(MERL_PROMPTS)[:3]
+    prompts = dict(template="{}", class_descriptions={k: MERL_PROMPTS[k] for k in keys},
+                   class_names=keys)
+    rng = np.random.default_rng(0)
+    X = (0.3 * rng.standard_normal((10, 12, 5000))).astype(np.float32)
+    y = np.tile([[1, 0, 1], [0, 1, 0]], (5, 1))
+    zero = ZeroShotECGClassifier(model, **prompts).fit(X, y)
+    # With C=0 the few-shot classifier is MERL's zero-shot classifier.
+    none = FewShotECGClassifier(model, C=0, **prompts).fit(X, y)
+    np.testing.assert_array_equal(none.decision_function(X), zero.decision_function(X))
+    np.testing.assert_allclose(none.text_weights_, zero.class_embeddings_, rtol=0, atol=1e-7)
+    # With labels it moves away from the text weights, towards the labels.
+    few = FewShotECGClassifier(model, C=100, **prompts).fit(X, y)
+    assert not np.allclose(few.coef_, few.prior_scale * few.text_weights_)
+    proba = few.predict_proba(X)
+    assert proba.shape == (10, 3) and ((proba > 0) & (proba < 1)).all()
+    assert np.mean((proba > 0.5) == y) > np.mean((zero.predict_proba(X) > 0.5) == y)
 
 
 def test_pipeline_cross_validation_and_grid_search():
