@@ -47,7 +47,22 @@ from .nn.forward import ForwardModule, check_output
 from .nn.inference import folded_copy
 
 
-class SharesFittedPretrainerMixin:
+class UnpicklesOlderParams:
+    """An estimator pickled before one of today's parameters existed gets that parameter's default.
+
+    The default is what such a model was fitted with, so ``get_params``,
+    ``clone``, the methods and a refit work instead of failing on the missing
+    attribute.
+    """
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for name, param in inspect.signature(type(self).__init__).parameters.items():
+            if param.default is not param.empty and name not in self.__dict__:
+                setattr(self, name, param.default)
+
+
+class SharesFittedPretrainerMixin(UnpicklesOlderParams):
     """For estimators built on a fitted pretrainer given as their ``pretrainer`` parameter.
 
     The pretrainer is only read, so :func:`sklearn.base.clone` keeps a fitted
@@ -575,7 +590,7 @@ class FitPlan:
         self.fitted = dict(fitted or {})
 
 
-class NetEstimator:
+class NetEstimator(UnpicklesOlderParams):
     """What every estimator of the package that trains a network shares (not public).
 
     It composes a skorch net inside ``fit`` and keeps it as ``net_``. Here:
@@ -627,15 +642,6 @@ class NetEstimator:
     _fit_seeds = ("init", "train")
     # False for a module that comes trained (e.g. from a checkpoint): fit trains nothing.
     _trains_in_fit = True
-
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        # A model pickled before one of today's parameters existed gets that
-        # parameter's default (what it was trained with), so that get_params,
-        # clone and a refit work instead of failing on the missing attribute.
-        for name, param in inspect.signature(type(self).__init__).parameters.items():
-            if param.default is not param.empty and name not in self.__dict__:
-                setattr(self, name, param.default)
 
     # -- the fit template -----------------------------------------------------
 

@@ -403,11 +403,10 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
 
     def _windows(self, n_timepoints):
         """``(start, length)`` of the windows averaged at test time (one: the whole record)."""
-        crops = getattr(self, "crops", 1)  # absent from pickles of older releases
-        if crops == 1:
+        if self.crops == 1:
             return [(0, n_timepoints)]
         length = max(1, int(round(self.crop_length * n_timepoints)))
-        starts = np.linspace(0, n_timepoints - length, crops).round().astype(int)
+        starts = np.linspace(0, n_timepoints - length, self.crops).round().astype(int)
         return [(int(start), length) for start in starts]
 
     def _encode(self, X):
@@ -498,7 +497,7 @@ class ZeroShotECGClassifier(SharesFittedPretrainerMixin, ClassifierMixin, BaseEs
             return torch.stack([joint(x[..., s:s + n]).double() for s, n in windows]).mean(0)
 
         min_length = joint.min_length
-        if getattr(self, "crops", 1) > 1 and min_length:
+        if self.crops > 1 and min_length:
             min_length = int(np.ceil(min_length / self.crop_length))
         return ForwardModule(function, [joint], n_leads=n_leads, min_length=min_length,
                              output="joint")

@@ -317,3 +317,20 @@ def test_crops_are_those_of_the_zero_shot_classifier(data, mets):
     np.testing.assert_allclose(few.decision_function(X[60:]), Z @ few.coef_.T + few.intercept_, atol=1e-5)
     np.testing.assert_allclose(_forward_outputs(few, X[60:70], "proba"), few.predict_proba(X[60:70]),
                                rtol=0, atol=1e-5)
+
+
+def test_classifiers_pickled_before_the_crops_still_work(data, mets):
+    import pickle
+
+    X, Y, _ = data
+    few = FewShotECGClassifier(mets).fit(X[:60], Y[:60])
+    # What a pickle written before crops and crop_length existed holds: neither
+    # the few-shot classifier nor its zero-shot classifier has them.
+    old = pickle.loads(pickle.dumps(few))
+    for owner in (old, old.zero_shot_):
+        del owner.crops, owner.crop_length
+    loaded = pickle.loads(pickle.dumps(old))
+    for owner in (loaded, loaded.zero_shot_):
+        assert (owner.get_params()["crops"], owner.get_params()["crop_length"]) == (1, 0.8)
+    np.testing.assert_array_equal(loaded.decision_function(X[60:]), few.decision_function(X[60:]))
+    clone(loaded).fit(X[:60], Y[:60])
